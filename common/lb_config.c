@@ -1,0 +1,144 @@
+#include "lb_config.h"
+
+#include "lb_err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int opt_set(const struct lb_opt *o, const char *val, const char *from,
+                   char *err, size_t errlen)
+{
+	if (o->type == LB_OPT_INT) {
+		char *end;
+		long long v;
+		errno = 0;
+		v = strtoll(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || v < o->min ||
+		    v > o->max) {
+			snprintf(err, errlen,
+			         "%s=%s: must be an integer in %lld..%lld", from,
+			         val, o->min, o->max);
+			return LB_ERR_INVAL;
+		}
+		*(long long *)o->dst = v;
+		return 0;
+	}
+	if (o->choices) {
+		size_t i;
+		for (i = 0; o->choices[i]; i++)
+			if (strcmp(o->choices[i], val) == 0)
+				break;
+		if (!o->choices[i]) {
+			size_t off = (size_t)snprintf(
+			    err, errlen, "%s=%s: must be one of", from, val);
+			for (i = 0; o->choices[i] && off < errlen; i++)
+				off += (size_t)snprintf(err + off, errlen - off,
+				                        "%s %s", i ? "," : "",
+				                        o->choices[i]);
+			return LB_ERR_INVAL;
+		}
+	}
+	*(const char **)o->dst = val;
+	return 0;
+}
+
+/* Finds the option for "--name" or "--name=value"; *inline_val gets the
+ * text after '=' when present. */
+static const struct lb_opt *opt_find(const struct lb_opt *opts, size_t n,
+                                     const char *arg, const char **inline_val)
+{
+	const char *name = arg + 2;
+	const char *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(opts[i].flag) == len &&
+		    strncmp(opts[i].flag, name, len) == 0) {
+			*inline_val = eq ? eq + 1 : NULL;
+			return &opts[i];
+		}
+	}
+	return NULL;
+}
+
+int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
+                    char **argv, bool *help, char *err, size_t errlen)
+{
+	char from[96];
+	int rv;
+	/* Which options a flag set, so that the environment does not
+	 * override them. */
+	bool *given = calloc(nopts ? nopts : 1, sizeof(bool));
+
+	if (!given) {
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	*help = false;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val;
+		const struct lb_opt *o;
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			*help = true;
+			free(given);
+			return 0;
+		}
+		if (strncmp(arg, "--", 2) != 0 ||
+		    !(o = opt_find(opts, nopts, arg, &val))) {
+			snprintf(err, errlen, "unknown argument '%s' (see --help)",
+			         arg);
+			free(given);
+			return LB_ERR_INVAL;
+		}
+		if (!val) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--%s needs a value",
+				         o->flag);
+				free(given);
+				return LB_ERR_INVAL;
+			}
+			val = argv[++i];
+		}
+		snprintf(from, sizeof(from), "--%s", o->flag);
+		if ((rv = opt_set(o, val, from, err, errlen)) != 0) {
+			free(given);
+			return rv;
+		}
+		given[o - opts] = true;
+	}
+	for (size_t i = 0; i < nopts; i++) {
+		const struct lb_opt *o = &opts[i];
+		const char *val;
+		if (given[i])
+			continue;
+		val = o->env ? getenv(o->env) : NULL;
+		if (val) {
+			snprintf(from, sizeof(from), "%s", o->env);
+		} else if (o->def) {
+			val = o->def;
+			snprintf(from, sizeof(from), "default of %s", o->env);
+		} else {
+			snprintf(err, errlen, "%s (or --%s) is required",
+			         o->env ? o->env : o->flag, o->flag);
+			free(given);
+			return LB_ERR_INVAL;
+		}
+		if ((rv = opt_set(o, val, from, err, errlen)) != 0) {
+			free(given);
+			return rv;
+		}
+	}
+	free(given);
+	return 0;
+}
+
+void lb_config_usage(const struct lb_opt *opts, size_t nopts,
+                     const char *prog, FILE *out)
+{
+	fprintf(out, "usage: %s [--flag value]...\n\n", prog);
+	for (size_t i = 0; i < nopts; i++)
+		fprintf(out, "  --%-22s %-26s default: %s\n      %s\n",
+		        opts[i].flag, opts[i].env ? opts[i].env : "",
+		        opts[i].def ? opts[i].def : "(required)", opts[i].help);
+}

@@ -1,0 +1,41 @@
+/* lb_config.h - settings from flags and environment variables.
+ *
+ * Each setting has a flag (--port 5000 or --port=5000) and an environment
+ * variable of the same meaning; the flag wins.  A bad value stops the
+ * program at start with a message that names the variable and the value.
+ */
+#ifndef LB_CONFIG_H
+#define LB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum lb_opt_type {
+	LB_OPT_INT, /* dst is long long * */
+	LB_OPT_STR, /* dst is const char **, borrowed from argv/environ/def */
+};
+
+struct lb_opt {
+	const char *flag;  /* "port" for --port */
+	const char *env;   /* "PORT" */
+	enum lb_opt_type type;
+	const char *def;   /* default as text; NULL = required */
+	long long min;     /* LB_OPT_INT range, inclusive */
+	long long max;
+	const char *const *choices; /* LB_OPT_STR: NULL-terminated, or NULL */
+	const char *help;
+	void *dst;
+};
+
+/* Fills every opts[i].dst from argv, the environment and the defaults.
+ * Returns 0, or LB_ERR_INVAL with the reason in err.  Sets *help when
+ * --help was given (the caller prints lb_config_usage() and exits). */
+int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
+                    char **argv, bool *help, char *err, size_t errlen);
+
+/* Prints one line per setting: flag, variable, default, meaning. */
+void lb_config_usage(const struct lb_opt *opts, size_t nopts,
+                     const char *prog, FILE *out);
+
+#endif

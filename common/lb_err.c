@@ -1,0 +1,40 @@
+#include "lb_err.h"
+
+const char *lb_strerror(int err)
+{
+	switch ((enum lb_err)err) {
+	case LB_OK:
+		return "success";
+	case LB_ERR_NOMEM:
+		return "out of memory";
+	case LB_ERR_INVAL:
+		return "invalid argument";
+	case LB_ERR_EXISTS:
+		return "already exists";
+	case LB_ERR_NOTFOUND:
+		return "not found";
+	case LB_ERR_FULL:
+		return "no room left";
+	case LB_ERR_TOOBIG:
+		return "too big";
+	case LB_ERR_DECODE:
+		return "malformed message";
+	case LB_ERR_TIMEOUT:
+		return "timed out";
+	case LB_ERR_CONNECT:
+		return "connection failed";
+	case LB_ERR_IO:
+		return "input/output error";
+	case LB_ERR_PROTO:
+		return "protocol error";
+	case LB_ERR_SYS:
+		return "system call failed";
+	case LB_ERR_ENGINE:
+		return "replica engine error";
+	case LB_ERR_UNAVAIL:
+		return "service unavailable";
+	case LB_ERR_CLOSED:
+		return "closed";
+	}
+	return "unknown error";
+}

@@ -1,0 +1,188 @@
+#include "lb_http.h"
+
+#include "lb_err.h"
+#include "lb_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lb_http_global_init(void)
+{
+	mg_init_library(0);
+}
+
+/* civetweb's own error lines go through our log, once, as one line. */
+static int http_log_message(const struct mg_connection *c, const char *msg)
+{
+	(void)c;
+	lb_log(LB_WARN, "http_error", "msg=\"%s\"", msg);
+	return 1;
+}
+
+int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
+                  struct mg_context **out, char *err, size_t errlen)
+{
+	char ports[96], threads[24], keepalive[24], reqto[24];
+	struct mg_callbacks cb;
+	struct mg_context *ctx;
+
+	snprintf(ports, sizeof(ports), "%s:%lld", cfg->host, cfg->port);
+	snprintf(threads, sizeof(threads), "%lld", cfg->threads);
+	snprintf(keepalive, sizeof(keepalive), "%lld", cfg->keepalive_ms);
+	snprintf(reqto, sizeof(reqto), "%lld", cfg->request_timeout_ms);
+	const char *options[] = {
+	    "listening_ports", ports,
+	    "num_threads", threads,
+	    "enable_keep_alive", "yes",
+	    "keep_alive_timeout_ms", keepalive,
+	    "request_timeout_ms", reqto,
+	    "tcp_nodelay", "1",
+	    /* The proxy forwards paths as the client sent them. */
+	    "decode_url", "no",
+	    "enable_directory_listing", "no",
+	    NULL,
+	};
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = http_log_message;
+	ctx = mg_start(&cb, user, options);
+	if (!ctx) {
+		snprintf(err, errlen, "cannot listen on %s (in use, or a bad "
+		         "address)", ports);
+		return LB_ERR_SYS;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int lb_http_port(struct mg_context *ctx)
+{
+	struct mg_server_port ports[4];
+	int n = mg_get_server_ports(ctx, 4, ports);
+	return n > 0 ? ports[0].port : -1;
+}
+
+const char *lb_http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Unknown";
+	}
+}
+
+int lb_http_send(struct mg_connection *c, int status, const char *ctype,
+                 const void *body, size_t len, const char *extra)
+{
+	char clen[24];
+
+	snprintf(clen, sizeof(clen), "%zu", len);
+	if (mg_response_header_start(c, status) != 0)
+		return LB_ERR_IO;
+	if (ctype)
+		mg_response_header_add(c, "Content-Type", ctype, -1);
+	mg_response_header_add(c, "Content-Length", clen, -1);
+	if (extra && mg_response_header_add_lines(c, extra) < 0)
+		return LB_ERR_IO;
+	if (mg_response_header_send(c) != 0)
+		return LB_ERR_IO;
+	if (len && mg_write(c, body, len) != (int)len)
+		return LB_ERR_IO;
+	return 0;
+}
+
+int lb_http_send_json(struct mg_connection *c, int status, cJSON *message,
+                      bool ok, const char *extra)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *text;
+	int rv;
+
+	if (!root) {
+		cJSON_Delete(message);
+		return LB_ERR_NOMEM;
+	}
+	cJSON_AddItemToObject(root, "message", message);
+	cJSON_AddStringToObject(root, "status", ok ? "successful" : "failure");
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!text)
+		return LB_ERR_NOMEM;
+	rv = lb_http_send(c, status, "application/json", text, strlen(text),
+	                  extra);
+	cJSON_free(text);
+	return rv;
+}
+
+int lb_http_send_error(struct mg_connection *c, int status, const char *extra,
+                       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int off = snprintf(msg, sizeof(msg), "<Error> ");
+
+	va_start(ap, fmt);
+	vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
+	va_end(ap);
+	return lb_http_send_json(c, status, cJSON_CreateString(msg), false,
+	                         extra);
+}
+
+int lb_http_read_body(struct mg_connection *c, size_t max, char **out,
+                      size_t *len)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	size_t cap, used = 0;
+	char *buf;
+
+	if (ri->content_length > (long long)max)
+		return LB_ERR_TOOBIG;
+	cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 1024;
+	if (!(buf = malloc(cap)))
+		return LB_ERR_NOMEM;
+	for (;;) {
+		int n;
+		if (used + 1 >= cap) {
+			char *nb;
+			if (cap > max + 1) {
+				free(buf);
+				return LB_ERR_TOOBIG;
+			}
+			cap *= 2;
+			if (!(nb = realloc(buf, cap))) {
+				free(buf);
+				return LB_ERR_NOMEM;
+			}
+			buf = nb;
+		}
+		n = mg_read(c, buf + used, cap - used - 1);
+		if (n < 0) {
+			free(buf);
+			return LB_ERR_IO;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used > max) {
+			free(buf);
+			return LB_ERR_TOOBIG;
+		}
+	}
+	buf[used] = '\0';
+	*out = buf;
+	*len = used;
+	return 0;
+}

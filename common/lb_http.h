@@ -1,0 +1,59 @@
+/* lb_http.h - what every civetweb server of the project shares: how it is
+ * started (keep-alive on, enough threads) and how it answers.
+ *
+ * Every answer made here carries Content-Length, so keep-alive clients are
+ * never stalled until a timeout (pitfalls.md).
+ */
+#ifndef LB_HTTP_H
+#define LB_HTTP_H
+
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lb_http_server_cfg {
+	const char *host;  /* "0.0.0.0", "127.0.0.1", ... */
+	long long port;    /* 0 lets the kernel choose (see lb_http_port()) */
+	long long threads; /* one per concurrent connection */
+	long long keepalive_ms;
+	long long request_timeout_ms;
+};
+
+/* Initialises civetweb; call once in main() before threads start. */
+void lb_http_global_init(void);
+
+/* Starts a server with no handlers yet.  user is passed to civetweb (see
+ * mg_get_user_data()).  Returns 0 and *out (stop with mg_stop()), or
+ * LB_ERR_SYS with the reason in err. */
+int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
+                  struct mg_context **out, char *err, size_t errlen);
+
+/* The port the server listens on (useful after port 0). */
+int lb_http_port(struct mg_context *ctx);
+
+/* Sends a whole answer.  extra is NULL or "Name: value\r\n" lines.
+ * Returns 0 or LB_ERR_IO. */
+int lb_http_send(struct mg_connection *c, int status, const char *ctype,
+                 const void *body, size_t len, const char *extra);
+
+/* Sends {"message": message, "status": "successful"|"failure"} as
+ * application/json.  Takes ownership of message (a cJSON string or object). */
+int lb_http_send_json(struct mg_connection *c, int status, cJSON *message,
+                      bool ok, const char *extra);
+
+/* Sends a failure whose message is "<Error> " followed by the text. */
+int lb_http_send_error(struct mg_connection *c, int status, const char *extra,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Reads the request body, at most max bytes, NUL-terminated.  Returns 0 and
+ * *out owned (free()), LB_ERR_TOOBIG, LB_ERR_IO or LB_ERR_NOMEM. */
+int lb_http_read_body(struct mg_connection *c, size_t max, char **out,
+                      size_t *len);
+
+/* The reason phrase of an HTTP status ("Not Found"). */
+const char *lb_http_reason(int status);
+
+#endif

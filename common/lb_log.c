@@ -1,0 +1,66 @@
+#include "lb_log.h"
+
+#include "lb_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Set once in main() before any thread starts, read-only afterwards. */
+static const char *log_prog = "lb";
+static enum lb_log_level log_min = LB_INFO;
+
+void lb_log_init(const char *prog, enum lb_log_level min)
+{
+	log_prog = prog;
+	log_min = min;
+}
+
+int lb_log_level_parse(const char *s, enum lb_log_level *out)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum lb_log_level)i;
+			return 0;
+		}
+	}
+	return LB_ERR_INVAL;
+}
+
+void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	char line[1024];
+	struct timespec ts;
+	struct tm tm;
+	size_t off;
+	int n;
+	va_list ap;
+
+	if (lvl < log_min)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	off = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line + off, sizeof(line) - off,
+	             ".%03ldZ level=%s prog=%s event=%s ", ts.tv_nsec / 1000000,
+	             names[lvl], log_prog, event);
+	if (n > 0)
+		off += (size_t)n;
+	if (off < sizeof(line)) {
+		va_start(ap, fmt);
+		n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+		va_end(ap);
+		if (n > 0)
+			off += (size_t)n;
+	}
+	if (off >= sizeof(line) - 1)
+		off = sizeof(line) - 2;
+	line[off++] = '\n';
+	/* One write so that lines from different threads never interleave. */
+	if (write(STDERR_FILENO, line, off) < 0)
+		return;
+}

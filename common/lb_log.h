@@ -1,0 +1,23 @@
+/* lb_log.h - one line per event, key=value fields, to stderr.
+ *
+ *   lb_log(LB_INFO, "replica_up", "name=%s id=%u", name, id);
+ *   -> ts=2026-11-25T21:40:01.123Z level=info prog=cp event=replica_up name=S5 id=4
+ *
+ * Safe from any thread; a line is written with one write(2).
+ */
+#ifndef LB_LOG_H
+#define LB_LOG_H
+
+enum lb_log_level { LB_DEBUG, LB_INFO, LB_WARN, LB_ERROR };
+
+/* Sets the program tag and the lowest level that is printed.  Call once in
+ * main() before threads start. */
+void lb_log_init(const char *prog, enum lb_log_level min);
+
+/* Parses "debug", "info", "warn" or "error".  Returns 0 or LB_ERR_INVAL. */
+int lb_log_level_parse(const char *s, enum lb_log_level *out);
+
+void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

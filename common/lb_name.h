@@ -1,0 +1,23 @@
+/* lb_name.h - replica names: validation and generation.
+ *
+ * A name is a Docker container name and a hostname on net1, so it must
+ * match ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$ before it goes anywhere near the
+ * engine.
+ */
+#ifndef LB_NAME_H
+#define LB_NAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LB_NAME_MAX 63 /* characters, without the NUL */
+
+/* True when s is a valid replica name. */
+bool lb_name_valid(const char *s);
+
+/* Writes a random valid name ("srv-" and 6 lower-case letters and digits)
+ * to buf, which must hold LB_NAME_MAX + 1 bytes.  Uniqueness is the
+ * caller's to check. */
+void lb_name_random(char *buf, size_t len);
+
+#endif

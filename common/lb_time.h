@@ -1,0 +1,16 @@
+/* lb_time.h - monotonic clock and sleeping helpers. */
+#ifndef LB_TIME_H
+#define LB_TIME_H
+
+#include <stdint.h>
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t lb_now_ms(void);
+
+/* Microseconds on CLOCK_REALTIME (wall clock). */
+uint64_t lb_wall_us(void);
+
+/* Sleeps ms milliseconds (restarts after signals). */
+void lb_sleep_ms(int64_t ms);
+
+#endif

@@ -1,0 +1,114 @@
+/* lb-replica: the tiny HTTP server that the load balancer spreads requests
+ * over (contract.md, "Replica").  Stateless, so a SIGTERM only has to let
+ * answers in flight finish. */
+#include "lb_config.h"
+#include "lb_err.h"
+#include "lb_http.h"
+#include "lb_log.h"
+#include "lb_signal.h"
+#include "rp_routes.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* civetweb 1.15's mg_stop() can wait ~2 s for idle keep-alive connections
+ * (pitfalls.md).  Answers in flight get this long; then the process ends. */
+#define RP_STOP_GRACE_MS 400
+
+struct rp_stopper {
+	struct mg_context *ctx;
+	sem_t done;
+};
+
+static void *rp_stop_thread(void *arg)
+{
+	struct rp_stopper *st = arg;
+	mg_stop(st->ctx);
+	sem_post(&st->done);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	long long server_id, port, threads;
+	const char *host, *level;
+	static const char *const levels[] = {"debug", "info", "warn", "error",
+	                                     NULL};
+	const struct lb_opt opts[] = {
+	    {"server-id", "SERVER_ID", LB_OPT_INT, NULL, 0, 2147483647, NULL,
+	     "integer id given by the control plane", &server_id},
+	    {"port", "PORT", LB_OPT_INT, "5000", 0, 65535, NULL,
+	     "TCP port to listen on (0: any free port)", &port},
+	    {"host", "HOST", LB_OPT_STR, "0.0.0.0", 0, 0, NULL,
+	     "address to listen on", &host},
+	    {"threads", "THREADS", LB_OPT_INT, "64", 1, 4096, NULL,
+	     "worker threads (one per concurrent connection)", &threads},
+	    {"log-level", "LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
+	     "debug, info, warn or error", &level},
+	};
+	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+	char err[256];
+	bool help;
+	enum lb_log_level lvl;
+	struct lb_http_server_cfg hc;
+	struct mg_context *ctx;
+	struct rp_stopper st;
+	struct timespec deadline;
+	pthread_t tid;
+	int sig;
+
+	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
+		fprintf(stderr, "lb-replica: %s\n", err);
+		return 2;
+	}
+	if (help) {
+		lb_config_usage(opts, nopts, "lb-replica", stdout);
+		return 0;
+	}
+	lb_log_level_parse(level, &lvl);
+	lb_log_init("replica", lvl);
+
+	if (lb_signal_init() != 0) {
+		lb_log(LB_ERROR, "signal_setup_failed", "errno=%d", errno);
+		return 1;
+	}
+
+	lb_http_global_init();
+	hc = (struct lb_http_server_cfg){.host = host,
+	                                 .port = port,
+	                                 .threads = threads,
+	                                 .keepalive_ms = 60000,
+	                                 .request_timeout_ms = 30000};
+	if (lb_http_start(&hc, NULL, &ctx, err, sizeof(err)) != 0) {
+		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
+		return 1;
+	}
+	rp_routes_register(ctx, &server_id);
+	lb_log(LB_INFO, "started", "server_id=%lld listen=%s:%d", server_id,
+	       host, lb_http_port(ctx));
+
+	sig = lb_signal_wait(-1);
+	lb_log(LB_INFO, "stopping", "signal=%d", sig);
+
+	st.ctx = ctx;
+	sem_init(&st.done, 0, 0);
+	if (pthread_create(&tid, NULL, rp_stop_thread, &st) != 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += RP_STOP_GRACE_MS * 1000000L;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	if (sem_timedwait(&st.done, &deadline) == 0) {
+		pthread_join(tid, NULL);
+		return 0;
+	}
+	/* Idle keep-alive connections hold mg_stop(); nothing is in flight
+	 * that a client could lose, and there is no state to save. */
+	_exit(0);
+}

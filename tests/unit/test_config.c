@@ -1,0 +1,76 @@
+#include "lb_config.h"
+#include "lb_err.h"
+#include "lbt.h"
+
+static long long port, count;
+static const char *mode;
+static const char *const modes[] = {"docker", "process", NULL};
+static const struct lb_opt opts[] = {
+    {"port", "T_PORT", LB_OPT_INT, "5000", 1, 65535, NULL, "port", &port},
+    {"count", "T_COUNT", LB_OPT_INT, NULL, 0, 10, NULL, "count", &count},
+    {"mode", "T_MODE", LB_OPT_STR, "process", 0, 0, modes, "mode", &mode},
+};
+
+static int parse(int argc, char **argv, char *err)
+{
+	bool help;
+	return lb_config_parse(opts, 3, argc, argv, &help, err, 256);
+}
+
+static void defaults_env_and_flags(void)
+{
+	char err[256];
+	char *argv[] = {"prog", "--count", "3"};
+	unsetenv("T_PORT");
+	unsetenv("T_MODE");
+	LBT_EQ(parse(3, argv, err), 0);
+	LBT_EQ(port, 5000);
+	LBT_EQ(count, 3);
+	LBT_CHECK(strcmp(mode, "process") == 0);
+	setenv("T_PORT", "6000", 1);
+	LBT_EQ(parse(3, argv, err), 0);
+	LBT_EQ(port, 6000);
+	char *argv2[] = {"prog", "--count=4", "--port", "7000"};
+	LBT_EQ(parse(4, argv2, err), 0);
+	LBT_EQ(port, 7000); /* the flag wins over the environment */
+	LBT_EQ(count, 4);
+	unsetenv("T_PORT");
+}
+
+static void bad_values_name_variable_and_value(void)
+{
+	char err[256];
+	char *argv[] = {"prog", "--count", "3"};
+	setenv("T_PORT", "70000", 1);
+	LBT_EQ(parse(3, argv, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "T_PORT=70000") != NULL);
+	setenv("T_PORT", "12abc", 1);
+	LBT_EQ(parse(3, argv, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "T_PORT=12abc") != NULL);
+	unsetenv("T_PORT");
+	setenv("T_MODE", "kubernetes", 1);
+	LBT_EQ(parse(3, argv, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "T_MODE=kubernetes") != NULL);
+	LBT_CHECK(strstr(err, "docker") != NULL);
+	unsetenv("T_MODE");
+}
+
+static void missing_and_unknown(void)
+{
+	char err[256];
+	char *argv[] = {"prog"};
+	LBT_EQ(parse(1, argv, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "T_COUNT") != NULL);
+	char *argv2[] = {"prog", "--count", "1", "--bogus", "1"};
+	LBT_EQ(parse(5, argv2, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "--bogus") != NULL);
+	char *argv3[] = {"prog", "--count"};
+	LBT_EQ(parse(2, argv3, err), LB_ERR_INVAL);
+}
+
+static const struct lbt_case cases[] = {
+    {"defaults_env_and_flags", defaults_env_and_flags},
+    {"bad_values_name_variable_and_value", bad_values_name_variable_and_value},
+    {"missing_and_unknown", missing_and_unknown},
+};
+LBT_MAIN(cases)
