@@ -1,0 +1,204 @@
+#include "cp_admin.h"
+
+#include "cp_ops.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_wire.h"
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Packs reply; on failure packs a bare 500 so the requester is answered. */
+static int admin_pack(Lb__AdminReply *reply, void **buf, size_t *len)
+{
+	Lb__AdminReply fallback = LB__ADMIN_REPLY__INIT;
+	if (lb_wire_pack(&reply->base, buf, len) == 0)
+		return 0;
+	fallback.status = 500;
+	fallback.error = "<Error> reply too large";
+	return lb_wire_pack(&fallback.base, buf, len);
+}
+
+/* SNAPSHOT: the current ring, for a data plane that just started. */
+static int admin_snapshot(struct cp *cp, void **buf, size_t *len)
+{
+	Lb__AdminReply reply = LB__ADMIN_REPLY__INIT;
+	Lb__Snapshot *snap = NULL;
+	void *sbuf;
+	size_t slen;
+	uint64_t version;
+	char err[128];
+	int rv;
+
+	if ((rv = cp_state_pack_snapshot(&cp->state, &sbuf, &slen,
+	                                 &version)) != 0)
+		return rv;
+	rv = lb_wire_snapshot_unpack(sbuf, slen, &snap, err, sizeof(err));
+	free(sbuf);
+	if (rv != 0)
+		return rv;
+	reply.status = 200;
+	reply.snapshot = snap;
+	rv = admin_pack(&reply, buf, len);
+	lb__snapshot__free_unpacked(snap, NULL);
+	return rv;
+}
+
+static bool cache_get(struct cp *cp, uint64_t id, void **buf, size_t *len)
+{
+	struct cp_reply_cache *c = &cp->cache;
+	for (size_t i = 0; i < CP_REPLY_CACHE; i++) {
+		if (c->buf[i] && c->id[i] == id) {
+			if (!(*buf = malloc(c->len[i] ? c->len[i] : 1)))
+				return false;
+			memcpy(*buf, c->buf[i], c->len[i]);
+			*len = c->len[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void cache_put(struct cp *cp, uint64_t id, const void *buf, size_t len)
+{
+	struct cp_reply_cache *c = &cp->cache;
+	void *copy = malloc(len ? len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, buf, len);
+	free(c->buf[c->next]);
+	c->id[c->next] = id;
+	c->buf[c->next] = copy;
+	c->len[c->next] = len;
+	c->next = (c->next + 1) % CP_REPLY_CACHE;
+}
+
+/* Handles one request message; returns the packed reply. */
+static int admin_handle(struct cp *cp, const void *in, size_t inlen,
+                        void **out, size_t *outlen)
+{
+	Lb__AdminReply reply = LB__ADMIN_REPLY__INIT;
+	Lb__AdminRequest *req;
+	bool mutating;
+	int rv;
+
+	if (lb_wire_request_unpack(in, inlen, &req) != 0) {
+		reply.status = 400;
+		reply.error = "<Error> malformed admin request";
+		return admin_pack(&reply, out, outlen);
+	}
+	if (req->op == LB__ADMIN_REQUEST__OP__SNAPSHOT) {
+		rv = admin_snapshot(cp, out, outlen);
+		lb__admin_request__free_unpacked(req, NULL);
+		return rv;
+	}
+	mutating = req->op == LB__ADMIN_REQUEST__OP__ADD ||
+	           req->op == LB__ADMIN_REQUEST__OP__REMOVE;
+	if (mutating) {
+		pthread_mutex_lock(&cp->orch);
+		if (cache_get(cp, req->request_id, out, outlen)) {
+			pthread_mutex_unlock(&cp->orch);
+			lb_log(LB_INFO, "admin_resend", "request_id=%016llx",
+			       (unsigned long long)req->request_id);
+			lb__admin_request__free_unpacked(req, NULL);
+			return 0;
+		}
+	}
+	cp_ops_handle(cp, req, &reply);
+	rv = admin_pack(&reply, out, outlen);
+	if (mutating) {
+		if (rv == 0)
+			cache_put(cp, req->request_id, *out, *outlen);
+		pthread_mutex_unlock(&cp->orch);
+		lb_log(LB_INFO, "admin", "op=%s n=%llu status=%u%s%s",
+		       req->op == LB__ADMIN_REQUEST__OP__ADD ? "add" : "rm",
+		       (unsigned long long)req->n, reply.status,
+		       reply.error ? " error=" : "",
+		       reply.error ? reply.error : "");
+	}
+	cp_ops_reply_fini(&reply);
+	lb__admin_request__free_unpacked(req, NULL);
+	return rv;
+}
+
+static void *admin_worker(void *arg)
+{
+	struct cp *cp = arg;
+	nng_ctx ctx;
+	nng_aio *aio;
+
+	if (nng_ctx_open(&ctx, cp->rep) != 0)
+		return NULL;
+	if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
+		nng_ctx_close(ctx);
+		return NULL;
+	}
+	for (;;) {
+		nng_msg *msg, *out;
+		void *buf;
+		size_t len;
+		int rv;
+
+		nng_ctx_recv(ctx, aio);
+		nng_aio_wait(aio);
+		if ((rv = nng_aio_result(aio)) != 0) {
+			if (rv == NNG_ECLOSED)
+				break;
+			continue;
+		}
+		msg = nng_aio_get_msg(aio);
+		rv = admin_handle(cp, nng_msg_body(msg), nng_msg_len(msg), &buf,
+		                  &len);
+		nng_msg_free(msg);
+		if (rv != 0)
+			continue; /* out of memory: the requester times out */
+		if (nng_msg_alloc(&out, len) != 0) {
+			free(buf);
+			continue;
+		}
+		memcpy(nng_msg_body(out), buf, len);
+		free(buf);
+		nng_aio_set_msg(aio, out);
+		nng_ctx_send(ctx, aio);
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) != 0)
+			nng_msg_free(out); /* not sent: still ours */
+	}
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+int cp_admin_start(struct cp *cp, char *err, size_t errlen)
+{
+	int rv;
+
+	if ((rv = nng_rep0_open(&cp->rep)) != 0) {
+		snprintf(err, errlen, "REP socket: %s", nng_strerror(rv));
+		return LB_ERR_SYS;
+	}
+	/* Requests are small; refuse anything huge before it is read. */
+	nng_socket_set_size(cp->rep, NNG_OPT_RECVMAXSZ, 1u << 20);
+	if ((rv = nng_listen(cp->rep, cp->cfg.admin_url, NULL, 0)) != 0) {
+		snprintf(err, errlen, "LB_ADMIN_URL=%s: cannot listen: %s",
+		         cp->cfg.admin_url, nng_strerror(rv));
+		nng_close(cp->rep);
+		return LB_ERR_SYS;
+	}
+	for (cp->nadmin = 0; cp->nadmin < CP_ADMIN_WORKERS; cp->nadmin++)
+		if (pthread_create(&cp->admin_tid[cp->nadmin], NULL,
+		                   admin_worker, cp) != 0)
+			break;
+	return 0;
+}
+
+void cp_admin_stop(struct cp *cp)
+{
+	nng_close(cp->rep);
+	for (size_t i = 0; i < cp->nadmin; i++)
+		pthread_join(cp->admin_tid[i], NULL);
+	for (size_t i = 0; i < CP_REPLY_CACHE; i++)
+		free(cp->cache.buf[i]);
+}

@@ -1,0 +1,153 @@
+#include "cp_config.h"
+
+#include "lb_config.h"
+#include "lb_err.h"
+#include "lb_name.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The replica binary next to ours in the build tree or install prefix. */
+static const char *default_replica_bin(void)
+{
+	static char path[PATH_MAX + 32];
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return "lb-replica";
+	self[n] = '\0';
+	if (!(slash = strrchr(self, '/')))
+		return "lb-replica";
+	*slash = '\0';
+	/* build/controlplane/lb-controlplane -> build/replica/lb-replica;
+	 * an installed bin/lb-controlplane -> bin/lb-replica. */
+	snprintf(path, sizeof(path), "%s/../replica/lb-replica", self);
+	if (access(path, X_OK) != 0)
+		snprintf(path, sizeof(path), "%s/lb-replica", self);
+	return path;
+}
+
+int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
+                   size_t errlen)
+{
+	static const char *const drivers[] = {"process", "docker", NULL};
+	static const char *const levels[] = {"debug", "info", "warn", "error",
+	                                     NULL};
+	static const char *const hashes[] = {"", "quadratic", "mix", NULL};
+	static const char *const placements[] = {"", "linear", "maglev", NULL};
+	const char *preset, *hash, *placement, *level;
+	long long slots, vnodes;
+	const struct lb_opt opts[] = {
+	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, "tcp://127.0.0.1:5101",
+	     0, 0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
+	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, "tcp://127.0.0.1:5102", 0, 0,
+	     NULL, "NNG address that ring snapshots are published on (PUB)",
+	     &c->pub_url},
+	    {"replicas", "LB_REPLICAS", LB_OPT_INT, "3", 0, 100000, NULL,
+	     "replicas to start (server1..N) when none exist", &c->replicas},
+	    {"max-replicas", "LB_MAX_REPLICAS", LB_OPT_INT, "50", 1, 100000,
+	     NULL, "most replicas /add may reach", &c->max_replicas},
+	    {"preset", "LB_PRESET", LB_OPT_STR, "assignment", 0, 0, NULL,
+	     "hashing preset: assignment, mix or maglev", &preset},
+	    {"slots", "LB_SLOTS", LB_OPT_INT, "0", 0, LB_SLOTS_MAX, NULL,
+	     "slot count (0: the preset's)", &slots},
+	    {"vnodes", "LB_VNODES", LB_OPT_INT, "0", 0, LB_VNODES_MAX, NULL,
+	     "virtual servers per replica, K (0: the preset's)", &vnodes},
+	    {"hash", "LB_HASH", LB_OPT_STR, "", 0, 0, hashes,
+	     "hash pair: quadratic or mix (empty: the preset's)", &hash},
+	    {"placement", "LB_PLACEMENT", LB_OPT_STR, "", 0, 0, placements,
+	     "linear (probing) or maglev (empty: the preset's)", &placement},
+	    {"heartbeat-ms", "LB_HEARTBEAT_MS", LB_OPT_INT, "500", 50, 600000,
+	     NULL, "interval between heartbeats", &c->heartbeat_ms},
+	    {"heartbeat-timeout-ms", "LB_HEARTBEAT_TIMEOUT_MS", LB_OPT_INT,
+	     "300", 10, 600000, NULL, "a heartbeat slower than this fails",
+	     &c->heartbeat_timeout_ms},
+	    {"fail-threshold", "LB_FAIL_THRESHOLD", LB_OPT_INT, "2", 1, 1000,
+	     NULL, "failed heartbeats in a row that make a replica dead",
+	     &c->fail_threshold},
+	    {"start-timeout-ms", "LB_START_TIMEOUT_MS", LB_OPT_INT, "20000",
+	     100, 600000, NULL, "time a new replica has to answer /heartbeat",
+	     &c->start_timeout_ms},
+	    {"drain-ms", "LB_DRAIN_MS", LB_OPT_INT, "200", 0, 60000, NULL,
+	     "wait between a replica leaving the ring and its stop",
+	     &c->drain_ms},
+	    {"republish-ms", "LB_REPUBLISH_MS", LB_OPT_INT, "1000", 10, 600000,
+	     NULL, "period of snapshot republishing", &c->republish_ms},
+	    {"driver", "LB_DRIVER", LB_OPT_STR, "process", 0, 0, drivers,
+	     "how replicas run: process or docker", &c->driver},
+	    {"instance", "LB_INSTANCE", LB_OPT_STR, "lb", 0, 0, NULL,
+	     "name that marks this balancer's replicas", &c->instance},
+	    {"replica-bin", "LB_REPLICA_BIN", LB_OPT_STR, default_replica_bin(),
+	     0, 0, NULL, "replica program (process driver)", &c->replica_bin},
+	    {"state-dir", "LB_STATE_DIR", LB_OPT_STR, "/tmp/lb-state", 0, 0,
+	     NULL, "where the process driver records its replicas",
+	     &c->state_dir},
+	    {"docker-socket", "LB_DOCKER_SOCKET", LB_OPT_STR,
+	     "/var/run/docker.sock", 0, 0, NULL, "Docker Engine API socket",
+	     &c->docker_socket},
+	    {"image", "LB_IMAGE", LB_OPT_STR, "lb-replica:latest", 0, 0, NULL,
+	     "replica image (docker driver)", &c->image},
+	    {"network", "LB_NETWORK", LB_OPT_STR, "net1", 0, 0, NULL,
+	     "Docker network of the replicas", &c->network},
+	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
+	     "debug, info, warn or error", &level},
+	};
+	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+	bool help;
+	int rv;
+
+	rv = lb_config_parse(opts, nopts, argc, argv, &help, err, errlen);
+	if (rv != 0)
+		return rv;
+	if (help) {
+		lb_config_usage(opts, nopts, "lb-controlplane", stdout);
+		return 1;
+	}
+	lb_log_level_parse(level, &c->log_level);
+	if (lb_preset_lookup(preset, &c->preset) != 0) {
+		snprintf(err, errlen, "LB_PRESET=%s: must be one of %s", preset,
+		         lb_preset_names());
+		return LB_ERR_INVAL;
+	}
+	if (slots)
+		c->preset.slots = (uint32_t)slots;
+	if (vnodes)
+		c->preset.vnodes = (uint32_t)vnodes;
+	if (hash[0])
+		lb_hash_parse(hash, &c->preset.hash);
+	if (placement[0])
+		lb_placement_parse(placement, &c->preset.placement);
+	if (lb_preset_check(&c->preset, err, errlen) != 0)
+		return LB_ERR_INVAL; /* err names the field */
+	if ((uint64_t)c->max_replicas > lb_preset_capacity(&c->preset)) {
+		snprintf(err, errlen,
+		         "LB_MAX_REPLICAS=%lld: the preset's table holds at most "
+		         "%u replicas (slots / virtual servers)",
+		         c->max_replicas, lb_preset_capacity(&c->preset));
+		return LB_ERR_INVAL;
+	}
+	if (c->replicas > c->max_replicas) {
+		snprintf(err, errlen,
+		         "LB_REPLICAS=%lld: more than LB_MAX_REPLICAS=%lld",
+		         c->replicas, c->max_replicas);
+		return LB_ERR_INVAL;
+	}
+	if (c->heartbeat_timeout_ms > c->heartbeat_ms) {
+		snprintf(err, errlen,
+		         "LB_HEARTBEAT_TIMEOUT_MS=%lld: must not exceed "
+		         "LB_HEARTBEAT_MS=%lld",
+		         c->heartbeat_timeout_ms, c->heartbeat_ms);
+		return LB_ERR_INVAL;
+	}
+	if (!lb_name_valid(c->instance)) {
+		snprintf(err, errlen, "LB_INSTANCE=%s: must be a valid name",
+		         c->instance);
+		return LB_ERR_INVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* cp_config.h - the control plane's settings (flags and LB_* variables). */
+#ifndef CP_CONFIG_H
+#define CP_CONFIG_H
+
+#include "lb_log.h"
+#include "lb_preset.h"
+
+#include <stdbool.h>
+
+struct cp_config {
+	const char *admin_url;     /* NNG REP: admin requests */
+	const char *pub_url;       /* NNG PUB: ring snapshots */
+	long long replicas;        /* replicas to start when none exist */
+	long long max_replicas;
+	struct lb_preset preset;
+	long long heartbeat_ms;
+	long long heartbeat_timeout_ms;
+	long long fail_threshold;
+	long long start_timeout_ms; /* a new replica's first good heartbeat */
+	long long drain_ms;         /* between leaving the ring and stopping */
+	long long republish_ms;
+	const char *driver;         /* "process" or "docker" */
+	const char *instance;       /* tells this balancer's replicas apart */
+	const char *replica_bin;    /* process driver */
+	const char *state_dir;      /* process driver */
+	const char *docker_socket;  /* docker driver */
+	const char *image;
+	const char *network;
+	enum lb_log_level log_level;
+};
+
+/* Parses argv and the environment into *c.  Returns 0; or 1 after printing
+ * the help; or LB_ERR_INVAL with the reason in err. */
+int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
+                   size_t errlen);
+
+#endif

@@ -1,0 +1,60 @@
+/* cp_driver.h - how the control plane runs replicas: the driver interface.
+ *
+ * Two drivers implement it: `process` (replicas as local child processes on
+ * loopback ports, the embedded default) and `docker` (containers through the
+ * Docker Engine API).  The control plane calls a driver from one thread at a
+ * time (under its orchestration lock), except cp_driver_alive(), which any
+ * thread may call.
+ */
+#ifndef CP_DRIVER_H
+#define CP_DRIVER_H
+
+#include "lb_name.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A replica that a driver found running when the control plane started. */
+struct cp_found {
+	char name[LB_NAME_MAX + 1];
+	uint32_t server_id;
+	char host[64];
+	uint16_t port;
+};
+
+/* Called from a driver's own thread when a replica ends without being
+ * asked to (killed, crashed).  Must not call back into the driver. */
+typedef void (*cp_driver_exit_cb)(void *arg, const char *name);
+
+struct cp_driver;
+
+struct cp_driver_ops {
+	const char *name;
+	/* Creates and starts replica `name` with SERVER_ID = id.  On success
+	 * fills host/port (where it will listen) and returns 0; on failure
+	 * leaves nothing behind and writes the reason to err. */
+	int (*start)(struct cp_driver *d, const char *name, uint32_t id,
+	             char *host, size_t hostlen, uint16_t *port, char *err,
+	             size_t errlen);
+	/* Stops and deletes replica `name`: in-flight answers may finish
+	 * first.  A replica that is already gone is not an error. */
+	int (*stop)(struct cp_driver *d, const char *name, char *err,
+	            size_t errlen);
+	/* Lists the replicas of this instance that already run, so that a
+	 * restarted control plane adopts them.  *out owned (free()). */
+	int (*adopt)(struct cp_driver *d, struct cp_found **out, size_t *n,
+	             char *err, size_t errlen);
+	/* The control plane is exiting: the process driver stops its
+	 * replicas (they are its children); docker leaves containers to be
+	 * adopted by the next start. */
+	void (*shutdown)(struct cp_driver *d);
+	void (*destroy)(struct cp_driver *d);
+};
+
+struct cp_driver {
+	const struct cp_driver_ops *ops;
+	cp_driver_exit_cb on_exit;
+	void *on_exit_arg;
+};
+
+#endif

@@ -1,0 +1,583 @@
+#define _GNU_SOURCE /* close_range, pipe2 */
+#include "cp_driver_process.h"
+
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_time.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PD_STOP_GRACE_MS 3000
+
+struct pd_entry {
+	char name[LB_NAME_MAX + 1];
+	uint32_t id;
+	pid_t pid;
+	uint16_t port;
+	bool child;    /* ours to waitpid(); adopted ones are not */
+	bool stopping; /* asked to stop: its exit is no death */
+};
+
+struct pd {
+	struct cp_driver base;
+	char bin[PATH_MAX];
+	char state_path[PATH_MAX];
+	char instance[LB_NAME_MAX + 1];
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* an entry went away, or a child was born */
+	struct pd_entry *v;
+	size_t n, cap;
+	pthread_t reaper;
+	bool reaper_started;
+	bool closing;
+};
+
+static ssize_t pd_find(struct pd *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->v[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void pd_drop(struct pd *d, size_t i)
+{
+	memmove(&d->v[i], &d->v[i + 1], (d->n - i - 1) * sizeof(d->v[0]));
+	d->n--;
+}
+
+/* Writes the registry to the state file (temp file + rename, so a crash
+ * never leaves half a file).  Called with mu held. */
+static void pd_persist(struct pd *d)
+{
+	char tmp[PATH_MAX + 8];
+	cJSON *root = cJSON_CreateObject(), *arr;
+	char *text = NULL;
+	FILE *f;
+
+	if (!root)
+		return;
+	arr = cJSON_AddArrayToObject(root, "replicas");
+	for (size_t i = 0; arr && i < d->n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		if (!o)
+			break;
+		cJSON_AddStringToObject(o, "name", d->v[i].name);
+		cJSON_AddNumberToObject(o, "id", d->v[i].id);
+		cJSON_AddNumberToObject(o, "pid", d->v[i].pid);
+		cJSON_AddNumberToObject(o, "port", d->v[i].port);
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->state_path);
+	if ((f = fopen(tmp, "w"))) {
+		bool ok = fputs(text, f) >= 0;
+		ok &= fclose(f) == 0;
+		if (ok && rename(tmp, d->state_path) == 0) {
+			cJSON_free(text);
+			return;
+		}
+	}
+	lb_log(LB_WARN, "state_write_failed", "path=%s errno=%d",
+	       d->state_path, errno);
+	cJSON_free(text);
+}
+
+/* Waits for children; an exit nobody asked for is reported as a death. */
+static void *pd_reaper(void *arg)
+{
+	struct pd *d = arg;
+
+	for (;;) {
+		char name[LB_NAME_MAX + 1] = "";
+		bool unexpected = false;
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			/* No children now: sleep until one is born. */
+			pthread_mutex_lock(&d->mu);
+			if (d->closing) {
+				pthread_mutex_unlock(&d->mu);
+				return NULL;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += 200 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+			pthread_mutex_unlock(&d->mu);
+			continue;
+		}
+		pthread_mutex_lock(&d->mu);
+		for (size_t i = 0; i < d->n; i++) {
+			if (d->v[i].pid != pid)
+				continue;
+			snprintf(name, sizeof(name), "%s", d->v[i].name);
+			unexpected = !d->v[i].stopping;
+			pd_drop(d, i);
+			pd_persist(d);
+			break;
+		}
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		if (unexpected) {
+			lb_log(LB_WARN, "replica_exited", "name=%s pid=%d "
+			       "status=%d", name, (int)pid, status);
+			d->base.on_exit(d->base.on_exit_arg, name);
+		}
+	}
+}
+
+/* A free loopback port: bind to port 0 and ask.  Another process could take
+ * it before the replica binds; then the replica exits at once and the start
+ * fails cleanly (the caller retries). */
+static int pd_free_port(uint16_t *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return LB_ERR_SYS;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		close(fd);
+		return LB_ERR_SYS;
+	}
+	*port = ntohs(a.sin_port);
+	close(fd);
+	return 0;
+}
+
+static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
+                    char *host, size_t hostlen, uint16_t *port, char *err,
+                    size_t errlen)
+{
+	struct pd *d = (struct pd *)base;
+	char env_id[32], env_port[32], env_inst[96], env_name[96];
+	char *const argv[] = {d->bin, NULL};
+	char *envp[] = {env_id, env_port, "HOST=127.0.0.1", env_inst, env_name,
+	                "LOG_LEVEL=warn", NULL};
+	int pfd[2], child_errno = 0;
+	ssize_t got;
+	pid_t pid;
+
+	pthread_mutex_lock(&d->mu);
+	if (pd_find(d, name) >= 0) {
+		pthread_mutex_unlock(&d->mu);
+		snprintf(err, errlen, "a replica named %s already runs", name);
+		return LB_ERR_EXISTS;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (pd_free_port(port) != 0) {
+		snprintf(err, errlen, "no free loopback port: %s",
+		         strerror(errno));
+		return LB_ERR_SYS;
+	}
+	snprintf(env_id, sizeof(env_id), "SERVER_ID=%u", id);
+	snprintf(env_port, sizeof(env_port), "PORT=%u", *port);
+	snprintf(env_inst, sizeof(env_inst), "LB_INSTANCE=%s", d->instance);
+	snprintf(env_name, sizeof(env_name), "LB_REPLICA_NAME=%s", name);
+	/* The child reports a failed exec through this pipe; a successful
+	 * exec closes it (O_CLOEXEC), so EOF means "running". */
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return LB_ERR_SYS;
+	}
+	pthread_mutex_lock(&d->mu);
+	pid = fork();
+	if (pid == 0) {
+		/* Child: only async-signal-safe calls until exec. */
+		sigset_t none;
+		struct sigaction dfl;
+		int e;
+		setsid();
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGINT, &dfl, NULL);
+		sigaction(SIGTERM, &dfl, NULL);
+		sigaction(SIGPIPE, &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Sockets of the control plane must not leak into replicas. */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		execve(d->bin, argv, envp);
+		e = errno;
+		if (write(pfd[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	if (pid < 0) {
+		pthread_mutex_unlock(&d->mu);
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return LB_ERR_SYS;
+	}
+	/* Registered before the reaper can see it exit. */
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct pd_entry *v = realloc(d->v, cap * sizeof(*v));
+		if (v) {
+			d->v = v;
+			d->cap = cap;
+		}
+	}
+	if (d->n < d->cap) {
+		struct pd_entry *e = &d->v[d->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->id = id;
+		e->pid = pid;
+		e->port = *port;
+		e->child = true;
+		pd_persist(d);
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	close(pfd[1]);
+	do
+		got = read(pfd[0], &child_errno, sizeof(child_errno));
+	while (got < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (got > 0) {
+		char e2[64];
+		/* The reaper collects the child; make its exit "expected". */
+		pthread_mutex_lock(&d->mu);
+		ssize_t i = pd_find(d, name);
+		if (i >= 0)
+			d->v[i].stopping = true;
+		pthread_mutex_unlock(&d->mu);
+		snprintf(err, errlen, "cannot run %s: %s", d->bin,
+		         strerror(child_errno));
+		base->ops->stop(base, name, e2, sizeof(e2));
+		return LB_ERR_ENGINE;
+	}
+	snprintf(host, hostlen, "127.0.0.1");
+	return 0;
+}
+
+/* Alive and not a zombie: an adopted replica's parent is init, which may
+ * be slow to reap it (or, in a container, may never). */
+static bool pd_pid_alive(pid_t pid)
+{
+	char path[64], buf[256], *rp;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	rp = strrchr(buf, ')');
+	return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
+/* Waits until entry `name` has gone (reaped) or the adopted pid has died.
+ * Called with mu held; returns true when gone. */
+static bool pd_wait_gone(struct pd *d, const char *name, pid_t pid,
+                         bool child, int64_t ms)
+{
+	int64_t deadline = lb_now_ms() + ms;
+
+	while (lb_now_ms() < deadline) {
+		ssize_t i = pd_find(d, name);
+		if (i < 0 || d->v[i].pid != pid)
+			return true;
+		if (!child && !pd_pid_alive(pid)) {
+			pd_drop(d, (size_t)i);
+			pd_persist(d);
+			return true;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+	}
+	return false;
+}
+
+static int pd_stop(struct cp_driver *base, const char *name, char *err,
+                   size_t errlen)
+{
+	struct pd *d = (struct pd *)base;
+	ssize_t i;
+	pid_t pid;
+	bool child;
+
+	pthread_mutex_lock(&d->mu);
+	if ((i = pd_find(d, name)) < 0) {
+		pthread_mutex_unlock(&d->mu);
+		return 0; /* already gone */
+	}
+	d->v[i].stopping = true;
+	pid = d->v[i].pid;
+	child = d->v[i].child;
+	kill(pid, SIGTERM);
+	if (!pd_wait_gone(d, name, pid, child, PD_STOP_GRACE_MS)) {
+		lb_log(LB_WARN, "replica_kill", "name=%s pid=%d reason=\"no exit "
+		       "%d ms after SIGTERM\"", name, (int)pid,
+		       PD_STOP_GRACE_MS);
+		kill(pid, SIGKILL);
+		if (!pd_wait_gone(d, name, pid, child, PD_STOP_GRACE_MS)) {
+			pthread_mutex_unlock(&d->mu);
+			snprintf(err, errlen, "pid %d did not exit", (int)pid);
+			return LB_ERR_TIMEOUT;
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
+/* True when /proc/<pid>/environ holds exactly `want` as one entry. */
+static bool pd_env_has(pid_t pid, const char *want)
+{
+	char path[64], buf[8192];
+	size_t len, wl = strlen(want);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	len = (size_t)n;
+	buf[len] = '\0';
+	for (size_t off = 0; off < len; off += strlen(buf + off) + 1)
+		if (strlen(buf + off) == wl && memcmp(buf + off, want, wl) == 0)
+			return true;
+	return false;
+}
+
+static int pd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
+                    char *err, size_t errlen)
+{
+	struct pd *d = (struct pd *)base;
+	cJSON *root = NULL, *arr, *o;
+	struct cp_found *found = NULL;
+	char *text = NULL;
+	size_t nf = 0, cap;
+	long size;
+	FILE *f;
+
+	*out = NULL;
+	*n = 0;
+	if (!(f = fopen(d->state_path, "r")))
+		return 0; /* nothing recorded: nothing to adopt */
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 &&
+	    size < (1 << 24) && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)size + 1)) &&
+	    fread(text, 1, (size_t)size, f) == (size_t)size) {
+		text[size] = '\0';
+		root = cJSON_Parse(text);
+	}
+	fclose(f);
+	free(text);
+	arr = cJSON_GetObjectItemCaseSensitive(root, "replicas");
+	cap = (size_t)cJSON_GetArraySize(arr);
+	if (cap && !(found = calloc(cap, sizeof(*found)))) {
+		cJSON_Delete(root);
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	pthread_mutex_lock(&d->mu);
+	cJSON_ArrayForEach(o, arr)
+	{
+		cJSON *jn = cJSON_GetObjectItemCaseSensitive(o, "name");
+		cJSON *ji = cJSON_GetObjectItemCaseSensitive(o, "id");
+		cJSON *jp = cJSON_GetObjectItemCaseSensitive(o, "pid");
+		cJSON *jport = cJSON_GetObjectItemCaseSensitive(o, "port");
+		char want_id[32], want_inst[96];
+		pid_t pid;
+
+		if (!cJSON_IsString(jn) || !lb_name_valid(jn->valuestring) ||
+		    !cJSON_IsNumber(ji) || !cJSON_IsNumber(jp) ||
+		    !cJSON_IsNumber(jport) || jp->valuedouble < 2 ||
+		    ji->valuedouble < 1 || jport->valuedouble < 1 ||
+		    jport->valuedouble > 65535 || jp->valuedouble > INT_MAX ||
+		    ji->valuedouble > UINT32_MAX)
+			continue;
+		pid = (pid_t)jp->valuedouble;
+		/* Only a live process that is our replica with that id: a
+		 * recycled pid must not be adopted (or killed). */
+		snprintf(want_id, sizeof(want_id), "SERVER_ID=%u",
+		         (uint32_t)ji->valuedouble);
+		snprintf(want_inst, sizeof(want_inst), "LB_INSTANCE=%s",
+		         d->instance);
+		if (!pd_pid_alive(pid) || !pd_env_has(pid, want_id) ||
+		    !pd_env_has(pid, want_inst))
+			continue;
+		if (d->n == d->cap) {
+			size_t c2 = d->cap ? d->cap * 2 : 8;
+			struct pd_entry *v = realloc(d->v, c2 * sizeof(*v));
+			if (!v)
+				break;
+			d->v = v;
+			d->cap = c2;
+		}
+		struct pd_entry *e = &d->v[d->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->name, sizeof(e->name), "%s", jn->valuestring);
+		e->id = (uint32_t)ji->valuedouble;
+		e->pid = pid;
+		e->port = (uint16_t)jport->valuedouble;
+		e->child = false;
+		struct cp_found *fo = &found[nf++];
+		snprintf(fo->name, sizeof(fo->name), "%s", e->name);
+		fo->server_id = e->id;
+		snprintf(fo->host, sizeof(fo->host), "127.0.0.1");
+		fo->port = e->port;
+	}
+	pd_persist(d);
+	pthread_mutex_unlock(&d->mu);
+	cJSON_Delete(root);
+	*out = found;
+	*n = nf;
+	return 0;
+}
+
+static void pd_shutdown(struct cp_driver *base)
+{
+	struct pd *d = (struct pd *)base;
+	char err[128];
+
+	/* SIGTERM to all first, so that they stop in parallel. */
+	pthread_mutex_lock(&d->mu);
+	for (size_t i = 0; i < d->n; i++) {
+		d->v[i].stopping = true;
+		kill(d->v[i].pid, SIGTERM);
+	}
+	pthread_mutex_unlock(&d->mu);
+	for (;;) {
+		char name[LB_NAME_MAX + 1];
+		pthread_mutex_lock(&d->mu);
+		if (d->n == 0) {
+			pthread_mutex_unlock(&d->mu);
+			break;
+		}
+		snprintf(name, sizeof(name), "%s", d->v[0].name);
+		pthread_mutex_unlock(&d->mu);
+		if (pd_stop(base, name, err, sizeof(err)) != 0) {
+			/* Give up on it, but do not loop forever. */
+			pthread_mutex_lock(&d->mu);
+			ssize_t i = pd_find(d, name);
+			if (i >= 0)
+				pd_drop(d, (size_t)i);
+			pthread_mutex_unlock(&d->mu);
+		}
+	}
+	pthread_mutex_lock(&d->mu);
+	pd_persist(d);
+	unlink(d->state_path);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void pd_destroy(struct cp_driver *base)
+{
+	struct pd *d = (struct pd *)base;
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->closing = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	if (d->reaper_started)
+		pthread_join(d->reaper, NULL);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d->v);
+	free(d);
+}
+
+static const struct cp_driver_ops pd_ops = {
+    .name = "process",
+    .start = pd_start,
+    .stop = pd_stop,
+    .adopt = pd_adopt,
+    .shutdown = pd_shutdown,
+    .destroy = pd_destroy,
+};
+
+int cp_driver_process_create(const char *replica_bin, const char *state_dir,
+                             const char *instance, cp_driver_exit_cb on_exit,
+                             void *arg, struct cp_driver **out, char *err,
+                             size_t errlen)
+{
+	pthread_condattr_t ca;
+	struct pd *d;
+
+	if (access(replica_bin, X_OK) != 0) {
+		snprintf(err, errlen, "LB_REPLICA_BIN=%s: not an executable "
+		         "file (%s)", replica_bin, strerror(errno));
+		return LB_ERR_INVAL;
+	}
+	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "LB_STATE_DIR=%s: cannot create: %s",
+		         state_dir, strerror(errno));
+		return LB_ERR_INVAL;
+	}
+	if (!(d = calloc(1, sizeof(*d)))) {
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	d->base.ops = &pd_ops;
+	d->base.on_exit = on_exit;
+	d->base.on_exit_arg = arg;
+	if (!realpath(replica_bin, d->bin))
+		snprintf(d->bin, sizeof(d->bin), "%s", replica_bin);
+	snprintf(d->state_path, sizeof(d->state_path), "%s/%s.json", state_dir,
+	         instance);
+	snprintf(d->instance, sizeof(d->instance), "%s", instance);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&d->reaper, NULL, pd_reaper, d) != 0) {
+		pd_destroy(&d->base);
+		snprintf(err, errlen, "cannot start the reaper thread");
+		return LB_ERR_SYS;
+	}
+	d->reaper_started = true;
+	*out = &d->base;
+	return 0;
+}

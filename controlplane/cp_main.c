@@ -1,0 +1,188 @@
+/* lb-controlplane: owns the replica set.  Serves admin requests over NNG
+ * REP, publishes ring snapshots over NNG PUB, probes heartbeats, replaces
+ * dead replicas, and runs replicas through a driver (process or docker). */
+#include "cp.h"
+#include "cp_admin.h"
+#include "cp_driver_docker.h"
+#include "cp_driver_process.h"
+#include "cp_health.h"
+#include "cp_ops.h"
+#include "cp_probe.h"
+#include "cp_publish.h"
+#include "cp_repair.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_signal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Driver thread: a replica ended by itself.  Only the state lock is taken
+ * here, never the orchestration lock (the driver may hold it). */
+static void cp_on_replica_exit(void *arg, const char *name)
+{
+	struct cp *cp = arg;
+	cp_state_mark_dead(&cp->state, name, "exited");
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+	const struct cp_found *x = a, *y = b;
+	return (x->server_id > y->server_id) - (x->server_id < y->server_id);
+}
+
+/* Adopts the replicas that already run (a restart loses nothing); when
+ * there are none, asks the repair thread for server1..N. */
+static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
+{
+	struct cp_found *f;
+	size_t n, nup = 0;
+	struct cp_probe *probes;
+	struct cp_replica *up;
+	int rv;
+
+	if ((rv = cp->driver->ops->adopt(cp->driver, &f, &n, err, errlen)))
+		return rv;
+	probes = calloc(n ? n : 1, sizeof(*probes));
+	up = calloc(n ? n : 1, sizeof(*up));
+	if (!probes || !up) {
+		free(f);
+		free(probes);
+		free(up);
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	/* Join order is id order: ids are handed out as replicas join. */
+	qsort(f, n, sizeof(*f), cmp_found);
+	for (size_t i = 0; i < n; i++) {
+		probes[i].host = f[i].host;
+		probes[i].port = f[i].port;
+		cp_state_bump_next_id(&cp->state, f[i].server_id);
+	}
+	cp_probe_run(probes, n, 1000);
+	for (size_t i = 0; i < n; i++) {
+		if (!probes[i].ok) {
+			lb_log(LB_WARN, "adopt_unhealthy", "name=%s id=%u",
+			       f[i].name, f[i].server_id);
+			cp_ops_stop_replica(cp, f[i].name);
+			continue;
+		}
+		snprintf(up[nup].name, sizeof(up[nup].name), "%s", f[i].name);
+		up[nup].id = f[i].server_id;
+		snprintf(up[nup].host, sizeof(up[nup].host), "%s", f[i].host);
+		up[nup].port = f[i].port;
+		lb_log(LB_INFO, "replica_adopted", "name=%s id=%u addr=%s:%u",
+		       f[i].name, f[i].server_id, f[i].host, f[i].port);
+		nup++;
+	}
+	rv = cp_state_add_up(&cp->state, up, nup);
+	if (rv == 0 && nup == 0 && cp->cfg.replicas > 0) {
+		size_t want = (size_t)cp->cfg.replicas;
+		struct cp_replica *r = calloc(want, sizeof(*r));
+		uint32_t first = cp_state_reserve_ids(&cp->state, (uint32_t)want);
+		if (!r) {
+			rv = LB_ERR_NOMEM;
+		} else {
+			for (size_t i = 0; i < want; i++) {
+				snprintf(r[i].name, sizeof(r[i].name),
+				         "server%zu", i + 1);
+				r[i].id = first + (uint32_t)i;
+			}
+			rv = cp_state_add_starting(&cp->state, r, want);
+			free(r);
+		}
+	}
+	if (rv != 0)
+		snprintf(err, errlen, "cannot record replicas: %s",
+		         lb_strerror(rv));
+	free(f);
+	free(probes);
+	free(up);
+	return rv;
+}
+
+static int cp_driver_make(struct cp *cp, char *err, size_t errlen)
+{
+	if (strcmp(cp->cfg.driver, "docker") == 0)
+		return cp_driver_docker_create(&cp->cfg, cp_on_replica_exit, cp,
+		                               &cp->driver, err, errlen);
+	return cp_driver_process_create(cp->cfg.replica_bin, cp->cfg.state_dir,
+	                                cp->cfg.instance, cp_on_replica_exit,
+	                                cp, &cp->driver, err, errlen);
+}
+
+int main(int argc, char **argv)
+{
+	static struct cp cp; /* the one context; static only for its size */
+	char err[512];
+	int rv, sig;
+
+	rv = cp_config_load(&cp.cfg, argc, argv, err, sizeof(err));
+	if (rv == 1)
+		return 0;
+	if (rv != 0) {
+		fprintf(stderr, "lb-controlplane: %s\n", err);
+		return 2;
+	}
+	lb_log_init("cp", cp.cfg.log_level);
+	if (lb_signal_init() != 0) {
+		lb_log(LB_ERROR, "signal_setup_failed", "errno=%d", errno);
+		return 1;
+	}
+	/* Library init, once, before any thread starts. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_mutex_init(&cp.orch, NULL);
+	if ((rv = cp_state_init(&cp.state, &cp.cfg.preset)) != 0) {
+		fprintf(stderr, "lb-controlplane: %s\n", lb_strerror(rv));
+		return 1;
+	}
+	/* Sockets first: a port in use fails the start before any replica
+	 * is touched. */
+	if ((rv = cp_publish_start(&cp, err, sizeof(err))) != 0 ||
+	    (rv = cp_driver_make(&cp, err, sizeof(err))) != 0) {
+		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-controlplane: %s\n", err);
+		return 1;
+	}
+	if ((rv = cp_bootstrap(&cp, err, sizeof(err))) != 0 ||
+	    (rv = cp_admin_start(&cp, err, sizeof(err))) != 0) {
+		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-controlplane: %s\n", err);
+		atomic_store(&cp.stopping, true);
+		cp_state_stop(&cp.state);
+		cp_publish_stop(&cp);
+		cp.driver->ops->destroy(cp.driver);
+		return 1;
+	}
+	if (cp_health_start(&cp) != 0 || cp_repair_start(&cp) != 0) {
+		fprintf(stderr, "lb-controlplane: cannot start threads\n");
+		return 1;
+	}
+	lb_log(LB_INFO, "started",
+	       "admin=%s pub=%s driver=%s preset=%s slots=%u vnodes=%u "
+	       "hash=%s placement=%s replicas=%zu",
+	       cp.cfg.admin_url, cp.cfg.pub_url, cp.cfg.driver,
+	       cp.cfg.preset.name, cp.cfg.preset.slots, cp.cfg.preset.vnodes,
+	       lb_hash_name(cp.cfg.preset.hash),
+	       lb_placement_name(cp.cfg.preset.placement),
+	       cp_state_count(&cp.state));
+
+	sig = lb_signal_wait(-1);
+	lb_log(LB_INFO, "stopping", "signal=%d", sig);
+
+	atomic_store(&cp.stopping, true);
+	cp_state_stop(&cp.state);
+	cp_admin_stop(&cp);
+	cp_health_stop(&cp);
+	cp_repair_stop(&cp);
+	cp_publish_stop(&cp);
+	cp.driver->ops->shutdown(cp.driver);
+	cp.driver->ops->destroy(cp.driver);
+	cp_state_fini(&cp.state);
+	curl_global_cleanup();
+	lb_log(LB_INFO, "stopped", "signal=%d", sig);
+	return 0;
+}

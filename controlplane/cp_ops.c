@@ -1,0 +1,335 @@
+#include "cp_ops.h"
+
+#include "cp_probe.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_rand.h"
+#include "lb_time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Errors echo user-given names; cut them so a reply stays small. */
+#define NAME_ECHO "%.64s"
+
+static void reply_error(Lb__AdminReply *reply, uint32_t status,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(Lb__AdminReply *reply, uint32_t status,
+                        const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int off = snprintf(msg, sizeof(msg), "<Error> ");
+	va_start(ap, fmt);
+	vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
+	va_end(ap);
+	reply->status = status;
+	reply->error = strdup(msg);
+}
+
+/* The /rep body: every managed replica, in join order. */
+static void reply_list(struct cp *cp, Lb__AdminReply *reply)
+{
+	struct cp_replica *v;
+	size_t n;
+
+	if (cp_state_copy(&cp->state, &v, &n) != 0) {
+		reply_error(reply, 500, "out of memory");
+		return;
+	}
+	reply->status = 200;
+	reply->replicas = calloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; reply->replicas && i < n; i++) {
+		if (!(reply->replicas[i] = strdup(v[i].name)))
+			break;
+		reply->n_replicas = i + 1;
+	}
+	free(v);
+}
+
+void cp_ops_reply_fini(Lb__AdminReply *reply)
+{
+	for (size_t i = 0; i < reply->n_replicas; i++)
+		free(reply->replicas[i]);
+	free(reply->replicas);
+	free(reply->error);
+}
+
+void cp_ops_stop_replica(struct cp *cp, const char *name)
+{
+	char err[256];
+	if (cp->driver->ops->stop(cp->driver, name, err, sizeof(err)) != 0)
+		lb_log(LB_WARN, "replica_stop_failed", "name=%s reason=\"%s\"",
+		       name, err);
+	else
+		lb_log(LB_INFO, "replica_stopped", "name=%s", name);
+}
+
+int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
+                          char *err, size_t errlen)
+{
+	struct cp_probe *probes;
+	size_t started = 0, healthy = 0;
+	int64_t deadline;
+	int rv = 0;
+
+	if (!(probes = calloc(n ? n : 1, sizeof(*probes)))) {
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	for (; started < n; started++) {
+		int e = cp->driver->ops->start(cp->driver, r[started].name,
+		                               r[started].id, r[started].host,
+		                               sizeof(r[started].host),
+		                               &r[started].port, err, errlen);
+		if (e != 0) {
+			rv = LB_ERR_ENGINE;
+			goto undo;
+		}
+		lb_log(LB_INFO, "replica_started", "name=%s id=%u addr=%s:%u",
+		       r[started].name, r[started].id, r[started].host,
+		       r[started].port);
+	}
+	/* Wait for every first heartbeat; probe the ones not yet healthy. */
+	deadline = lb_now_ms() + cp->cfg.start_timeout_ms;
+	for (;;) {
+		size_t np = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (r[i].fails == -1) /* marks "healthy" here */
+				continue;
+			probes[np].host = r[i].host;
+			probes[np].port = r[i].port;
+			np++;
+		}
+		cp_probe_run(probes, np, 250);
+		np = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (r[i].fails == -1)
+				continue;
+			if (probes[np++].ok) {
+				r[i].fails = -1;
+				healthy++;
+			}
+		}
+		if (healthy == n)
+			break;
+		if (lb_now_ms() >= deadline || atomic_load(&cp->stopping)) {
+			snprintf(err, errlen,
+			         "%zu of %zu new replicas did not answer "
+			         "/heartbeat within %lld ms",
+			         n - healthy, n, cp->cfg.start_timeout_ms);
+			rv = LB_ERR_TIMEOUT;
+			goto undo;
+		}
+		lb_sleep_ms(50);
+	}
+	for (size_t i = 0; i < n; i++)
+		r[i].fails = 0;
+	free(probes);
+	return 0;
+undo:
+	/* Leave nothing half-made behind. */
+	lb_log(LB_WARN, "replica_start_failed", "count=%zu reason=\"%s\"", n,
+	       err);
+	while (started-- > 0)
+		cp_ops_stop_replica(cp, r[started].name);
+	free(probes);
+	return rv;
+}
+
+/* True when v[i] equals an earlier entry. */
+static bool listed_twice(char **v, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(v[j], v[i]) == 0)
+			return true;
+	return false;
+}
+
+static void op_add(struct cp *cp, const Lb__AdminRequest *req,
+                   Lb__AdminReply *reply)
+{
+	struct cp_replica *r;
+	size_t have = cp_state_count(&cp->state), n;
+	uint32_t first;
+	char err[384];
+	int rv;
+
+	if (!req->has_n || req->n < 1) {
+		reply_error(reply, 400, "'n' must be an integer of at least 1");
+		return;
+	}
+	if (req->n_hostnames > req->n) {
+		reply_error(reply, 400, "Length of hostname list is more than "
+		                        "newly added instances");
+		return;
+	}
+	for (size_t i = 0; i < req->n_hostnames; i++) {
+		const char *h = req->hostnames[i];
+		if (!lb_name_valid(h)) {
+			reply_error(reply, 400,
+			            "'" NAME_ECHO "' is not a valid replica name "
+			            "(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$)",
+			            h);
+			return;
+		}
+		if (listed_twice(req->hostnames, i)) {
+			reply_error(reply, 400,
+			            "Hostname '" NAME_ECHO "' is listed twice", h);
+			return;
+		}
+		if (cp_state_has(&cp->state, h)) {
+			reply_error(reply, 400,
+			            "Replica '" NAME_ECHO "' already exists", h);
+			return;
+		}
+	}
+	if (req->n > (uint64_t)cp->cfg.max_replicas ||
+	    have + req->n > (uint64_t)cp->cfg.max_replicas) {
+		reply_error(reply, 400,
+		            "Adding %llu replicas to %zu would pass the maximum "
+		            "of %lld replicas",
+		            (unsigned long long)req->n, have,
+		            cp->cfg.max_replicas);
+		return;
+	}
+	n = (size_t)req->n;
+	if (!(r = calloc(n, sizeof(*r)))) {
+		reply_error(reply, 500, "out of memory");
+		return;
+	}
+	first = cp_state_reserve_ids(&cp->state, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		r[i].id = first + (uint32_t)i;
+		if (i < req->n_hostnames) {
+			snprintf(r[i].name, sizeof(r[i].name), "%s",
+			         req->hostnames[i]);
+			continue;
+		}
+		/* A random name that is neither managed nor given here. */
+		for (;;) {
+			bool clash = false;
+			lb_name_random(r[i].name, sizeof(r[i].name));
+			for (size_t j = 0; j < i; j++)
+				clash |= strcmp(r[j].name, r[i].name) == 0;
+			if (!clash && !cp_state_has(&cp->state, r[i].name))
+				break;
+		}
+	}
+	rv = cp_ops_start_replicas(cp, r, n, err, sizeof(err));
+	if (rv == 0 && (rv = cp_state_add_up(&cp->state, r, n)) != 0) {
+		snprintf(err, sizeof(err), "cannot add to the ring: %s",
+		         lb_strerror(rv));
+		for (size_t i = 0; i < n; i++)
+			cp_ops_stop_replica(cp, r[i].name);
+	}
+	if (rv != 0) {
+		reply_error(reply, rv == LB_ERR_TIMEOUT ? 504 : 500,
+		            "Could not add replicas: %s", err);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			lb_log(LB_INFO, "replica_added", "name=%s id=%u",
+			       r[i].name, r[i].id);
+		reply_list(cp, reply);
+	}
+	free(r);
+}
+
+static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
+                      Lb__AdminReply *reply)
+{
+	struct cp_replica *v;
+	char (*names)[LB_NAME_MAX + 1];
+	bool *spawned;
+	size_t have, n;
+
+	if (!req->has_n || req->n < 1) {
+		reply_error(reply, 400, "'n' must be an integer of at least 1");
+		return;
+	}
+	if (req->n_hostnames > req->n) {
+		reply_error(reply, 400, "Length of hostname list is more than "
+		                        "removable instances");
+		return;
+	}
+	have = cp_state_count(&cp->state);
+	if (req->n > have) {
+		reply_error(reply, 400,
+		            "Cannot remove %llu replicas: only %zu exist",
+		            (unsigned long long)req->n, have);
+		return;
+	}
+	for (size_t i = 0; i < req->n_hostnames; i++) {
+		const char *h = req->hostnames[i];
+		if (listed_twice(req->hostnames, i)) {
+			reply_error(reply, 400,
+			            "Hostname '" NAME_ECHO "' is listed twice", h);
+			return;
+		}
+		if (!cp_state_has(&cp->state, h)) {
+			reply_error(reply, 400,
+			            "Replica '" NAME_ECHO "' does not exist", h);
+			return;
+		}
+	}
+	n = (size_t)req->n;
+	if (cp_state_copy(&cp->state, &v, &have) != 0 ||
+	    !(names = calloc(n, sizeof(*names))) ||
+	    !(spawned = calloc(n, sizeof(*spawned)))) {
+		reply_error(reply, 500, "out of memory"); /* leaks on OOM only */
+		return;
+	}
+	for (size_t i = 0; i < req->n_hostnames; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", req->hostnames[i]);
+	/* Then random others until n are chosen. */
+	for (size_t k = req->n_hostnames; k < n; k++) {
+		for (;;) {
+			size_t pick = (size_t)lb_rand_range(0, have - 1);
+			bool taken = false;
+			for (size_t j = 0; j < k; j++)
+				taken |= strcmp(names[j], v[pick].name) == 0;
+			if (!taken) {
+				snprintf(names[k], sizeof(names[k]), "%s",
+				         v[pick].name);
+				break;
+			}
+		}
+	}
+	/* Out of the ring first (and published), then a grace period for
+	 * requests in flight, then the replicas stop. */
+	cp_state_remove(&cp->state, names, n, spawned);
+	if (cp->cfg.drain_ms)
+		lb_sleep_ms(cp->cfg.drain_ms);
+	for (size_t k = 0; k < n; k++) {
+		lb_log(LB_INFO, "replica_removed", "name=%s", names[k]);
+		if (spawned[k])
+			cp_ops_stop_replica(cp, names[k]);
+	}
+	free(v);
+	free(names);
+	free(spawned);
+	reply_list(cp, reply);
+}
+
+void cp_ops_handle(struct cp *cp, const Lb__AdminRequest *req,
+                   Lb__AdminReply *reply)
+{
+	switch (req->op) {
+	case LB__ADMIN_REQUEST__OP__LIST:
+		reply_list(cp, reply);
+		return;
+	case LB__ADMIN_REQUEST__OP__ADD:
+		op_add(cp, req, reply);
+		return;
+	case LB__ADMIN_REQUEST__OP__REMOVE:
+		op_remove(cp, req, reply);
+		return;
+	default:
+		reply_error(reply, 400, "unknown admin operation");
+		return;
+	}
+}

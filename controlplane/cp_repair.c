@@ -1,0 +1,115 @@
+#include "cp_repair.h"
+
+#include "cp_ops.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Deletes what died (a dead container still holds its name). */
+static void repair_bury(struct cp *cp)
+{
+	struct cp_grave *g;
+	size_t n = cp_state_take_graves(&cp->state, &g);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&cp->orch);
+		cp_ops_stop_replica(cp, g[i].name);
+		pthread_mutex_unlock(&cp->orch);
+	}
+	free(g);
+}
+
+/* Starts one wanted replica; returns false when a start failed. */
+static bool repair_one(struct cp *cp)
+{
+	struct cp_replica *v, r;
+	size_t n, i;
+	char err[384];
+	bool ok = true;
+
+	pthread_mutex_lock(&cp->orch);
+	/* Looked up under orch: an admin /rm cannot remove it meanwhile. */
+	if (cp_state_copy(&cp->state, &v, &n) != 0) {
+		pthread_mutex_unlock(&cp->orch);
+		return false;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].st == CP_R_STARTING && !v[i].spawned)
+			break;
+	if (i == n) {
+		free(v);
+		pthread_mutex_unlock(&cp->orch);
+		return true;
+	}
+	r = v[i];
+	free(v);
+	if (cp_ops_start_replicas(cp, &r, 1, err, sizeof(err)) != 0) {
+		lb_log(LB_WARN, "repair_failed", "name=%s reason=\"%s\"", r.name,
+		       err);
+		ok = false;
+	} else if (cp_state_promote(&cp->state, r.name, r.host, r.port) !=
+	           0) {
+		cp_ops_stop_replica(cp, r.name);
+	} else {
+		lb_log(LB_INFO, "replica_up", "name=%s id=%u addr=%s:%u",
+		       r.name, r.id, r.host, r.port);
+	}
+	pthread_mutex_unlock(&cp->orch);
+	return ok;
+}
+
+static bool repair_pending(struct cp *cp)
+{
+	struct cp_replica *v;
+	size_t n;
+	bool pending = false;
+	if (cp_state_copy(&cp->state, &v, &n) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		pending |= v[i].st == CP_R_STARTING && !v[i].spawned;
+	free(v);
+	return pending;
+}
+
+static void *repair_thread(void *arg)
+{
+	struct cp *cp = arg;
+	int64_t backoff = 0;
+	uint64_t seen = 0;
+
+	while (!atomic_load(&cp->stopping)) {
+		repair_bury(cp);
+		if (repair_pending(cp)) {
+			if (repair_one(cp)) {
+				backoff = 0;
+				continue;
+			}
+			/* The engine refuses: retry, more slowly each time. */
+			backoff = backoff ? backoff * 2 : 250;
+			if (backoff > 5000)
+				backoff = 5000;
+			for (int64_t t = 0; t < backoff &&
+			                    !atomic_load(&cp->stopping);
+			     t += 50)
+				lb_sleep_ms(50);
+			continue;
+		}
+		seen = cp_state_wait_change(&cp->state, seen, 500);
+	}
+	return NULL;
+}
+
+int cp_repair_start(struct cp *cp)
+{
+	return pthread_create(&cp->repair_tid, NULL, repair_thread, cp) == 0
+	           ? 0
+	           : LB_ERR_SYS;
+}
+
+void cp_repair_stop(struct cp *cp)
+{
+	pthread_join(cp->repair_tid, NULL);
+}

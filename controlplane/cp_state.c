@@ -1,0 +1,371 @@
+#include "cp_state.h"
+
+#include "lb.pb-c.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_rand.h"
+#include "lb_time.h"
+#include "lb_wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cp_state_init(struct cp_state *s, const struct lb_preset *p)
+{
+	pthread_condattr_t ca;
+	int rv;
+
+	memset(s, 0, sizeof(*s));
+	if ((rv = lb_ring_create(p, &s->ring)) != 0)
+		return rv;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	s->next_id = 1;
+	s->boot_id = lb_rand_u64();
+	/* Versions grow across restarts too: start from the wall clock in
+	 * microseconds, so a data plane that outlived us accepts the new
+	 * control plane's snapshots as newer. */
+	s->version = lb_wall_us();
+	return 0;
+}
+
+void cp_state_fini(struct cp_state *s)
+{
+	lb_ring_destroy(s->ring);
+	free(s->v);
+	free(s->graves);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->changed);
+}
+
+/* Called with mu held after every change. */
+static void state_bump(struct cp_state *s)
+{
+	s->version++;
+	pthread_cond_broadcast(&s->changed);
+}
+
+static ssize_t state_find(struct cp_state *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int state_reserve(struct cp_state *s, size_t extra)
+{
+	if (s->n + extra > s->cap) {
+		size_t cap = s->cap ? s->cap : 8;
+		struct cp_replica *v;
+		while (cap < s->n + extra)
+			cap *= 2;
+		if (!(v = realloc(s->v, cap * sizeof(*v))))
+			return LB_ERR_NOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	return 0;
+}
+
+static int state_bury(struct cp_state *s, const char *name)
+{
+	if (s->ngraves == s->gravecap) {
+		size_t cap = s->gravecap ? s->gravecap * 2 : 8;
+		struct cp_grave *g = realloc(s->graves, cap * sizeof(*g));
+		if (!g)
+			return LB_ERR_NOMEM;
+		s->graves = g;
+		s->gravecap = cap;
+	}
+	snprintf(s->graves[s->ngraves++].name, LB_NAME_MAX + 1, "%s", name);
+	return 0;
+}
+
+int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = malloc((s->n ? s->n : 1) * sizeof(**out));
+	if (!*out) {
+		pthread_mutex_unlock(&s->mu);
+		return LB_ERR_NOMEM;
+	}
+	memcpy(*out, s->v, s->n * sizeof(**out));
+	*n = s->n;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+bool cp_state_has(struct cp_state *s, const char *name)
+{
+	bool has;
+	pthread_mutex_lock(&s->mu);
+	has = state_find(s, name) >= 0;
+	pthread_mutex_unlock(&s->mu);
+	return has;
+}
+
+size_t cp_state_count(struct cp_state *s)
+{
+	size_t n;
+	pthread_mutex_lock(&s->mu);
+	n = s->n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+uint32_t cp_state_reserve_ids(struct cp_state *s, uint32_t n)
+{
+	uint32_t first;
+	pthread_mutex_lock(&s->mu);
+	first = s->next_id;
+	s->next_id += n;
+	pthread_mutex_unlock(&s->mu);
+	return first;
+}
+
+void cp_state_bump_next_id(struct cp_state *s, uint32_t id)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->next_id <= id)
+		s->next_id = id + 1;
+	pthread_mutex_unlock(&s->mu);
+}
+
+int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n)
+{
+	int rv = 0;
+	size_t i;
+
+	pthread_mutex_lock(&s->mu);
+	if ((rv = state_reserve(s, n)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((rv = lb_ring_add(s->ring, r[i].id)) != 0) {
+			/* Undo: nothing changes on failure. */
+			while (i-- > 0)
+				lb_ring_remove(s->ring, r[i].id);
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		s->v[s->n] = r[i];
+		s->v[s->n].st = CP_R_UP;
+		s->v[s->n].spawned = true;
+		s->v[s->n].fails = 0;
+		s->n++;
+	}
+	state_bump(s);
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
+                          size_t n)
+{
+	int rv;
+	pthread_mutex_lock(&s->mu);
+	if ((rv = state_reserve(s, n)) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			s->v[s->n] = r[i];
+			s->v[s->n].st = CP_R_STARTING;
+			s->v[s->n].spawned = false;
+			s->n++;
+		}
+		state_bump(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1],
+                    size_t n, bool *was_spawned)
+{
+	pthread_mutex_lock(&s->mu);
+	for (size_t k = 0; k < n; k++) {
+		ssize_t i = state_find(s, names[k]);
+		was_spawned[k] = false;
+		if (i < 0)
+			continue;
+		was_spawned[k] = s->v[i].spawned;
+		if (s->v[i].st == CP_R_UP)
+			lb_ring_remove(s->ring, s->v[i].id);
+		memmove(&s->v[i], &s->v[i + 1],
+		        (s->n - (size_t)i - 1) * sizeof(s->v[0]));
+		s->n--;
+	}
+	state_bump(s);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+bool cp_state_mark_dead(struct cp_state *s, const char *name,
+                        const char *why)
+{
+	struct cp_replica repl;
+	ssize_t i;
+
+	pthread_mutex_lock(&s->mu);
+	if ((i = state_find(s, name)) < 0) {
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	if (s->v[i].st == CP_R_STARTING) {
+		/* It died before it answered: the repair thread starts it
+		 * again under the same name. */
+		s->v[i].spawned = false;
+		state_bury(s, name);
+		state_bump(s);
+		pthread_mutex_unlock(&s->mu);
+		lb_log(LB_WARN, "replica_start_died", "name=%s why=%s", name,
+		       why);
+		return true;
+	}
+	/* Out of the ring first, so that no new request goes there. */
+	lb_ring_remove(s->ring, s->v[i].id);
+	memset(&repl, 0, sizeof(repl));
+	do
+		lb_name_random(repl.name, sizeof(repl.name));
+	while (state_find(s, repl.name) >= 0);
+	repl.id = s->next_id++;
+	repl.st = CP_R_STARTING;
+	lb_log(LB_WARN, "replica_dead",
+	       "name=%s id=%u why=%s replacement=%s replacement_id=%u", name,
+	       s->v[i].id, why, repl.name, repl.id);
+	state_bury(s, name);
+	memmove(&s->v[i], &s->v[i + 1], (s->n - (size_t)i - 1) * sizeof(s->v[0]));
+	s->v[s->n - 1] = repl; /* the list keeps its length: N stays */
+	state_bump(s);
+	pthread_mutex_unlock(&s->mu);
+	return true;
+}
+
+int cp_state_promote(struct cp_state *s, const char *name, const char *host,
+                     uint16_t port)
+{
+	ssize_t i;
+	int rv = LB_ERR_NOTFOUND;
+
+	pthread_mutex_lock(&s->mu);
+	if ((i = state_find(s, name)) >= 0 && s->v[i].st == CP_R_STARTING &&
+	    (rv = lb_ring_add(s->ring, s->v[i].id)) == 0) {
+		s->v[i].st = CP_R_UP;
+		s->v[i].spawned = true;
+		s->v[i].fails = 0;
+		snprintf(s->v[i].host, sizeof(s->v[i].host), "%s", host);
+		s->v[i].port = port;
+		state_bump(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
+                        int threshold)
+{
+	ssize_t i;
+	bool dead = false;
+
+	pthread_mutex_lock(&s->mu);
+	if ((i = state_find(s, name)) >= 0 && s->v[i].st == CP_R_UP) {
+		s->v[i].fails = ok ? 0 : s->v[i].fails + 1;
+		dead = s->v[i].fails >= threshold;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return dead;
+}
+
+size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out)
+{
+	size_t n;
+	pthread_mutex_lock(&s->mu);
+	*out = s->graves;
+	n = s->ngraves;
+	s->graves = NULL;
+	s->ngraves = s->gravecap = 0;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
+                           uint64_t *version)
+{
+	Lb__Snapshot snap = LB__SNAPSHOT__INIT;
+	Lb__Preset preset = LB__PRESET__INIT;
+	Lb__Replica *reps = NULL, **rp = NULL;
+	size_t nup = 0;
+	int rv = LB_ERR_NOMEM;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->n) {
+		reps = calloc(s->n, sizeof(*reps));
+		rp = calloc(s->n, sizeof(*rp));
+		if (!reps || !rp)
+			goto out;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].st != CP_R_UP)
+			continue;
+		lb__replica__init(&reps[nup]);
+		reps[nup].name = s->v[i].name;
+		reps[nup].server_id = s->v[i].id;
+		reps[nup].host = s->v[i].host;
+		reps[nup].port = s->v[i].port;
+		rp[nup] = &reps[nup];
+		nup++;
+	}
+	lb_wire_preset_set(&preset, lb_ring_preset(s->ring));
+	snap.boot_id = s->boot_id;
+	snap.version = s->version;
+	snap.preset = &preset;
+	snap.n_replicas = nup;
+	snap.replicas = rp;
+	snap.n_owner = lb_ring_preset(s->ring)->slots;
+	snap.owner = (uint32_t *)lb_ring_table(s->ring);
+	rv = lb_wire_pack(&snap.base, buf, len);
+	*version = s->version;
+out:
+	pthread_mutex_unlock(&s->mu);
+	free(reps);
+	free(rp);
+	return rv;
+}
+
+uint64_t cp_state_wait_change(struct cp_state *s, uint64_t seen,
+                              long long timeout_ms)
+{
+	struct timespec ts;
+	uint64_t v;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (s->version == seen && !s->stopping) {
+		if (pthread_cond_timedwait(&s->changed, &s->mu, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	v = s->version;
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
+void cp_state_stop(struct cp_state *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,119 @@
+/* cp_state.h - what the control plane owns: the managed replicas in join
+ * order, the ring, the snapshot version.
+ *
+ * Every function takes the state lock itself; none blocks on I/O while
+ * holding it.  Changes that must happen together (validation, then a
+ * change) are serialised one level up by the orchestration lock in
+ * struct cp (cp.h).  Each change bumps the version and wakes the publisher.
+ */
+#ifndef CP_STATE_H
+#define CP_STATE_H
+
+#include "lb_name.h"
+#include "lb_preset.h"
+#include "lb_ring.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cp_rstate {
+	CP_R_STARTING, /* a replacement or initial replica, not in the ring */
+	CP_R_UP,       /* in the ring, taking traffic */
+};
+
+struct cp_replica {
+	char name[LB_NAME_MAX + 1];
+	uint32_t id;
+	enum cp_rstate st;
+	bool spawned; /* the driver has started it */
+	char host[64];
+	uint16_t port;
+	int fails; /* failed heartbeats in a row */
+};
+
+/* The name of a replica that died or was replaced, to be stopped and
+ * deleted by the repair thread. */
+struct cp_grave {
+	char name[LB_NAME_MAX + 1];
+};
+
+struct cp_state {
+	pthread_mutex_t mu;
+	pthread_cond_t changed; /* version grew, or work for repair appeared */
+	struct cp_replica *v;   /* managed replicas, in join order */
+	size_t n, cap;
+	struct cp_grave *graves;
+	size_t ngraves, gravecap;
+	uint32_t next_id;       /* ids are never reused */
+	struct lb_ring *ring;
+	uint64_t boot_id;
+	uint64_t version;
+	bool stopping;
+};
+
+/* Returns 0, LB_ERR_INVAL (preset) or LB_ERR_NOMEM. */
+int cp_state_init(struct cp_state *s, const struct lb_preset *p);
+void cp_state_fini(struct cp_state *s);
+
+/* Copies the managed replicas (in join order) to *out (free()). */
+int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n);
+
+/* True when name is a managed replica. */
+bool cp_state_has(struct cp_state *s, const char *name);
+size_t cp_state_count(struct cp_state *s);
+
+/* Reserves the next n server ids; returns the first. */
+uint32_t cp_state_reserve_ids(struct cp_state *s, uint32_t n);
+
+/* Makes sure ids below `id` are never handed out (adoption). */
+void cp_state_bump_next_id(struct cp_state *s, uint32_t id);
+
+/* Appends replicas that answered their first heartbeat: UP and in the ring,
+ * all in one version.  Returns 0, or an error with nothing changed. */
+int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n);
+
+/* Appends replicas to be started by the repair thread (initial ones). */
+int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
+                          size_t n);
+
+/* Takes the named replicas out of the ring and the list, in one version.
+ * Fills was_spawned[i] so the caller knows which need stopping. */
+int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1],
+                    size_t n, bool *was_spawned);
+
+/* A replica is dead: it leaves the ring at once and a replacement with a
+ * new random name and id takes its place at the end of the list (N stays).
+ * A STARTING one only goes back to "not spawned".  Returns true when
+ * something changed. */
+bool cp_state_mark_dead(struct cp_state *s, const char *name,
+                        const char *why);
+
+/* A STARTING replica runs at host:port and answered: UP and into the
+ * ring.  Returns 0 or LB_ERR_NOTFOUND (it was removed meanwhile). */
+int cp_state_promote(struct cp_state *s, const char *name, const char *host,
+                     uint16_t port);
+
+/* Records the outcome of a heartbeat to an UP replica; returns true when
+ * the failures in a row reached threshold (the caller marks it dead). */
+bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
+                        int threshold);
+
+/* Takes the names waiting to be deleted.  *out owned (free()). */
+size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out);
+
+/* Packs the current snapshot.  *buf owned (free()).  *version receives its
+ * version. */
+int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
+                           uint64_t *version);
+
+/* Blocks until the version differs from `seen`, timeout_ms passes, or the
+ * state is stopping.  Returns the current version. */
+uint64_t cp_state_wait_change(struct cp_state *s, uint64_t seen,
+                              long long timeout_ms);
+
+/* Wakes every waiter for shutdown. */
+void cp_state_stop(struct cp_state *s);
+
+#endif

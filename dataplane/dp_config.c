@@ -1,0 +1,64 @@
+#include "dp_config.h"
+
+#include "lb_config.h"
+#include "lb_err.h"
+
+#include <stdio.h>
+
+int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
+                   size_t errlen)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error",
+	                                     NULL};
+	const char *level;
+	const struct lb_opt opts[] = {
+	    {"host", "LB_HOST", LB_OPT_STR, "127.0.0.1", 0, 0, NULL,
+	     "address the data plane listens on (0.0.0.0 in a container)",
+	     &c->host},
+	    {"port", "LB_PORT", LB_OPT_INT, "5000", 0, 65535, NULL,
+	     "port the data plane listens on", &c->port},
+	    {"threads", "LB_THREADS", LB_OPT_INT, "128", 2, 8192, NULL,
+	     "HTTP worker threads = concurrent client connections", &c->threads},
+	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, "tcp://127.0.0.1:5101",
+	     0, 0, NULL, "the control plane's admin address (NNG REQ/REP)",
+	     &c->admin_url},
+	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, "tcp://127.0.0.1:5102", 0, 0,
+	     NULL, "the control plane's snapshot address (NNG PUB/SUB)",
+	     &c->pub_url},
+	    {"admin-timeout-ms", "LB_ADMIN_TIMEOUT_MS", LB_OPT_INT, "120000",
+	     100, 3600000, NULL, "how long /add and /rm may take",
+	     &c->admin_timeout_ms},
+	    {"admin-token", "LB_ADMIN_TOKEN", LB_OPT_STR, "", 0, 0, NULL,
+	     "when set, /add and /rm need 'Authorization: Bearer <token>'",
+	     &c->admin_token},
+	    {"connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", LB_OPT_INT, "1000",
+	     10, 600000, NULL, "connect timeout to a replica",
+	     &c->connect_timeout_ms},
+	    {"upstream-timeout-ms", "LB_UPSTREAM_TIMEOUT_MS", LB_OPT_INT,
+	     "30000", 100, 3600000, NULL, "a replica's whole answer",
+	     &c->upstream_timeout_ms},
+	    {"eject-ms", "LB_EJECT_MS", LB_OPT_INT, "2000", 0, 600000, NULL,
+	     "how long a replica that refused a connection is skipped",
+	     &c->eject_ms},
+	    {"max-body", "LB_MAX_BODY", LB_OPT_INT, "1048576", 0, 1073741824,
+	     NULL, "largest request or answer body proxied, in bytes",
+	     &c->max_body},
+	    {"keepalive-ms", "LB_KEEPALIVE_MS", LB_OPT_INT, "30000", 0,
+	     3600000, NULL, "idle time before a client connection closes",
+	     &c->keepalive_ms},
+	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
+	     "debug, info, warn or error", &level},
+	};
+	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+	bool help;
+	int rv = lb_config_parse(opts, nopts, argc, argv, &help, err, errlen);
+
+	if (rv != 0)
+		return rv;
+	if (help) {
+		lb_config_usage(opts, nopts, "lb-dataplane", stdout);
+		return 1;
+	}
+	lb_log_level_parse(level, &c->log_level);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* dp_config.h - the data plane's settings (flags and LB_* variables). */
+#ifndef DP_CONFIG_H
+#define DP_CONFIG_H
+
+#include "lb_log.h"
+
+#include <stddef.h>
+
+struct dp_config {
+	const char *host;
+	long long port;
+	long long threads;
+	const char *admin_url; /* the control plane's REP socket */
+	const char *pub_url;   /* the control plane's PUB socket */
+	long long admin_timeout_ms;
+	const char *admin_token; /* "" = no token needed */
+	long long connect_timeout_ms;
+	long long upstream_timeout_ms;
+	long long eject_ms;
+	long long max_body;
+	long long keepalive_ms;
+	enum lb_log_level log_level;
+};
+
+/* Returns 0; 1 after printing the help; or LB_ERR_INVAL with the reason in
+ * err. */
+int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
+                   size_t errlen);
+
+#endif

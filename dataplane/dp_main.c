@@ -1,0 +1,84 @@
+/* lb-dataplane: serves clients on :5000.  /rep, /add and /rm go to the
+ * control plane; every other request is proxied through the ring that the
+ * control plane publishes.  Holds no Docker access, and keeps routing with
+ * its last ring when the control plane is gone. */
+#include "dp.h"
+#include "dp_admin.h"
+#include "dp_proxy.h"
+#include "dp_upstream.h"
+#include "lb_err.h"
+#include "lb_http.h"
+#include "lb_log.h"
+#include "lb_signal.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+/* How long a starting data plane waits for the current ring before it
+ * opens its port anyway (answering 503 until a snapshot arrives). */
+#define DP_FIRST_FETCH_MS 1000
+
+int main(int argc, char **argv)
+{
+	static struct dp dp; /* the one context */
+	struct lb_http_server_cfg hc;
+	char err[512];
+	int rv, sig;
+
+	rv = dp_config_load(&dp.cfg, argc, argv, err, sizeof(err));
+	if (rv == 1)
+		return 0;
+	if (rv != 0) {
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 2;
+	}
+	lb_log_init("dp", dp.cfg.log_level);
+	if (lb_signal_init() != 0 || dp_upstream_global_init() != 0) {
+		lb_log(LB_ERROR, "init_failed", "errno=%d", errno);
+		return 1;
+	}
+	lb_http_global_init();
+	dp_router_init(&dp.router);
+	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, err,
+	                     sizeof(err)) != 0 ||
+	    dp_sync_start(&dp.sync, &dp.router, &dp.cpclient, dp.cfg.pub_url,
+	                  err, sizeof(err)) != 0) {
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 1;
+	}
+	/* Route at once: ask for the current ring instead of waiting for the
+	 * next periodic publish.  The dial is asynchronous, so retry briefly. */
+	for (int waited = 0; waited < DP_FIRST_FETCH_MS; waited += 50) {
+		if (dp_router_version(&dp.router) != 0 ||
+		    dp_sync_fetch(&dp.router, &dp.cpclient, 500) == 0)
+			break;
+		lb_signal_wait(50);
+		if (lb_signal_stopping())
+			break;
+	}
+	hc = (struct lb_http_server_cfg){.host = dp.cfg.host,
+	                                 .port = dp.cfg.port,
+	                                 .threads = dp.cfg.threads,
+	                                 .keepalive_ms = dp.cfg.keepalive_ms,
+	                                 .request_timeout_ms = 30000};
+	if (lb_http_start(&hc, &dp, &dp.http, err, sizeof(err)) != 0) {
+		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 1;
+	}
+	dp_admin_register(dp.http, &dp);
+	mg_set_request_handler(dp.http, "**", dp_proxy_handle, &dp);
+	lb_log(LB_INFO, "started", "listen=%s:%d admin=%s pub=%s version=%llu",
+	       dp.cfg.host, lb_http_port(dp.http), dp.cfg.admin_url,
+	       dp.cfg.pub_url,
+	       (unsigned long long)dp_router_version(&dp.router));
+
+	sig = lb_signal_wait(-1);
+	lb_log(LB_INFO, "stopping", "signal=%d", sig);
+	mg_stop(dp.http);
+	dp_sync_stop(&dp.sync);
+	dp_cpclient_close(&dp.cpclient);
+	dp_router_fini(&dp.router);
+	lb_log(LB_INFO, "stopped", "signal=%d", sig);
+	return 0;
+}

@@ -1,0 +1,132 @@
+#include "dp_table.h"
+
+#include "lb_err.h"
+#include "lb_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int backend_cmp(const void *a, const void *b)
+{
+	const struct dp_backend *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
+                   struct dp_table **out)
+{
+	struct dp_table *t = calloc(1, sizeof(*t));
+	int rv;
+
+	if (!t)
+		return LB_ERR_NOMEM;
+	atomic_init(&t->refs, 1);
+	t->boot_id = s->boot_id;
+	t->version = s->version;
+	if ((rv = lb_wire_snapshot_ring(s, &t->ring)) != 0) {
+		free(t);
+		return rv;
+	}
+	t->n = s->n_replicas;
+	if (t->n && !(t->b = calloc(t->n, sizeof(*t->b)))) {
+		lb_ring_destroy(t->ring);
+		free(t);
+		return LB_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const Lb__Replica *r = s->replicas[i];
+		struct dp_backend *b = &t->b[i];
+		snprintf(b->name, sizeof(b->name), "%s", r->name);
+		b->id = r->server_id;
+		snprintf(b->host, sizeof(b->host), "%s", r->host);
+		b->port = (uint16_t)r->port;
+		snprintf(b->base_url, sizeof(b->base_url), "http://%s:%u",
+		         b->host, b->port);
+		atomic_init(&b->ejected_until, 0);
+	}
+	qsort(t->b, t->n, sizeof(*t->b), backend_cmp);
+	for (size_t i = 0; prev && i < t->n; i++) {
+		struct dp_backend *old = dp_table_backend(prev, t->b[i].id);
+		if (old && old->port == t->b[i].port &&
+		    strcmp(old->host, t->b[i].host) == 0)
+			atomic_store(&t->b[i].ejected_until,
+			             atomic_load(&old->ejected_until));
+	}
+	*out = t;
+	return 0;
+}
+
+struct dp_backend *dp_table_backend(const struct dp_table *t, uint32_t id)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->b[mid].id == id)
+			return &t->b[mid];
+		if (t->b[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void dp_table_release(struct dp_table *t)
+{
+	if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
+		return;
+	lb_ring_destroy(t->ring);
+	free(t->b);
+	free(t);
+}
+
+void dp_router_init(struct dp_router *r)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	r->cur = NULL;
+}
+
+void dp_router_fini(struct dp_router *r)
+{
+	dp_table_release(r->cur);
+	r->cur = NULL;
+	pthread_mutex_destroy(&r->mu);
+}
+
+struct dp_table *dp_router_acquire(struct dp_router *r)
+{
+	struct dp_table *t;
+	pthread_mutex_lock(&r->mu);
+	if ((t = r->cur))
+		atomic_fetch_add(&t->refs, 1);
+	pthread_mutex_unlock(&r->mu);
+	return t;
+}
+
+bool dp_router_offer(struct dp_router *r, struct dp_table *t)
+{
+	struct dp_table *old = NULL;
+	bool installed = false;
+
+	pthread_mutex_lock(&r->mu);
+	/* Versions start from the control plane's wall clock at boot and only
+	 * grow, so "newer" holds across control-plane restarts too. */
+	if (!r->cur || t->version > r->cur->version) {
+		old = r->cur;
+		r->cur = t;
+		installed = true;
+	}
+	pthread_mutex_unlock(&r->mu);
+	dp_table_release(installed ? old : t);
+	return installed;
+}
+
+uint64_t dp_router_version(struct dp_router *r)
+{
+	uint64_t v;
+	pthread_mutex_lock(&r->mu);
+	v = r->cur ? r->cur->version : 0;
+	pthread_mutex_unlock(&r->mu);
+	return v;
+}

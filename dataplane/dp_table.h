@@ -1,0 +1,70 @@
+/* dp_table.h - a routing table built from one snapshot: the ring plus the
+ * replicas' addresses.  Immutable once built, so request threads read it
+ * without locks; the router swaps in a newer one atomically and the old one
+ * is freed when its last reader releases it.
+ */
+#ifndef DP_TABLE_H
+#define DP_TABLE_H
+
+#include "lb.pb-c.h"
+#include "lb_name.h"
+#include "lb_ring.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dp_backend {
+	char name[LB_NAME_MAX + 1];
+	uint32_t id;
+	char host[64];
+	uint16_t port;
+	char base_url[96]; /* "http://host:port" */
+	/* The one mutable field: until when this replica is skipped because
+	 * it refused a connection (monotonic ms).  Carried to the next table. */
+	_Atomic int64_t ejected_until;
+};
+
+struct dp_table {
+	atomic_int refs;
+	uint64_t boot_id;
+	uint64_t version;
+	struct lb_ring *ring;
+	struct dp_backend *b; /* sorted by id, for binary search */
+	size_t n;
+};
+
+/* Builds a table from a checked snapshot (lb_wire_snapshot_unpack()).
+ * Ejections of replicas that prev also has are carried over; prev may be
+ * NULL.  Returns 0 and *out with one reference, or an error. */
+int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
+                   struct dp_table **out);
+
+/* The replica with server id `id`, or NULL. */
+struct dp_backend *dp_table_backend(const struct dp_table *t, uint32_t id);
+
+/* Drops one reference; the last one frees the table.  Accepts NULL. */
+void dp_table_release(struct dp_table *t);
+
+/* The current table, swapped atomically. */
+struct dp_router {
+	pthread_mutex_t mu; /* held only to copy the pointer and take a ref */
+	struct dp_table *cur;
+};
+
+void dp_router_init(struct dp_router *r);
+void dp_router_fini(struct dp_router *r);
+
+/* Returns the current table with a reference (release it), or NULL before
+ * the first snapshot. */
+struct dp_table *dp_router_acquire(struct dp_router *r);
+
+/* Installs t when it is newer than the current one (takes ownership either
+ * way).  Returns true when installed. */
+bool dp_router_offer(struct dp_router *r, struct dp_table *t);
+
+/* The version of the current table, 0 before the first. */
+uint64_t dp_router_version(struct dp_router *r);
+
+#endif
