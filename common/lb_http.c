@@ -3,7 +3,11 @@
 #include "lb_err.h"
 #include "lb_log.h"
 
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +58,42 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 	}
 	*out = ctx;
 	return 0;
+}
+
+struct http_stopper {
+	struct mg_context *ctx;
+	sem_t done;
+};
+
+static void *http_stop_thread(void *arg)
+{
+	struct http_stopper *st = arg;
+	mg_stop(st->ctx);
+	sem_post(&st->done);
+	return NULL;
+}
+
+void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms)
+{
+	struct http_stopper st = {.ctx = ctx};
+	struct timespec deadline;
+	pthread_t tid;
+
+	sem_init(&st.done, 0, 0);
+	if (pthread_create(&tid, NULL, http_stop_thread, &st) != 0)
+		_exit(0);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += (long)grace_ms * 1000000L;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	if (sem_timedwait(&st.done, &deadline) == 0) {
+		pthread_join(tid, NULL);
+		sem_destroy(&st.done);
+		return;
+	}
+	lb_log(LB_INFO, "stopped", "reason=\"idle keep-alive connections "
+	       "outlived the %d ms grace\"", grace_ms);
+	_exit(0);
 }
 
 int lb_http_port(struct mg_context *ctx)

@@ -30,6 +30,12 @@ void lb_http_global_init(void);
 int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
                   struct mg_context **out, char *err, size_t errlen);
 
+/* Stops ctx, giving requests in flight up to grace_ms.  civetweb 1.15's
+ * mg_stop() can wait ~2 s for idle keep-alive connections (pitfalls.md);
+ * past the grace the process ends with _exit(0), so call this last, from a
+ * program with nothing left to save. */
+void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms);
+
 /* The port the server listens on (useful after port 0). */
 int lb_http_port(struct mg_context *ctx);
 

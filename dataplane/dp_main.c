@@ -17,6 +17,8 @@
 /* How long a starting data plane waits for the current ring before it
  * opens its port anyway (answering 503 until a snapshot arrives). */
 #define DP_FIRST_FETCH_MS 1000
+/* Requests in flight get this long after SIGTERM. */
+#define DP_STOP_GRACE_MS 500
 
 int main(int argc, char **argv)
 {
@@ -75,9 +77,10 @@ int main(int argc, char **argv)
 
 	sig = lb_signal_wait(-1);
 	lb_log(LB_INFO, "stopping", "signal=%d", sig);
-	mg_stop(dp.http);
+	/* Sockets to the control plane first: nothing in them to save. */
 	dp_sync_stop(&dp.sync);
 	dp_cpclient_close(&dp.cpclient);
+	lb_http_stop_or_exit(dp.http, DP_STOP_GRACE_MS);
 	dp_router_fini(&dp.router);
 	lb_log(LB_INFO, "stopped", "signal=%d", sig);
 	return 0;

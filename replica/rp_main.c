@@ -9,30 +9,13 @@
 #include "rp_routes.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 
-/* civetweb 1.15's mg_stop() can wait ~2 s for idle keep-alive connections
- * (pitfalls.md).  Answers in flight get this long; then the process ends. */
+/* Answers in flight get this long after SIGTERM; the replica is stateless,
+ * so nothing else needs saving. */
 #define RP_STOP_GRACE_MS 400
-
-struct rp_stopper {
-	struct mg_context *ctx;
-	sem_t done;
-};
-
-static void *rp_stop_thread(void *arg)
-{
-	struct rp_stopper *st = arg;
-	mg_stop(st->ctx);
-	sem_post(&st->done);
-	return NULL;
-}
 
 int main(int argc, char **argv)
 {
@@ -58,9 +41,6 @@ int main(int argc, char **argv)
 	enum lb_log_level lvl;
 	struct lb_http_server_cfg hc;
 	struct mg_context *ctx;
-	struct rp_stopper st;
-	struct timespec deadline;
-	pthread_t tid;
 	int sig;
 
 	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
@@ -96,19 +76,6 @@ int main(int argc, char **argv)
 	sig = lb_signal_wait(-1);
 	lb_log(LB_INFO, "stopping", "signal=%d", sig);
 
-	st.ctx = ctx;
-	sem_init(&st.done, 0, 0);
-	if (pthread_create(&tid, NULL, rp_stop_thread, &st) != 0)
-		return 0;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += RP_STOP_GRACE_MS * 1000000L;
-	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-	deadline.tv_nsec %= 1000000000L;
-	if (sem_timedwait(&st.done, &deadline) == 0) {
-		pthread_join(tid, NULL);
-		return 0;
-	}
-	/* Idle keep-alive connections hold mg_stop(); nothing is in flight
-	 * that a client could lose, and there is no state to save. */
-	_exit(0);
+	lb_http_stop_or_exit(ctx, RP_STOP_GRACE_MS);
+	return 0;
 }

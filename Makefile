@@ -1,0 +1,56 @@
+# The README's commands.  Every target installs what it needs first
+# (tools/setup.sh), so they work on a fresh Debian 12 machine as root.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PYTHON     ?= /usr/bin/python3
+PYTEST     ?= $(PYTHON) -m pytest -p no:cacheprovider
+TESTS      ?= tests
+
+.PHONY: all deps deps-docker build build-asan run test test-unit \
+        test-integration test-e2e up down logs images format format-check clean
+
+all: build
+
+deps:
+	@tools/setup.sh
+
+deps-docker:
+	@tools/setup.sh --docker
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+# The whole system on the embedded default: control plane, data plane on
+# 127.0.0.1:5000, replicas server1..3 as local processes.  Ctrl-C stops all.
+run: build
+	@tools/run.sh $(BUILD)
+
+# Every suite: unit and integration under ASan+UBSan, end-to-end against a
+# real Docker engine.  The last line counts: "N passed, N failed".
+test: deps-docker build build-asan
+	LB_BUILD=$(ASAN_BUILD) LB_RELEASE_BUILD=$(BUILD) $(PYTEST) $(TESTS)
+
+test-unit: build-asan
+	LB_BUILD=$(ASAN_BUILD) $(PYTEST) tests/test_unit.py
+
+test-integration: build-asan
+	LB_BUILD=$(ASAN_BUILD) $(PYTEST) tests/integration
+
+format:
+	clang-format -i */*.c */*.h tests/unit/*.c tests/unit/*.h
+
+format-check:
+	clang-format --dry-run --Werror */*.c */*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,42 @@
+"""Fixtures for every suite.  Helpers live in lbtest.py and lbstack.py."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from lbstack import Stack  # noqa: E402
+
+
+@pytest.fixture
+def stack_factory(tmp_path):
+    """Makes stacks (control plane + data planes) that are stopped, and
+    checked for sanitizer reports, when the test ends."""
+    made = []
+
+    def make(**kw):
+        d = tmp_path / f"s{len(made)}"
+        d.mkdir()
+        s = Stack(d, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.stop()
+
+
+@pytest.fixture
+def stack(stack_factory):
+    """A running stack with three replicas, server1..3."""
+    return stack_factory().start()
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory):
+    """One running stack for a module's tests that change nothing (each of
+    them checks that it did not)."""
+    d = tmp_path_factory.mktemp("shared")
+    s = Stack(d).start()
+    yield s
+    s.stop()

@@ -1,0 +1,152 @@
+"""A whole load balancer on 127.0.0.1 for one test: a control plane with
+the process driver, and one or more data planes, on free ports."""
+import json
+import os
+import signal
+import time
+
+import requests
+
+from lbtest import (Proc, assert_no_sanitizer_reports, binary, free_port,
+                      pid_alive, replica_pids, wait_for)
+
+
+class Stack:
+    def __init__(self, tmp_path, replicas=3, cp_env=None, dp_env=None,
+                 replica_bin=None):
+        self.tmp = tmp_path
+        self.admin_url = f"tcp://127.0.0.1:{free_port()}"
+        self.pub_url = f"tcp://127.0.0.1:{free_port()}"
+        self.state_dir = str(tmp_path / "state")
+        self.instance = "t" + os.urandom(4).hex()
+        self.cp_env = {
+            "LB_ADMIN_URL": self.admin_url,
+            "LB_PUB_URL": self.pub_url,
+            "LB_REPLICAS": str(replicas),
+            "LB_STATE_DIR": self.state_dir,
+            "LB_INSTANCE": self.instance,
+            "LB_DRAIN_MS": "50",
+            "LB_REPUBLISH_MS": "200",
+        }
+        if replica_bin:
+            self.cp_env["LB_REPLICA_BIN"] = replica_bin
+        self.cp_env.update(cp_env or {})
+        self.dp_env = dp_env or {}
+        self.cp = None
+        self.dps = []
+        self.logs = []
+        self.port = None
+
+    # -- processes ---------------------------------------------------------
+    def start_cp(self):
+        log = str(self.tmp / f"cp{len(self.logs)}.log")
+        self.logs.append(log)
+        self.cp = Proc([binary("controlplane/lb-controlplane")], self.cp_env,
+                       log)
+        return self.cp
+
+    def start_dp(self, port=None):
+        port = port or free_port()
+        env = {"LB_ADMIN_URL": self.admin_url, "LB_PUB_URL": self.pub_url,
+               "LB_PORT": str(port), "LB_HOST": "127.0.0.1"}
+        env.update(self.dp_env)
+        log = str(self.tmp / f"dp{len(self.logs)}.log")
+        self.logs.append(log)
+        dp = Proc([binary("dataplane/lb-dataplane")], env, log)
+        self.dps.append((dp, port))
+        if self.port is None:
+            self.port = port
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/rep",
+                                      timeout=2).status_code in (200, 503),
+                 10, what="data plane listening")
+        return dp, port
+
+    def start(self, ready=True):
+        self.start_cp()
+        self.start_dp()
+        if ready:
+            self.wait_serving()
+        return self
+
+    def wait_serving(self, n=None, timeout=10):
+        """Waits until /rep lists n replicas (default: LB_REPLICAS) and
+        /home is answered by a replica."""
+        want = int(self.cp_env["LB_REPLICAS"]) if n is None else n
+
+        def ready():
+            body = self.rep()
+            if body["message"]["N"] != want:
+                return False
+            if want == 0:
+                return True
+            return self.get("/home").status_code == 200 and \
+                len(self.routable()) == want
+        wait_for(ready, timeout, what=f"{want} replicas serving")
+
+    def routable(self):
+        """Replicas in the ring, from the snapshot stream (lb-watch)."""
+        import subprocess
+        out = subprocess.run(
+            [binary("tools/lb-watch"), "--pub-url", self.pub_url,
+             "--count", "1", "--timeout-ms", "3000"],
+            capture_output=True, text=True, timeout=10).stdout
+        return [r["name"] for r in json.loads(out)["replicas"]]
+
+    def state_file(self):
+        return os.path.join(self.state_dir, f"{self.instance}.json")
+
+    def replica_pids(self):
+        return replica_pids(self.state_file())
+
+    def stop(self):
+        for dp, _ in self.dps:
+            dp.stop()
+        if self.cp:
+            self.cp.stop()
+        # Whatever a killed control plane left, no test leaves behind.
+        for pid in replica_pids(self.state_file()):
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        assert_no_sanitizer_reports(self.logs)
+
+    # -- HTTP --------------------------------------------------------------
+    def url(self, path, port=None):
+        return f"http://127.0.0.1:{port or self.port}{path}"
+
+    def get(self, path, **kw):
+        kw.setdefault("timeout", 10)
+        return requests.get(self.url(path), **kw)
+
+    def rep(self):
+        r = self.get("/rep")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def add(self, body, **kw):
+        kw.setdefault("timeout", 60)
+        return requests.post(self.url("/add"), json=body, **kw)
+
+    def rm(self, body, **kw):
+        kw.setdefault("timeout", 60)
+        return requests.delete(self.url("/rm"), json=body, **kw)
+
+
+def server_id(resp):
+    """The client's bucketing rule: the last token of message."""
+    return int(resp.json()["message"].split()[-1])
+
+
+def count_replica_processes(instance):
+    """Live processes whose environment marks them as this instance's."""
+    n = 0
+    want = f"LB_INSTANCE={instance}".encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if want in f.read().split(b"\0") and pid_alive(int(pid)):
+                    n += 1
+        except OSError:
+            pass
+    return n
