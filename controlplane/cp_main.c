@@ -56,7 +56,8 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 		return LB_ERR_NOMEM;
 	}
 	/* Join order is id order: ids are handed out as replicas join. */
-	qsort(f, n, sizeof(*f), cmp_found);
+	if (n)
+		qsort(f, n, sizeof(*f), cmp_found);
 	for (size_t i = 0; i < n; i++) {
 		probes[i].host = f[i].host;
 		probes[i].port = f[i].port;

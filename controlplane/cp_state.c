@@ -96,7 +96,8 @@ int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n)
 		pthread_mutex_unlock(&s->mu);
 		return LB_ERR_NOMEM;
 	}
-	memcpy(*out, s->v, s->n * sizeof(**out));
+	if (s->n)
+		memcpy(*out, s->v, s->n * sizeof(**out));
 	*n = s->n;
 	pthread_mutex_unlock(&s->mu);
 	return 0;

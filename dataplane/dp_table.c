@@ -45,7 +45,8 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 		         b->host, b->port);
 		atomic_init(&b->ejected_until, 0);
 	}
-	qsort(t->b, t->n, sizeof(*t->b), backend_cmp);
+	if (t->n)
+		qsort(t->b, t->n, sizeof(*t->b), backend_cmp);
 	for (size_t i = 0; prev && i < t->n; i++) {
 		struct dp_backend *old = dp_table_backend(prev, t->b[i].id);
 		if (old && old->port == t->b[i].port &&

@@ -30,8 +30,11 @@ int main(int argc, char **argv)
 	     "TCP port to listen on (0: any free port)", &port},
 	    {"host", "HOST", LB_OPT_STR, "0.0.0.0", 0, 0, NULL,
 	     "address to listen on", &host},
-	    {"threads", "THREADS", LB_OPT_INT, "64", 1, 4096, NULL,
-	     "worker threads (one per concurrent connection)", &threads},
+	    /* civetweb holds a thread per open connection, idle keep-alive
+	     * ones included: this must exceed the data planes' threads, or a
+	     * replica stops accepting (and fails its heartbeats). */
+	    {"threads", "THREADS", LB_OPT_INT, "256", 1, 8192, NULL,
+	     "worker threads (one per open connection)", &threads},
 	    {"log-level", "LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
 	     "debug, info, warn or error", &level},
 	};
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
 	hc = (struct lb_http_server_cfg){.host = host,
 	                                 .port = port,
 	                                 .threads = threads,
-	                                 .keepalive_ms = 60000,
+	                                 .keepalive_ms = 10000,
 	                                 .request_timeout_ms = 30000};
 	if (lb_http_start(&hc, NULL, &ctx, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);

@@ -145,7 +145,11 @@ def count_replica_processes(instance):
             continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as f:
-                if want in f.read().split(b"\0") and pid_alive(int(pid)):
+                env = f.read().split(b"\0")
+                # The control plane carries LB_INSTANCE too; replicas also
+                # carry SERVER_ID.
+                if want in env and any(e.startswith(b"SERVER_ID=")
+                                       for e in env) and pid_alive(int(pid)):
                     n += 1
         except OSError:
             pass

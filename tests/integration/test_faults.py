@@ -1,0 +1,187 @@
+"""Faults, for real: replicas killed under load, the control plane and the
+data plane killed and restarted."""
+import os
+import signal
+import threading
+import time
+
+import requests
+
+from lbstack import count_replica_processes, server_id
+from lbtest import pid_alive, wait_for
+
+
+class Load:
+    """Keep-alive clients sending GET /home until stopped (bounded in count
+    and time), recording every failure a client would see."""
+
+    def __init__(self, url, clients=4, max_requests=20000, max_seconds=30):
+        self.url = url
+        self.errors = []
+        self.ok = 0
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.deadline = time.monotonic() + max_seconds
+        self.budget = max_requests
+        self.threads = [threading.Thread(target=self.run)
+                        for _ in range(clients)]
+
+    def run(self):
+        with requests.Session() as s:
+            while not self.stop_flag.is_set() and \
+                    time.monotonic() < self.deadline:
+                with self.lock:
+                    if self.budget <= 0:
+                        return
+                    self.budget -= 1
+                try:
+                    r = s.get(self.url, timeout=10)
+                    good = r.status_code == 200
+                    err = None if good else f"{r.status_code} {r.text}"
+                except requests.RequestException as e:
+                    err = repr(e)
+                with self.lock:
+                    if err:
+                        self.errors.append(err)
+                    else:
+                        self.ok += 1
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join()
+
+
+def pid_of(stack, name):
+    import json
+    with open(stack.state_file()) as f:
+        for r in json.load(f)["replicas"]:
+            if r["name"] == name:
+                return r["pid"]
+    raise AssertionError(f"{name} not in the state file")
+
+
+def test_kill9_replica_under_load_is_invisible(stack):
+    victim = pid_of(stack, "server2")
+    with Load(stack.url("/home")) as load:
+        wait_for(lambda: load.ok > 200, 10, what="load running")
+        t0 = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+
+        def replaced():
+            reps = stack.rep()["message"]["replicas"]
+            return "server2" not in reps and len(reps) == 3 and \
+                sorted(stack.routable()) == sorted(reps) and reps
+        reps = wait_for(replaced, 3, what="replacement listed and routed")
+        took = time.monotonic() - t0
+        before = load.ok
+        wait_for(lambda: load.ok > before + 200, 10, what="load continuing")
+    assert load.errors == [], load.errors[:5]
+    assert took < 3.0
+    new = reps[-1]
+    assert new.startswith("srv-") and reps[:2] == ["server1", "server3"]
+    assert count_replica_processes(stack.instance) == 3
+
+
+def test_hung_replica_is_detected_within_1_5_s(stack):
+    victim = pid_of(stack, "server3")
+    os.kill(victim, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        wait_for(lambda: "server3" not in stack.routable(), 5,
+                 what="hung replica out of the ring")
+        assert time.monotonic() - t0 < 1.5 + 0.5  # + lb-watch's own delay
+        wait_for(lambda: len(stack.routable()) == 3, 5,
+                 what="replacement in the ring")
+    finally:
+        if pid_alive(victim):
+            os.kill(victim, signal.SIGCONT)
+    assert stack.rep()["message"]["N"] == 3
+
+
+def test_control_plane_killed_data_plane_routes_admin_503(stack):
+    stack.cp.stop(signal.SIGKILL)
+    with requests.Session() as s:
+        for _ in range(100):
+            r = s.get(stack.url("/home"), timeout=10)
+            assert r.status_code == 200
+            assert server_id(r) in (1, 2, 3)
+    for method, path, body in [("GET", "/rep", None),
+                               ("POST", "/add", {"n": 1}),
+                               ("DELETE", "/rm", {"n": 1})]:
+        t0 = time.monotonic()
+        r = requests.request(method, stack.url(path), json=body, timeout=10)
+        assert r.status_code == 503
+        assert r.json()["message"].startswith("<Error> Control plane")
+        assert time.monotonic() - t0 < 1.0  # no waiting for a timeout
+
+
+def test_control_plane_restart_adopts_without_orphans(stack):
+    assert stack.add({"n": 1, "hostnames": ["extra1"]}).status_code == 200
+    names = stack.rep()["message"]["replicas"]
+    pids = sorted(stack.replica_pids())
+    stack.cp.stop(signal.SIGKILL)
+    stack.start_cp()
+    wait_for(lambda: stack.get("/rep").status_code == 200, 10,
+             what="admin back")
+    assert stack.rep()["message"]["replicas"] == names
+    assert sorted(stack.replica_pids()) == pids  # same processes
+    assert count_replica_processes(stack.instance) == 4
+    # New ids continue after the adopted ones: never reused.
+    r = stack.add({"n": 1, "hostnames": ["after"]})
+    assert r.status_code == 200
+    ids = set()
+    for _ in range(200):
+        ids.add(server_id(stack.get("/home")))
+    assert ids <= {1, 2, 3, 4, 5}
+
+
+def test_graceful_control_plane_stop_leaves_no_process(stack):
+    pids = stack.replica_pids()
+    assert len(pids) == 3
+    assert stack.cp.stop(signal.SIGINT) == 0
+    assert [p for p in pids if pid_alive(p)] == []
+    assert count_replica_processes(stack.instance) == 0
+
+
+def test_data_plane_restart_routes_at_once(stack):
+    dp, port = stack.dps[0]
+    dp.stop(signal.SIGKILL)
+    stack.dps.clear()
+    stack.port = None
+    stack.start_dp(port)
+    # The very first proxied request after the port opens is served.
+    r = requests.get(stack.url("/home"), timeout=10)
+    assert r.status_code == 200
+
+
+def test_two_data_planes_route_from_one_control_plane(stack):
+    _, port2 = stack.start_dp()
+    r = requests.get(stack.url("/rep", port2), timeout=10)
+    assert r.json() == stack.rep()
+    assert stack.add({"n": 1, "hostnames": ["S9"]}).status_code == 200
+
+    def seen_on_second():
+        ids = {server_id(requests.get(stack.url("/home", port2), timeout=5))
+               for _ in range(200)}
+        return 4 in ids
+    # The second data plane learns of S9 (id 4) from the snapshot stream.
+    wait_for(seen_on_second, 5, what="second data plane routes to S9")
+
+
+def test_many_clients_do_not_starve_heartbeats(stack):
+    """civetweb holds a thread per open connection: with 100 concurrent
+    clients (each data-plane thread then keeps a connection to every
+    replica), replicas must still accept heartbeats; nothing is replaced."""
+    names = stack.rep()["message"]["replicas"]
+    with Load(stack.url("/home"), clients=100, max_requests=6000,
+              max_seconds=20) as load:
+        wait_for(lambda: load.ok >= 3000, 20, what="3000 answers")
+        time.sleep(1.5)  # three heartbeat rounds with every thread busy
+    assert load.errors == []
+    assert stack.rep()["message"]["replicas"] == names
