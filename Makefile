@@ -46,6 +46,30 @@ test-unit: build-asan
 test-integration: build-asan
 	LB_BUILD=$(ASAN_BUILD) $(PYTEST) tests/integration
 
+COMPOSE = docker-compose -p lb -f compose/docker-compose.yml
+INSTANCE ?= lb
+
+# Images FROM scratch, built offline from the release build.
+images: deps-docker build
+	@tools/build-images.sh $(BUILD)
+
+# The stack in Docker: control plane, data plane on 127.0.0.1:5000, and the
+# replicas the control plane starts on net1.
+up: images
+	$(COMPOSE) up -d
+	@tools/wait-http.sh http://127.0.0.1:5000/rep 60
+
+# Control plane first (so nothing replaces the replicas), then the replicas,
+# then the rest and the network.
+down:
+	-$(COMPOSE) stop controlplane
+	@ids=$$(docker ps -aq --filter label=lb.instance=$(INSTANCE)); \
+	  [ -z "$$ids" ] || docker rm -f $$ids >/dev/null
+	$(COMPOSE) down --remove-orphans
+
+logs:
+	$(COMPOSE) logs -f --tail=100
+
 format:
 	clang-format -i */*.c */*.h tests/unit/*.c tests/unit/*.h
 
