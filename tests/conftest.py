@@ -40,3 +40,23 @@ def shared_stack(tmp_path_factory):
     s = Stack(d).start()
     yield s
     s.stop()
+
+
+# A plain closing line that any reader can count: "N passed, N failed".
+_counts = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def pytest_runtest_logreport(report):
+    # A test counts once: by its call, or by a setup that did not pass; a
+    # failing teardown (say, a sanitizer report) fails it too.
+    if report.when == "call" or (report.when == "setup" and
+                                 report.outcome != "passed"):
+        if report.outcome in _counts:
+            _counts[report.outcome] += 1
+    elif report.when == "teardown" and report.outcome == "failed":
+        _counts["failed"] += 1
+
+
+def pytest_unconfigure(config):
+    print(f"\n{_counts['passed']} passed, {_counts['failed']} failed, "
+          f"{_counts['skipped']} skipped")

@@ -8,9 +8,11 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
+import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.path.join(ROOT, os.environ.get("LB_BUILD", "build")))
@@ -21,7 +23,7 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 # Sanitizer settings for every process a test starts: stop at the first
 # error, so that a report is never missed.
 SAN_ENV = {
-    "ASAN_OPTIONS": "halt_on_error=1:detect_leaks=0:abort_on_error=0",
+    "ASAN_OPTIONS": "halt_on_error=1:detect_leaks=1:abort_on_error=0",
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
 }
 
@@ -118,3 +120,49 @@ def replica_pids(state_file):
             return [r["pid"] for r in json.load(f)["replicas"]]
     except (FileNotFoundError, ValueError):
         return []
+
+
+class Load:
+    """Keep-alive clients sending GET /home until stopped (bounded in count
+    and time), recording every failure a client would see."""
+
+    def __init__(self, url, clients=4, max_requests=20000, max_seconds=30):
+        self.url = url
+        self.errors = []
+        self.ok = 0
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.deadline = time.monotonic() + max_seconds
+        self.budget = max_requests
+        self.threads = [threading.Thread(target=self.run)
+                        for _ in range(clients)]
+
+    def run(self):
+        with requests.Session() as s:
+            while not self.stop_flag.is_set() and \
+                    time.monotonic() < self.deadline:
+                with self.lock:
+                    if self.budget <= 0:
+                        return
+                    self.budget -= 1
+                try:
+                    r = s.get(self.url, timeout=10)
+                    good = r.status_code == 200
+                    err = None if good else f"{r.status_code} {r.text}"
+                except requests.RequestException as e:
+                    err = repr(e)
+                with self.lock:
+                    if err:
+                        self.errors.append(err)
+                    else:
+                        self.ok += 1
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join()

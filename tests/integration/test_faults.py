@@ -2,59 +2,12 @@
 data plane killed and restarted."""
 import os
 import signal
-import threading
 import time
 
 import requests
 
 from lbstack import count_replica_processes, server_id
-from lbtest import pid_alive, wait_for
-
-
-class Load:
-    """Keep-alive clients sending GET /home until stopped (bounded in count
-    and time), recording every failure a client would see."""
-
-    def __init__(self, url, clients=4, max_requests=20000, max_seconds=30):
-        self.url = url
-        self.errors = []
-        self.ok = 0
-        self.stop_flag = threading.Event()
-        self.lock = threading.Lock()
-        self.deadline = time.monotonic() + max_seconds
-        self.budget = max_requests
-        self.threads = [threading.Thread(target=self.run)
-                        for _ in range(clients)]
-
-    def run(self):
-        with requests.Session() as s:
-            while not self.stop_flag.is_set() and \
-                    time.monotonic() < self.deadline:
-                with self.lock:
-                    if self.budget <= 0:
-                        return
-                    self.budget -= 1
-                try:
-                    r = s.get(self.url, timeout=10)
-                    good = r.status_code == 200
-                    err = None if good else f"{r.status_code} {r.text}"
-                except requests.RequestException as e:
-                    err = repr(e)
-                with self.lock:
-                    if err:
-                        self.errors.append(err)
-                    else:
-                        self.ok += 1
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_flag.set()
-        for t in self.threads:
-            t.join()
+from lbtest import Load, pid_alive, wait_for
 
 
 def pid_of(stack, name):

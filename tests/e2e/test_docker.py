@@ -1,0 +1,225 @@
+"""End-to-end with a real Docker engine: the compose stack (control plane
+and data plane containers), replicas as containers on net1.
+
+Images are built from LB_RELEASE_BUILD (make test builds it) with
+tools/build-images.sh; the stack is the one `make up` starts, published on
+a free loopback port."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+
+from lbtest import ROOT, Load, free_port, wait_for
+
+BUILD = os.path.abspath(os.path.join(
+    ROOT, os.environ.get("LB_RELEASE_BUILD", "build")))
+COMPOSE = ["docker-compose", "-p", "lb", "-f",
+           os.path.join(ROOT, "compose", "docker-compose.yml")]
+INSTANCE = "lb"
+
+
+def sh(*argv, check=True, env=None, timeout=180):
+    return subprocess.run(argv, capture_output=True, text=True, check=check,
+                          env=env, timeout=timeout)
+
+
+def docker(*args, check=True):
+    return sh("docker", *args, check=check)
+
+
+def managed_containers():
+    out = docker("ps", "-a", "--filter", f"label=lb.instance={INSTANCE}",
+                 "--format", "{{.Names}}").stdout.split()
+    return sorted(out)
+
+
+def make_down():
+    return sh("make", "-C", ROOT, "down", check=False)
+
+
+class Compose:
+    def __init__(self):
+        self.port = free_port()
+        self.env = dict(os.environ, LB_PUBLISH=f"127.0.0.1:{self.port}")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path):
+        return requests.get(self.url(path), timeout=10)
+
+    def rep(self):
+        r = self.get("/rep")
+        assert r.status_code == 200, r.text
+        return r.json()["message"]
+
+    def serving(self, n):
+        """Waits until /rep lists n replicas, all running, and /home works."""
+        def ok():
+            m = self.rep()
+            if m["N"] != n or managed_running() != sorted(m["replicas"]):
+                return False
+            return self.get("/home").status_code == 200
+        wait_for(ok, 30, step=0.1, what=f"{n} replicas serving")
+
+
+def managed_running():
+    out = docker("ps", "--filter", f"label=lb.instance={INSTANCE}",
+                 "--format", "{{.Names}}").stdout.split()
+    return sorted(out)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    r = sh("docker", "info", check=False)
+    assert r.returncode == 0, "no Docker engine: run tools/setup.sh --docker"
+    sh(os.path.join(ROOT, "tools", "build-images.sh"), BUILD)
+    make_down()
+    c = Compose()
+    up = sh(*COMPOSE, "up", "-d", env=c.env, check=False)
+    assert up.returncode == 0, up.stderr
+    wait_for(lambda: c.get("/rep").status_code == 200, 60, step=0.2,
+             what="data plane container answering")
+    c.serving(3)
+    yield c
+    logs = sh(*COMPOSE, "logs", "--no-color", check=False).stdout
+    make_down()
+    for mark in ("runtime error:", "AddressSanitizer"):
+        assert mark not in logs
+
+
+def test_rep_lists_server1_to_3(stack):
+    m = stack.rep()
+    assert m == {"N": 3, "replicas": ["server1", "server2", "server3"]}
+    # Replicas are containers named like the hostnames, on net1, with
+    # their name as a network alias.
+    info = json.loads(docker("inspect", "server1").stdout)[0]
+    net = info["NetworkSettings"]["Networks"]["net1"]
+    assert "server1" in net["Aliases"]
+    assert info["Config"]["Labels"]["lb.server_id"] == "1"
+    assert "SERVER_ID=1" in info["Config"]["Env"]
+
+
+def test_home_is_answered_by_replica_containers(stack):
+    ids = set()
+    with requests.Session() as s:
+        for _ in range(200):
+            r = s.get(stack.url("/home"), timeout=10)
+            assert r.status_code == 200
+            ids.add(int(r.json()["message"].split()[-1]))
+    assert ids <= {1, 2, 3} and 1 in ids
+
+
+def test_other_path_is_400(stack):
+    r = stack.get("/other")
+    assert r.status_code == 400
+    assert r.json() == {"message": "<Error> '/other' endpoint does not exist "
+                        "in server replicas", "status": "failure"}
+
+
+def test_add_and_rm_assignment_examples(stack):
+    r = requests.post(stack.url("/add"), timeout=120,
+                      json={"n": 4, "hostnames": ["S5", "S4", "S10", "S11"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["message"]["replicas"][-4:] == ["S5", "S4", "S10", "S11"]
+    assert managed_running() == sorted(r.json()["message"]["replicas"])
+    r = requests.post(stack.url("/add"), timeout=30,
+                      json={"n": 1, "hostnames": ["S5", "S6"]})
+    assert r.status_code == 400
+    assert r.json()["message"] == ("<Error> Length of hostname list is more "
+                                   "than newly added instances")
+    r = requests.delete(stack.url("/rm"), timeout=120,
+                        json={"n": 4, "hostnames": ["S5", "S4"]})
+    assert r.status_code == 200, r.text
+    left = r.json()["message"]["replicas"]
+    assert len(left) == 3 and "S5" not in left and "S4" not in left
+    wait_for(lambda: managed_containers() == sorted(left), 10,
+             what="removed containers deleted")
+    stack.serving(3)
+
+
+def test_add_with_a_taken_container_name_is_clean(stack):
+    """A name the engine refuses (a foreign container holds it): a clear
+    error, and nothing half-made is left."""
+    docker("create", "--name", "taken1", "lb-replica:latest")
+    try:
+        before = stack.rep()
+        r = requests.post(stack.url("/add"), timeout=60,
+                          json={"n": 2, "hostnames": ["fresh1", "taken1"]})
+        assert r.status_code == 500, r.text
+        assert "already exists" in r.json()["message"]
+        assert stack.rep() == before
+        assert "fresh1" not in managed_containers()
+    finally:
+        docker("rm", "-f", "taken1", check=False)
+
+
+@pytest.mark.parametrize("how", [["kill"], ["stop", "-t", "1"], ["rm", "-f"]])
+def test_replica_death_is_replaced_without_client_errors(stack, how):
+    victim = stack.rep()["replicas"][1]
+    with Load(stack.url("/home"), clients=4, max_seconds=60) as load:
+        wait_for(lambda: load.ok > 100, 10, what="load running")
+        t0 = time.monotonic()
+        docker(*how, victim)
+
+        def replaced():
+            m = stack.rep()
+            names = m["replicas"]
+            if m["N"] != 3 or victim in names:
+                return None
+            if managed_running() != sorted(names):
+                return None
+            return names
+        names = wait_for(replaced, 5, step=0.05,
+                         what="replacement listed and running")
+        took = time.monotonic() - t0
+        new = names[-1]
+        before = load.ok
+        wait_for(lambda: load.ok > before + 100, 10, what="load continuing")
+    assert load.errors == [], load.errors[:5]
+    assert took < 5.0
+    assert new.startswith("srv-")
+    # The replacement serves: its id shows up in answers.
+    info = json.loads(docker("inspect", new).stdout)[0]
+    new_id = int(info["Config"]["Labels"]["lb.server_id"])
+    assert new_id > 3
+    assert victim not in managed_containers()
+
+
+def test_control_plane_restart_adopts_same_replicas(stack):
+    names = stack.rep()["replicas"]
+    ids = {n: json.loads(docker("inspect", n).stdout)[0]["Id"] for n in names}
+    docker("restart", "-t", "2", "lb-controlplane")
+    wait_for(lambda: stack.get("/rep").status_code == 200, 30, step=0.1,
+             what="admin back after restart")
+    assert stack.rep()["replicas"] == names
+    for n in names:
+        assert json.loads(docker("inspect", n).stdout)[0]["Id"] == ids[n]
+    assert managed_containers() == sorted(names)  # no duplicate, no orphan
+
+
+def test_control_plane_down_data_plane_routes(stack):
+    docker("stop", "-t", "2", "lb-controlplane")
+    try:
+        for _ in range(50):
+            assert stack.get("/home").status_code == 200
+        r = stack.get("/rep")
+        assert r.status_code == 503
+        assert r.json()["message"].startswith("<Error> Control plane")
+    finally:
+        docker("start", "lb-controlplane")
+    wait_for(lambda: stack.get("/rep").status_code == 200, 30, step=0.1,
+             what="admin back")
+
+
+def test_make_down_leaves_nothing(stack):
+    r = make_down()
+    assert r.returncode == 0, r.stderr
+    assert managed_containers() == []
+    assert docker("ps", "-a", "--filter", "name=lb-", "--format",
+                  "{{.Names}}").stdout.split() == []
+    nets = docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert "net1" not in nets
