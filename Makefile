@@ -37,7 +37,7 @@ run: build
 
 # Every suite: unit and integration under ASan+UBSan, end-to-end against a
 # real Docker engine.  The last line counts: "N passed, N failed".
-test: deps-docker build build-asan
+test: deps-docker build build-asan format-check
 	LB_BUILD=$(ASAN_BUILD) LB_RELEASE_BUILD=$(BUILD) $(PYTEST) $(TESTS)
 
 test-unit: build-asan

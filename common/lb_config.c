@@ -17,8 +17,8 @@ static int opt_set(const struct lb_opt *o, const char *val, const char *from,
 		if (errno != 0 || end == val || *end != '\0' || v < o->min ||
 		    v > o->max) {
 			snprintf(err, errlen,
-			         "%s=%s: must be an integer in %lld..%lld", from,
-			         val, o->min, o->max);
+			         "%s=%s: must be an integer in %lld..%lld",
+			         from, val, o->min, o->max);
 			return LB_ERR_INVAL;
 		}
 		*(long long *)o->dst = v;
@@ -86,8 +86,8 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
 		}
 		if (strncmp(arg, "--", 2) != 0 ||
 		    !(o = opt_find(opts, nopts, arg, &val))) {
-			snprintf(err, errlen, "unknown argument '%s' (see --help)",
-			         arg);
+			snprintf(err, errlen,
+			         "unknown argument '%s' (see --help)", arg);
 			free(given);
 			return LB_ERR_INVAL;
 		}
@@ -133,8 +133,8 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
 	return 0;
 }
 
-void lb_config_usage(const struct lb_opt *opts, size_t nopts,
-                     const char *prog, FILE *out)
+void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,
+                     FILE *out)
 {
 	fprintf(out, "usage: %s [--flag value]...\n\n", prog);
 	for (size_t i = 0; i < nopts; i++)

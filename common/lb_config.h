@@ -17,11 +17,11 @@ enum lb_opt_type {
 };
 
 struct lb_opt {
-	const char *flag;  /* "port" for --port */
-	const char *env;   /* "PORT" */
+	const char *flag; /* "port" for --port */
+	const char *env;  /* "PORT" */
 	enum lb_opt_type type;
-	const char *def;   /* default as text; NULL = required */
-	long long min;     /* LB_OPT_INT range, inclusive */
+	const char *def; /* default as text; NULL = required */
+	long long min;   /* LB_OPT_INT range, inclusive */
 	long long max;
 	const char *const *choices; /* LB_OPT_STR: NULL-terminated, or NULL */
 	const char *help;
@@ -35,7 +35,7 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
                     char **argv, bool *help, char *err, size_t errlen);
 
 /* Prints one line per setting: flag, variable, default, meaning. */
-void lb_config_usage(const struct lb_opt *opts, size_t nopts,
-                     const char *prog, FILE *out);
+void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,
+                     FILE *out);
 
 #endif

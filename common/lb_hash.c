@@ -26,7 +26,8 @@ uint64_t lb_hash_request(enum lb_hash_kind kind, uint64_t i)
 uint64_t lb_hash_vnode(enum lb_hash_kind kind, uint64_t i, uint64_t j)
 {
 	if (kind == LB_HASH_MIX)
-		return lb_hash_mix64(lb_hash_mix64(i) ^ (j + 0x632be59bd9b4e019ULL));
+		return lb_hash_mix64(lb_hash_mix64(i) ^
+		                     (j + 0x632be59bd9b4e019ULL));
 	return i * i + j * j + 2 * j + 25;
 }
 

@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 enum lb_hash_kind {
-	/* The assignment's: H(i) = i^2 + 2i + 17, Phi(i, j) = i^2 + j^2 + 2j + 25. */
+	/* The assignment's: H(i) = i^2 + 2i + 17, Phi(i, j) = i^2 + j^2 + 2j
+	   + 25. */
 	LB_HASH_QUADRATIC,
 	/* A strong 64-bit integer mix (splitmix64's finaliser) of the same
 	 * inputs: every output bit depends on every input bit. */

@@ -36,6 +36,8 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 	snprintf(threads, sizeof(threads), "%lld", cfg->threads);
 	snprintf(keepalive, sizeof(keepalive), "%lld", cfg->keepalive_ms);
 	snprintf(reqto, sizeof(reqto), "%lld", cfg->request_timeout_ms);
+	/* Name/value pairs read best one pair a line. */
+	// clang-format off
 	const char *options[] = {
 	    "listening_ports", ports,
 	    "num_threads", threads,
@@ -48,12 +50,16 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 	    "enable_directory_listing", "no",
 	    NULL,
 	};
+	// clang-format on
+
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = http_log_message;
 	ctx = mg_start(&cb, user, options);
 	if (!ctx) {
-		snprintf(err, errlen, "cannot listen on %s (in use, or a bad "
-		         "address)", ports);
+		snprintf(err, errlen,
+		         "cannot listen on %s (in use, or a bad "
+		         "address)",
+		         ports);
 		return LB_ERR_SYS;
 	}
 	*out = ctx;
@@ -91,8 +97,10 @@ void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms)
 		sem_destroy(&st.done);
 		return;
 	}
-	lb_log(LB_INFO, "stopped", "reason=\"idle keep-alive connections "
-	       "outlived the %d ms grace\"", grace_ms);
+	lb_log(LB_INFO, "stopped",
+	       "reason=\"idle keep-alive connections "
+	       "outlived the %d ms grace\"",
+	       grace_ms);
 	_exit(0);
 }
 
@@ -106,21 +114,36 @@ int lb_http_port(struct mg_context *ctx)
 const char *lb_http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Unknown";
 	}
 }
 

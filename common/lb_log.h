@@ -1,7 +1,8 @@
 /* lb_log.h - one line per event, key=value fields, to stderr.
  *
  *   lb_log(LB_INFO, "replica_up", "name=%s id=%u", name, id);
- *   -> ts=2026-11-25T21:40:01.123Z level=info prog=cp event=replica_up name=S5 id=4
+ *   -> ts=2026-11-25T21:40:01.123Z level=info prog=cp event=replica_up name=S5
+ * id=4
  *
  * Safe from any thread; a line is written with one write(2).
  */

@@ -50,13 +50,15 @@ int lb_preset_check(const struct lb_preset *p, char *err, size_t errlen)
 	if (p->placement == LB_PLACE_LINEAR &&
 	    (p->vnodes < 1 || p->vnodes > LB_VNODES_MAX ||
 	     p->vnodes > p->slots)) {
-		snprintf(err, errlen,
-		         "virtual servers per replica must be 1..%u and at most "
-		         "the slot count %u, got %u",
-		         LB_VNODES_MAX, p->slots, p->vnodes);
+		snprintf(
+		    err, errlen,
+		    "virtual servers per replica must be 1..%u and at most "
+		    "the slot count %u, got %u",
+		    LB_VNODES_MAX, p->slots, p->vnodes);
 		return LB_ERR_INVAL;
 	}
-	/* Maglev's permutations visit every slot only when the size is prime. */
+	/* Maglev's permutations visit every slot only when the size is prime.
+	 */
 	if (p->placement == LB_PLACE_MAGLEV && !is_prime(p->slots)) {
 		snprintf(err, errlen,
 		         "maglev placement needs a prime slot count, got %u",

@@ -20,8 +20,8 @@ enum lb_placement {
 };
 
 #define LB_PRESET_NAME_MAX 32
-#define LB_SLOTS_MAX (1u << 20)
-#define LB_VNODES_MAX 4096
+#define LB_SLOTS_MAX       (1u << 20)
+#define LB_VNODES_MAX      4096
 
 struct lb_preset {
 	char name[LB_PRESET_NAME_MAX];

@@ -46,7 +46,8 @@ uint64_t lb_rand_range(uint64_t lo, uint64_t hi)
 	uint64_t limit, r;
 	if (span == 0) /* the whole 64-bit range */
 		return lb_rand_u64();
-	/* Reject the top partial bucket so that every value is equally likely. */
+	/* Reject the top partial bucket so that every value is equally likely.
+	 */
 	limit = UINT64_MAX - UINT64_MAX % span;
 	do
 		r = lb_rand_u64();

@@ -137,7 +137,8 @@ static int ring_place_linear(struct lb_ring *r, uint32_t id)
 	uint32_t placed = 0;
 
 	for (uint32_t j = 0; j < r->preset.vnodes; j++) {
-		uint32_t s = (uint32_t)(lb_hash_vnode(r->preset.hash, id, j) % n);
+		uint32_t s =
+		    (uint32_t)(lb_hash_vnode(r->preset.hash, id, j) % n);
 		uint32_t probes = 0;
 		while (r->owner[s] != 0) {
 			if (++probes == n)
@@ -149,7 +150,8 @@ static int ring_place_linear(struct lb_ring *r, uint32_t id)
 	}
 	return 0;
 full:
-	/* Undo the virtual servers placed so far: nothing changes on failure. */
+	/* Undo the virtual servers placed so far: nothing changes on failure.
+	 */
 	for (uint32_t s = 0; s < n && placed; s++) {
 		if (r->owner[s] == id) {
 			r->owner[s] = 0;
@@ -183,7 +185,8 @@ static int ring_place_maglev(struct lb_ring *r)
 		uint64_t id = r->members[i];
 		cur[i] = lb_hash_mix64(id ^ 0x5bd1e9955bd1e995ULL) % m;
 		skip[i] = m > 1 ? lb_hash_mix64(id ^ 0xc2b2ae3d27d4eb4fULL) %
-		                          (m - 1) + 1
+		                          (m - 1) +
+		                      1
 		                : 1;
 	}
 	for (;;) {

@@ -61,7 +61,8 @@ static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 		return LB_ERR_DECODE;
 	}
 	if (s->n_owner != p.slots) {
-		snprintf(err, errlen, "slot table has %zu entries, preset says %u",
+		snprintf(err, errlen,
+		         "slot table has %zu entries, preset says %u",
 		         s->n_owner, p.slots);
 		return LB_ERR_DECODE;
 	}
@@ -74,7 +75,8 @@ static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (s->replicas[j]->server_id == r->server_id) {
-				snprintf(err, errlen, "server id %u listed twice",
+				snprintf(err, errlen,
+				         "server id %u listed twice",
 				         r->server_id);
 				return LB_ERR_DECODE;
 			}
@@ -91,8 +93,8 @@ static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 			if (s->replicas[i]->server_id == id)
 				break;
 		if (i == s->n_replicas) {
-			snprintf(err, errlen, "slot %zu owned by unknown server %u",
-			         k, id);
+			snprintf(err, errlen,
+			         "slot %zu owned by unknown server %u", k, id);
 			return LB_ERR_DECODE;
 		}
 	}
@@ -122,8 +124,7 @@ int lb_wire_snapshot_unpack(const void *buf, size_t len, Lb__Snapshot **out,
 	return 0;
 }
 
-int lb_wire_request_unpack(const void *buf, size_t len,
-                           Lb__AdminRequest **out)
+int lb_wire_request_unpack(const void *buf, size_t len, Lb__AdminRequest **out)
 {
 	if (len > LB_WIRE_MAX_BYTES)
 		return LB_ERR_TOOBIG;

@@ -31,8 +31,7 @@ int lb_wire_snapshot_unpack(const void *buf, size_t len, Lb__Snapshot **out,
 
 /* Unpacks an admin request; *out freed with
  * lb__admin_request__free_unpacked(). */
-int lb_wire_request_unpack(const void *buf, size_t len,
-                           Lb__AdminRequest **out);
+int lb_wire_request_unpack(const void *buf, size_t len, Lb__AdminRequest **out);
 
 /* Unpacks an admin reply (and checks its snapshot, if any); *out freed with
  * lb__admin_reply__free_unpacked(). */

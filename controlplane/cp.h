@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 
 #define CP_ADMIN_WORKERS 8
-#define CP_REPLY_CACHE 64
+#define CP_REPLY_CACHE   64
 
 /* Replies to recent add/remove requests by request id: NNG's REQ resends a
  * request when its pipe reconnects, and a resent /add must not add twice. */

@@ -32,8 +32,8 @@ static int admin_snapshot(struct cp *cp, void **buf, size_t *len)
 	char err[128];
 	int rv;
 
-	if ((rv = cp_state_pack_snapshot(&cp->state, &sbuf, &slen,
-	                                 &version)) != 0)
+	if ((rv = cp_state_pack_snapshot(&cp->state, &sbuf, &slen, &version)) !=
+	    0)
 		return rv;
 	rv = lb_wire_snapshot_unpack(sbuf, slen, &snap, err, sizeof(err));
 	free(sbuf);
@@ -76,8 +76,8 @@ static void cache_put(struct cp *cp, uint64_t id, const void *buf, size_t len)
 }
 
 /* Handles one request message; returns the packed reply. */
-static int admin_handle(struct cp *cp, const void *in, size_t inlen,
-                        void **out, size_t *outlen)
+static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
+                        size_t *outlen)
 {
 	Lb__AdminReply reply = LB__ADMIN_REPLY__INIT;
 	Lb__AdminRequest *req;

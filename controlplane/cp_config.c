@@ -43,8 +43,8 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	const char *preset, *hash, *placement, *level;
 	long long slots, vnodes;
 	const struct lb_opt opts[] = {
-	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, "tcp://127.0.0.1:5101",
-	     0, 0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
+	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, "tcp://127.0.0.1:5101", 0,
+	     0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
 	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, "tcp://127.0.0.1:5102", 0, 0,
 	     NULL, "NNG address that ring snapshots are published on (PUB)",
 	     &c->pub_url},
@@ -125,10 +125,11 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	if (lb_preset_check(&c->preset, err, errlen) != 0)
 		return LB_ERR_INVAL; /* err names the field */
 	if ((uint64_t)c->max_replicas > lb_preset_capacity(&c->preset)) {
-		snprintf(err, errlen,
-		         "LB_MAX_REPLICAS=%lld: the preset's table holds at most "
-		         "%u replicas (slots / virtual servers)",
-		         c->max_replicas, lb_preset_capacity(&c->preset));
+		snprintf(
+		    err, errlen,
+		    "LB_MAX_REPLICAS=%lld: the preset's table holds at most "
+		    "%u replicas (slots / virtual servers)",
+		    c->max_replicas, lb_preset_capacity(&c->preset));
 		return LB_ERR_INVAL;
 	}
 	if (c->replicas > c->max_replicas) {

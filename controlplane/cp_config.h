@@ -8,9 +8,9 @@
 #include <stdbool.h>
 
 struct cp_config {
-	const char *admin_url;     /* NNG REP: admin requests */
-	const char *pub_url;       /* NNG PUB: ring snapshots */
-	long long replicas;        /* replicas to start when none exist */
+	const char *admin_url; /* NNG REP: admin requests */
+	const char *pub_url;   /* NNG PUB: ring snapshots */
+	long long replicas;    /* replicas to start when none exist */
 	long long max_replicas;
 	struct lb_preset preset;
 	long long heartbeat_ms;
@@ -19,11 +19,11 @@ struct cp_config {
 	long long start_timeout_ms; /* a new replica's first good heartbeat */
 	long long drain_ms;         /* between leaving the ring and stopping */
 	long long republish_ms;
-	const char *driver;         /* "process" or "docker" */
-	const char *instance;       /* tells this balancer's replicas apart */
-	const char *replica_bin;    /* process driver */
-	const char *state_dir;      /* process driver */
-	const char *docker_socket;  /* docker driver */
+	const char *driver;        /* "process" or "docker" */
+	const char *instance;      /* tells this balancer's replicas apart */
+	const char *replica_bin;   /* process driver */
+	const char *state_dir;     /* process driver */
+	const char *docker_socket; /* docker driver */
 	const char *image;
 	const char *network;
 	enum lb_log_level log_level;

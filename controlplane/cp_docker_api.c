@@ -108,8 +108,8 @@ char *cp_docker_urlencode(const char *s, char *buf, size_t len)
 	for (; *s && o + 4 < len; s++) {
 		unsigned char c = (unsigned char)*s;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~') {
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~') {
 			buf[o++] = (char)c;
 		} else {
 			buf[o++] = '%';

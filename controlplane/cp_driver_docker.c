@@ -14,12 +14,12 @@
 #include <string.h>
 
 /* Labels that mark a container as one of this balancer's replicas. */
-#define LABEL_MANAGED "lb.managed"
-#define LABEL_INSTANCE "lb.instance"
-#define LABEL_SERVER_ID "lb.server_id"
-#define REPLICA_PORT 5000
+#define LABEL_MANAGED     "lb.managed"
+#define LABEL_INSTANCE    "lb.instance"
+#define LABEL_SERVER_ID   "lb.server_id"
+#define REPLICA_PORT      5000
 #define ENGINE_TIMEOUT_MS 30000
-#define STOP_GRACE_S "2"
+#define STOP_GRACE_S      "2"
 
 struct dd_entry {
 	char name[LB_NAME_MAX + 1];
@@ -97,8 +97,8 @@ static int dd_network(struct dd *d, char *err, size_t errlen)
 	if (d->network_ok)
 		return 0;
 	snprintf(path, sizeof(path), "/networks/%s", d->network);
-	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, NULL,
-	                         err, errlen)) != 0)
+	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, NULL, err,
+	                         errlen)) != 0)
 		return rv;
 	if (status == 200) {
 		d->network_ok = true;
@@ -112,8 +112,8 @@ static int dd_network(struct dd *d, char *err, size_t errlen)
 	                    &ans, err, errlen);
 	cJSON_Delete(body);
 	if (rv == 0 && status != 201 && status != 409) {
-		snprintf(err, errlen, "cannot create network %s: %s", d->network,
-		         cp_docker_message(ans, "engine refused"));
+		snprintf(err, errlen, "cannot create network %s: %s",
+		         d->network, cp_docker_message(ans, "engine refused"));
 		rv = LB_ERR_ENGINE;
 	}
 	cJSON_Delete(ans);
@@ -177,7 +177,8 @@ static int dd_remove(struct dd *d, const char *name, char *err, size_t errlen)
 /* The container's address on our network, from an inspect or list answer. */
 static const char *dd_ip(const cJSON *c, const char *network)
 {
-	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(c, "NetworkSettings");
+	const cJSON *ns =
+	    cJSON_GetObjectItemCaseSensitive(c, "NetworkSettings");
 	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(ns, "Networks");
 	const cJSON *net = cJSON_GetObjectItemCaseSensitive(nets, network);
 	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(net, "IPAddress");
@@ -208,15 +209,19 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 		return rv;
 	if (status != 201) {
 		if (status == 404)
-			snprintf(err, errlen, "image %s not found (build it "
-			         "with 'make images'): %s", d->image,
-			         cp_docker_message(ans, ""));
+			snprintf(err, errlen,
+			         "image %s not found (build it "
+			         "with 'make images'): %s",
+			         d->image, cp_docker_message(ans, ""));
 		else if (status == 409)
-			snprintf(err, errlen, "a container named %s already "
-			         "exists", name);
+			snprintf(err, errlen,
+			         "a container named %s already "
+			         "exists",
+			         name);
 		else
 			snprintf(err, errlen, "cannot create container %s: %s",
-			         name, cp_docker_message(ans, "engine refused"));
+			         name,
+			         cp_docker_message(ans, "engine refused"));
 		cJSON_Delete(ans);
 		return LB_ERR_ENGINE;
 	}
@@ -241,9 +246,12 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 		snprintf(path, sizeof(path), "/containers/%s/json", name);
 		rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans,
 		                    err, errlen);
-		if (rv == 0 && (status != 200 || !(ip = dd_ip(ans, d->network)))) {
-			snprintf(err, errlen, "container %s has no address on "
-			         "network %s", name, d->network);
+		if (rv == 0 &&
+		    (status != 200 || !(ip = dd_ip(ans, d->network)))) {
+			snprintf(err, errlen,
+			         "container %s has no address on "
+			         "network %s",
+			         name, d->network);
 			rv = LB_ERR_ENGINE;
 		} else if (rv == 0) {
 			snprintf(host, hostlen, "%s", ip);
@@ -260,8 +268,8 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 			d->v[i].stopping = true;
 		pthread_mutex_unlock(&d->mu);
 		if (dd_remove(d, name, e2, sizeof(e2)) != 0)
-			lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"",
-			       name, e2);
+			lb_log(LB_WARN, "cleanup_failed",
+			       "name=%s reason=\"%s\"", name, e2);
 		dd_untrack(d, name);
 	}
 	return rv;
@@ -327,12 +335,15 @@ static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 	}
 	cJSON_ArrayForEach(c, ans)
 	{
-		const cJSON *names = cJSON_GetObjectItemCaseSensitive(c, "Names");
+		const cJSON *names =
+		    cJSON_GetObjectItemCaseSensitive(c, "Names");
 		const cJSON *nm = cJSON_GetArrayItem(names, 0);
-		const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
-		const cJSON *sid = cJSON_GetObjectItemCaseSensitive(
-		    labels, LABEL_SERVER_ID);
-		const cJSON *state = cJSON_GetObjectItemCaseSensitive(c, "State");
+		const cJSON *labels =
+		    cJSON_GetObjectItemCaseSensitive(c, "Labels");
+		const cJSON *sid =
+		    cJSON_GetObjectItemCaseSensitive(labels, LABEL_SERVER_ID);
+		const cJSON *state =
+		    cJSON_GetObjectItemCaseSensitive(c, "State");
 		const cJSON *jid = cJSON_GetObjectItemCaseSensitive(c, "Id");
 		const char *name, *ip;
 		char e2[256];
@@ -348,9 +359,11 @@ static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 			continue;
 		if (!cJSON_IsString(state) ||
 		    strcmp(state->valuestring, "running") != 0 || !ip) {
-			/* Dead while nobody watched: delete, leave no orphan. */
-			lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s", name,
-			       cJSON_IsString(state) ? state->valuestring : "?");
+			/* Dead while nobody watched: delete, leave no orphan.
+			 */
+			lb_log(
+			    LB_INFO, "adopt_cleanup", "name=%s state=%s", name,
+			    cJSON_IsString(state) ? state->valuestring : "?");
 			dd_remove(d, name, e2, sizeof(e2));
 			continue;
 		}
@@ -378,7 +391,8 @@ static void dd_event(struct dd *d, const char *line)
 {
 	cJSON *ev = cJSON_Parse(line);
 	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
-	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
+	const cJSON *attrs =
+	    cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
 	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(attrs, "name");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(actor, "ID");
 	bool report = false;
@@ -458,7 +472,8 @@ static void *dd_events_thread(void *arg)
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dd_stream_write);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, dd_stream_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION,
+		                 dd_stream_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
 		cc = curl_easy_perform(h);
 		curl_easy_cleanup(h);

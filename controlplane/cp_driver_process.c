@@ -96,8 +96,8 @@ static void pd_persist(struct pd *d)
 			return;
 		}
 	}
-	lb_log(LB_WARN, "state_write_failed", "path=%s errno=%d",
-	       d->state_path, errno);
+	lb_log(LB_WARN, "state_write_failed", "path=%s errno=%d", d->state_path,
+	       errno);
 	cJSON_free(text);
 }
 
@@ -145,8 +145,10 @@ static void *pd_reaper(void *arg)
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 		if (unexpected) {
-			lb_log(LB_WARN, "replica_exited", "name=%s pid=%d "
-			       "status=%d", name, (int)pid, status);
+			lb_log(LB_WARN, "replica_exited",
+			       "name=%s pid=%d "
+			       "status=%d",
+			       name, (int)pid, status);
 			d->base.on_exit(d->base.on_exit_arg, name);
 		}
 	}
@@ -181,8 +183,9 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 	struct pd *d = (struct pd *)base;
 	char env_id[32], env_port[32], env_inst[96], env_name[96];
 	char *const argv[] = {d->bin, NULL};
-	char *envp[] = {env_id, env_port, "HOST=127.0.0.1", env_inst, env_name,
-	                "LOG_LEVEL=warn", NULL};
+	char *envp[] = {env_id,   env_port, "HOST=127.0.0.1",
+	                env_inst, env_name, "LOG_LEVEL=warn",
+	                NULL};
 	int pfd[2], child_errno = 0;
 	ssize_t got;
 	pid_t pid;
@@ -307,8 +310,8 @@ static bool pd_pid_alive(pid_t pid)
 
 /* Waits until entry `name` has gone (reaped) or the adopted pid has died.
  * Called with mu held; returns true when gone. */
-static bool pd_wait_gone(struct pd *d, const char *name, pid_t pid,
-                         bool child, int64_t ms)
+static bool pd_wait_gone(struct pd *d, const char *name, pid_t pid, bool child,
+                         int64_t ms)
 {
 	int64_t deadline = lb_now_ms() + ms;
 
@@ -351,9 +354,10 @@ static int pd_stop(struct cp_driver *base, const char *name, char *err,
 	child = d->v[i].child;
 	kill(pid, SIGTERM);
 	if (!pd_wait_gone(d, name, pid, child, PD_STOP_GRACE_MS)) {
-		lb_log(LB_WARN, "replica_kill", "name=%s pid=%d reason=\"no exit "
-		       "%d ms after SIGTERM\"", name, (int)pid,
-		       PD_STOP_GRACE_MS);
+		lb_log(LB_WARN, "replica_kill",
+		       "name=%s pid=%d reason=\"no exit "
+		       "%d ms after SIGTERM\"",
+		       name, (int)pid, PD_STOP_GRACE_MS);
 		kill(pid, SIGKILL);
 		if (!pd_wait_gone(d, name, pid, child, PD_STOP_GRACE_MS)) {
 			pthread_mutex_unlock(&d->mu);
@@ -546,8 +550,10 @@ int cp_driver_process_create(const char *replica_bin, const char *state_dir,
 	struct pd *d;
 
 	if (access(replica_bin, X_OK) != 0) {
-		snprintf(err, errlen, "LB_REPLICA_BIN=%s: not an executable "
-		         "file (%s)", replica_bin, strerror(errno));
+		snprintf(err, errlen,
+		         "LB_REPLICA_BIN=%s: not an executable "
+		         "file (%s)",
+		         replica_bin, strerror(errno));
 		return LB_ERR_INVAL;
 	}
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {

@@ -35,8 +35,7 @@ static void health_round(struct cp *cp)
 			       v[i].name);
 		if (cp_state_heartbeat(&cp->state, v[i].name, p[i].ok,
 		                       (int)cp->cfg.fail_threshold))
-			cp_state_mark_dead(&cp->state, v[i].name,
-			                   "heartbeat");
+			cp_state_mark_dead(&cp->state, v[i].name, "heartbeat");
 	}
 	free(p);
 	free(v);

@@ -83,7 +83,8 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 	if (rv == 0 && nup == 0 && cp->cfg.replicas > 0) {
 		size_t want = (size_t)cp->cfg.replicas;
 		struct cp_replica *r = calloc(want, sizeof(*r));
-		uint32_t first = cp_state_reserve_ids(&cp->state, (uint32_t)want);
+		uint32_t first =
+		    cp_state_reserve_ids(&cp->state, (uint32_t)want);
 		if (!r) {
 			rv = LB_ERR_NOMEM;
 		} else {

@@ -14,12 +14,11 @@
 /* Errors echo user-given names; cut them so a reply stays small. */
 #define NAME_ECHO "%.64s"
 
-static void reply_error(Lb__AdminReply *reply, uint32_t status,
-                        const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void reply_error(Lb__AdminReply *reply, uint32_t status, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 
-static void reply_error(Lb__AdminReply *reply, uint32_t status,
-                        const char *fmt, ...)
+static void reply_error(Lb__AdminReply *reply, uint32_t status, const char *fmt,
+                        ...)
 {
 	char msg[512];
 	va_list ap;
@@ -82,10 +81,9 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		return LB_ERR_NOMEM;
 	}
 	for (; started < n; started++) {
-		int e = cp->driver->ops->start(cp->driver, r[started].name,
-		                               r[started].id, r[started].host,
-		                               sizeof(r[started].host),
-		                               &r[started].port, err, errlen);
+		int e = cp->driver->ops->start(
+		    cp->driver, r[started].name, r[started].id, r[started].host,
+		    sizeof(r[started].host), &r[started].port, err, errlen);
 		if (e != 0) {
 			rv = LB_ERR_ENGINE;
 			goto undo;
@@ -164,37 +162,41 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 		return;
 	}
 	if (req->n_hostnames > req->n) {
-		reply_error(reply, 400, "Length of hostname list is more than "
-		                        "newly added instances");
+		reply_error(reply, 400,
+		            "Length of hostname list is more than "
+		            "newly added instances");
 		return;
 	}
 	for (size_t i = 0; i < req->n_hostnames; i++) {
 		const char *h = req->hostnames[i];
 		if (!lb_name_valid(h)) {
 			reply_error(reply, 400,
-			            "'" NAME_ECHO "' is not a valid replica name "
+			            "'" NAME_ECHO
+			            "' is not a valid replica name "
 			            "(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$)",
 			            h);
 			return;
 		}
 		if (listed_twice(req->hostnames, i)) {
 			reply_error(reply, 400,
-			            "Hostname '" NAME_ECHO "' is listed twice", h);
+			            "Hostname '" NAME_ECHO "' is listed twice",
+			            h);
 			return;
 		}
 		if (cp_state_has(&cp->state, h)) {
 			reply_error(reply, 400,
-			            "Replica '" NAME_ECHO "' already exists", h);
+			            "Replica '" NAME_ECHO "' already exists",
+			            h);
 			return;
 		}
 	}
 	if (req->n > (uint64_t)cp->cfg.max_replicas ||
 	    have + req->n > (uint64_t)cp->cfg.max_replicas) {
-		reply_error(reply, 400,
-		            "Adding %llu replicas to %zu would pass the maximum "
-		            "of %lld replicas",
-		            (unsigned long long)req->n, have,
-		            cp->cfg.max_replicas);
+		reply_error(
+		    reply, 400,
+		    "Adding %llu replicas to %zu would pass the maximum "
+		    "of %lld replicas",
+		    (unsigned long long)req->n, have, cp->cfg.max_replicas);
 		return;
 	}
 	n = (size_t)req->n;
@@ -243,7 +245,7 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
                       Lb__AdminReply *reply)
 {
 	struct cp_replica *v;
-	char (*names)[LB_NAME_MAX + 1];
+	char(*names)[LB_NAME_MAX + 1];
 	bool *spawned;
 	size_t have, n;
 
@@ -252,8 +254,9 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 		return;
 	}
 	if (req->n_hostnames > req->n) {
-		reply_error(reply, 400, "Length of hostname list is more than "
-		                        "removable instances");
+		reply_error(reply, 400,
+		            "Length of hostname list is more than "
+		            "removable instances");
 		return;
 	}
 	have = cp_state_count(&cp->state);
@@ -267,12 +270,14 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 		const char *h = req->hostnames[i];
 		if (listed_twice(req->hostnames, i)) {
 			reply_error(reply, 400,
-			            "Hostname '" NAME_ECHO "' is listed twice", h);
+			            "Hostname '" NAME_ECHO "' is listed twice",
+			            h);
 			return;
 		}
 		if (!cp_state_has(&cp->state, h)) {
 			reply_error(reply, 400,
-			            "Replica '" NAME_ECHO "' does not exist", h);
+			            "Replica '" NAME_ECHO "' does not exist",
+			            h);
 			return;
 		}
 	}
@@ -280,7 +285,8 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 	if (cp_state_copy(&cp->state, &v, &have) != 0 ||
 	    !(names = calloc(n, sizeof(*names))) ||
 	    !(spawned = calloc(n, sizeof(*spawned)))) {
-		reply_error(reply, 500, "out of memory"); /* leaks on OOM only */
+		reply_error(reply, 500,
+		            "out of memory"); /* leaks on OOM only */
 		return;
 	}
 	for (size_t i = 0; i < req->n_hostnames; i++)

@@ -39,7 +39,8 @@ int cp_probe_run(struct cp_probe *t, size_t n, long timeout_ms)
 		         t[i].port);
 		curl_easy_setopt(easy[i], CURLOPT_URL, url);
 		curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, timeout_ms);
-		curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+		curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS,
+		                 timeout_ms);
 		curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, probe_discard);
 		curl_easy_setopt(easy[i], CURLOPT_PRIVATE, &t[i]);

@@ -10,7 +10,7 @@
 struct cp_probe {
 	const char *host; /* borrowed */
 	uint16_t port;
-	bool ok;          /* out: answered 200 within the timeout */
+	bool ok; /* out: answered 200 within the timeout */
 };
 
 /* Probes every target concurrently; fills ok.  Returns 0 or LB_ERR_NOMEM.

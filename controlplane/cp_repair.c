@@ -47,11 +47,10 @@ static bool repair_one(struct cp *cp)
 	r = v[i];
 	free(v);
 	if (cp_ops_start_replicas(cp, &r, 1, err, sizeof(err)) != 0) {
-		lb_log(LB_WARN, "repair_failed", "name=%s reason=\"%s\"", r.name,
-		       err);
+		lb_log(LB_WARN, "repair_failed", "name=%s reason=\"%s\"",
+		       r.name, err);
 		ok = false;
-	} else if (cp_state_promote(&cp->state, r.name, r.host, r.port) !=
-	           0) {
+	} else if (cp_state_promote(&cp->state, r.name, r.host, r.port) != 0) {
 		cp_ops_stop_replica(cp, r.name);
 	} else {
 		lb_log(LB_INFO, "replica_up", "name=%s id=%u addr=%s:%u",
@@ -91,8 +90,8 @@ static void *repair_thread(void *arg)
 			backoff = backoff ? backoff * 2 : 250;
 			if (backoff > 5000)
 				backoff = 5000;
-			for (int64_t t = 0; t < backoff &&
-			                    !atomic_load(&cp->stopping);
+			for (int64_t t = 0;
+			     t < backoff && !atomic_load(&cp->stopping);
 			     t += 50)
 				lb_sleep_ms(50);
 			continue;

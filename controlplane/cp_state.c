@@ -186,8 +186,8 @@ int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
 	return rv;
 }
 
-int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1],
-                    size_t n, bool *was_spawned)
+int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
+                    bool *was_spawned)
 {
 	pthread_mutex_lock(&s->mu);
 	for (size_t k = 0; k < n; k++) {
@@ -207,8 +207,7 @@ int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1],
 	return 0;
 }
 
-bool cp_state_mark_dead(struct cp_state *s, const char *name,
-                        const char *why)
+bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why)
 {
 	struct cp_replica repl;
 	ssize_t i;
@@ -241,7 +240,8 @@ bool cp_state_mark_dead(struct cp_state *s, const char *name,
 	       "name=%s id=%u why=%s replacement=%s replacement_id=%u", name,
 	       s->v[i].id, why, repl.name, repl.id);
 	state_bury(s, name);
-	memmove(&s->v[i], &s->v[i + 1], (s->n - (size_t)i - 1) * sizeof(s->v[0]));
+	memmove(&s->v[i], &s->v[i + 1],
+	        (s->n - (size_t)i - 1) * sizeof(s->v[0]));
 	s->v[s->n - 1] = repl; /* the list keeps its length: N stays */
 	state_bump(s);
 	pthread_mutex_unlock(&s->mu);

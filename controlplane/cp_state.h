@@ -46,7 +46,7 @@ struct cp_state {
 	size_t n, cap;
 	struct cp_grave *graves;
 	size_t ngraves, gravecap;
-	uint32_t next_id;       /* ids are never reused */
+	uint32_t next_id; /* ids are never reused */
 	struct lb_ring *ring;
 	uint64_t boot_id;
 	uint64_t version;
@@ -80,15 +80,14 @@ int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
 
 /* Takes the named replicas out of the ring and the list, in one version.
  * Fills was_spawned[i] so the caller knows which need stopping. */
-int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1],
-                    size_t n, bool *was_spawned);
+int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
+                    bool *was_spawned);
 
 /* A replica is dead: it leaves the ring at once and a replacement with a
  * new random name and id takes its place at the end of the list (N stays).
  * A STARTING one only goes back to "not spawned".  Returns true when
  * something changed. */
-bool cp_state_mark_dead(struct cp_state *s, const char *name,
-                        const char *why);
+bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why);
 
 /* A STARTING replica runs at host:port and answered: UP and into the
  * ring.  Returns 0 or LB_ERR_NOTFOUND (it was removed meanwhile). */

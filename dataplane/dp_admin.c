@@ -43,7 +43,8 @@ static bool token_ok(const char *want, const char *header)
 	got = header + 7;
 	gl = strlen(got);
 	for (size_t i = 0; i < wl; i++)
-		diff |= (unsigned char)want[i] ^ (unsigned char)(i < gl ? got[i] : 0);
+		diff |= (unsigned char)want[i] ^
+		        (unsigned char)(i < gl ? got[i] : 0);
 	return diff == 0 && gl == wl;
 }
 
@@ -91,8 +92,9 @@ static int admin_parse(const char *body, size_t len, Lb__AdminRequest *req,
 		cJSON_ArrayForEach(h, hosts)
 		{
 			if (!cJSON_IsString(h)) {
-				snprintf(err, errlen, "'hostnames' must be an "
-				                      "array of strings");
+				snprintf(err, errlen,
+				         "'hostnames' must be an "
+				         "array of strings");
 				goto out;
 			}
 			count++;
@@ -161,10 +163,9 @@ static int admin_handle(struct mg_connection *c, void *data)
 		return 0; /* "/rep/x": not ours, the proxy takes it */
 	if (strcmp(ri->request_method, route->method) != 0) {
 		snprintf(allow, sizeof(allow), "Allow: %s\r\n", route->method);
-		lb_http_send_error(c, 405, allow,
-		                   "Method %.16s is not allowed on %s; use %s",
-		                   ri->request_method, route->path,
-		                   route->method);
+		lb_http_send_error(
+		    c, 405, allow, "Method %.16s is not allowed on %s; use %s",
+		    ri->request_method, route->path, route->method);
 		return 405;
 	}
 	if (route->needs_token && dp->cfg.admin_token[0] &&

@@ -36,7 +36,8 @@ int dp_cpclient_open(struct dp_cpclient *c, const char *url, char *err,
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
 	/* No timed resend: an /add can take long, and the control plane
 	 * answers a resent request id from its cache anyway. */
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+	                  NNG_DURATION_INFINITE);
 	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		snprintf(err, errlen, "LB_ADMIN_URL=%s: %s", url,
 		         nng_strerror(rv));

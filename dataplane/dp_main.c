@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Route at once: ask for the current ring instead of waiting for the
-	 * next periodic publish.  The dial is asynchronous, so retry briefly. */
+	 * next periodic publish.  The dial is asynchronous, so retry briefly.
+	 */
 	for (int waited = 0; waited < DP_FIRST_FETCH_MS; waited += 50) {
 		if (dp_router_version(&dp.router) != 0 ||
 		    dp_sync_fetch(&dp.router, &dp.cpclient, 500) == 0)

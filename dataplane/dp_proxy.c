@@ -28,9 +28,17 @@ static bool method_idempotent(const char *m)
 static bool header_skipped(const char *name)
 {
 	static const char *const skip[] = {
-	    "connection", "keep-alive", "proxy-connection", "te", "trailer",
-	    "transfer-encoding", "upgrade", "content-length", "expect",
-	    "x-request-id", "proxy-authorization",
+	    "connection",
+	    "keep-alive",
+	    "proxy-connection",
+	    "te",
+	    "trailer",
+	    "transfer-encoding",
+	    "upgrade",
+	    "content-length",
+	    "expect",
+	    "x-request-id",
+	    "proxy-authorization",
 	};
 	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
 		if (strcasecmp(name, skip[i]) == 0)
@@ -77,10 +85,11 @@ static void proxy_reply(struct mg_connection *c, const char *method,
 	if (r->status == 404) {
 		/* The assignment's rule: a path no replica serves is the
 		 * client's mistake. */
-		lb_http_send_error(c, 400, NULL,
-		                   "'%.1024s' endpoint does not exist in server "
-		                   "replicas",
-		                   path);
+		lb_http_send_error(
+		    c, 400, NULL,
+		    "'%.1024s' endpoint does not exist in server "
+		    "replicas",
+		    path);
 		return;
 	}
 	if (strcmp(method, "HEAD") == 0) {
@@ -133,7 +142,8 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 	}
 	t = dp_router_acquire(&dp->router);
 	if (!t || (id = lb_ring_lookup(t->ring, key, &pos)) == 0) {
-		lb_http_send_error(c, 503, NULL, "No server replicas available");
+		lb_http_send_error(c, 503, NULL,
+		                   "No server replicas available");
 		status = 503;
 		goto out;
 	}
@@ -169,20 +179,21 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 			    atomic_load(&b->ejected_until) > lb_now_ms())
 				goto next;
 			attempts++;
-			snprintf(url, sizeof(url), "%s%s%s%s", b->base_url, path,
-			         ri->query_string ? "?" : "",
+			snprintf(url, sizeof(url), "%s%s%s%s", b->base_url,
+			         path, ri->query_string ? "?" : "",
 			         ri->query_string ? ri->query_string : "");
 			ur = dp_upstream_do(&req, &resp, err, sizeof(err));
 			if (ur == DP_UP_OK) {
 				proxy_reply(c, ri->request_method, path, &resp);
-				status = resp.status == 404 ? 400
-				                            : (int)resp.status;
+				status =
+				    resp.status == 404 ? 400 : (int)resp.status;
 				dp_upstream_resp_fini(&resp);
 				goto out;
 			}
 			dp_upstream_resp_fini(&resp);
 			lb_log(LB_WARN, "upstream_failed",
-			       "replica=%s result=%d reason=\"%s\" request_id=%llu",
+			       "replica=%s result=%d reason=\"%s\" "
+			       "request_id=%llu",
 			       b->name, (int)ur, err, key);
 			if (ur == DP_UP_CONNECT) {
 				atomic_store(&b->ejected_until,
@@ -194,7 +205,8 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 				break;
 			}
 		next:
-			id = lb_ring_next_distinct(t->ring, &pos, tried, ntried);
+			id =
+			    lb_ring_next_distinct(t->ring, &pos, tried, ntried);
 		}
 	}
 	if (status == 504)

@@ -22,7 +22,8 @@ struct dp_backend {
 	uint16_t port;
 	char base_url[96]; /* "http://host:port" */
 	/* The one mutable field: until when this replica is skipped because
-	 * it refused a connection (monotonic ms).  Carried to the next table. */
+	 * it refused a connection (monotonic ms).  Carried to the next table.
+	 */
 	_Atomic int64_t ejected_until;
 };
 

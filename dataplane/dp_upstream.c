@@ -56,9 +56,16 @@ static int grow(char **buf, size_t *cap, size_t need)
 static bool header_dropped(const char *line, size_t namelen)
 {
 	static const char *const drop[] = {
-	    "connection", "keep-alive", "proxy-authenticate",
-	    "proxy-authorization", "te", "trailer", "transfer-encoding",
-	    "upgrade", "content-length", "date",
+	    "connection",
+	    "keep-alive",
+	    "proxy-authenticate",
+	    "proxy-authorization",
+	    "te",
+	    "trailer",
+	    "transfer-encoding",
+	    "upgrade",
+	    "content-length",
+	    "date",
 	};
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		if (strlen(drop[i]) == namelen &&
@@ -121,8 +128,8 @@ static size_t upstream_body(char *p, size_t sz, size_t n, void *arg)
 }
 
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
-                                       struct dp_upstream_resp *resp,
-                                       char *err, size_t errlen)
+                                       struct dp_upstream_resp *resp, char *err,
+                                       size_t errlen)
 {
 	CURL *h = upstream_handle();
 	CURLcode cc;

@@ -51,8 +51,8 @@ int dp_upstream_global_init(void);
 /* Runs the exchange on this thread's handle.  resp is filled either way;
  * free it with dp_upstream_resp_fini(). */
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
-                                       struct dp_upstream_resp *resp,
-                                       char *err, size_t errlen);
+                                       struct dp_upstream_resp *resp, char *err,
+                                       size_t errlen);
 
 void dp_upstream_resp_fini(struct dp_upstream_resp *resp);
 

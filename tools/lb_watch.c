@@ -49,7 +49,8 @@ static cJSON *snapshot_json(const Lb__Snapshot *s, bool table)
 	if (table) {
 		t = cJSON_AddArrayToObject(o, "owner");
 		for (size_t k = 0; k < s->n_owner; k++)
-			cJSON_AddItemToArray(t, cJSON_CreateNumber(s->owner[k]));
+			cJSON_AddItemToArray(t,
+			                     cJSON_CreateNumber(s->owner[k]));
 	}
 	return o;
 }
@@ -65,9 +66,8 @@ int main(int argc, char **argv)
 	     "exit after this many snapshots (0: never)", &count},
 	    {"table", "LB_WATCH_TABLE", LB_OPT_INT, "0", 0, 1, NULL,
 	     "1: print the whole slot table too", &table},
-	    {"timeout-ms", "LB_WATCH_TIMEOUT_MS", LB_OPT_INT, "0", 0,
-	     86400000, NULL, "give up after this long (0: never)",
-	     &timeout_ms},
+	    {"timeout-ms", "LB_WATCH_TIMEOUT_MS", LB_OPT_INT, "0", 0, 86400000,
+	     NULL, "give up after this long (0: never)", &timeout_ms},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	char err[256];
@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 		nng_msg *msg;
 		Lb__Snapshot *s;
 		if (lb_now_ms() > deadline) {
-			fprintf(stderr, "lb-watch: no snapshot within %lld ms\n",
+			fprintf(stderr,
+			        "lb-watch: no snapshot within %lld ms\n",
 			        timeout_ms);
 			nng_close(sock);
 			return 1;

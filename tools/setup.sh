@@ -6,7 +6,7 @@ set -eu
 
 BUILD_PKGS="meson ninja-build pkg-config gcc cmake protobuf-c-compiler
 libprotobuf-c-dev libnng-dev nng-utils libcivetweb-dev libcurl4-openssl-dev
-libcjson-dev python3 python3-pytest python3-requests curl"
+libcjson-dev python3 python3-pytest python3-requests curl clang-format"
 DOCKER_PKGS="docker.io docker-compose"
 
 want_docker=0

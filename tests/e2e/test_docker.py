@@ -223,3 +223,20 @@ def test_make_down_leaves_nothing(stack):
                   "{{.Names}}").stdout.split() == []
     nets = docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "net1" not in nets
+
+
+def test_missing_image_is_a_clear_error_and_leaves_nothing(stack_factory):
+    """A control plane (on the host, docker driver) whose image does not
+    exist: /add answers 500 naming the image; no container is left."""
+    s = stack_factory(replicas=0, cp_env={
+        "LB_DRIVER": "docker", "LB_IMAGE": "lb-no-such-image:none",
+        "LB_INSTANCE": "e2emissing", "LB_NETWORK": "lbtest-missing"}).start()
+    try:
+        r = s.add({"n": 1, "hostnames": ["ghost1"]})
+        assert r.status_code == 500, r.text
+        assert "image lb-no-such-image:none not found" in r.json()["message"]
+        assert s.rep()["message"] == {"N": 0, "replicas": []}
+        assert docker("ps", "-a", "--filter", "label=lb.instance=e2emissing",
+                      "--format", "{{.Names}}").stdout.split() == []
+    finally:
+        docker("network", "rm", "lbtest-missing", check=False)

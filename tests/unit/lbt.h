@@ -30,7 +30,8 @@ struct lbt_case {
 	do {                                                                   \
 		long long lbt_a = (long long)(a), lbt_b = (long long)(b);      \
 		if (lbt_a != lbt_b) {                                          \
-			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", \
+			fprintf(stderr,                                        \
+			        "%s:%d: %s == %s failed: %lld != %lld\n",      \
 			        __FILE__, __LINE__, #a, #b, lbt_a, lbt_b);     \
 			exit(1);                                               \
 		}                                                              \

@@ -16,7 +16,16 @@ static void valid_names(void)
 static void invalid_names(void)
 {
 	static const char *bad[] = {
-	    "", "-a", "_a", ".a", "a b", "a/b", "a:b", "ä", "a\n", "a$(x)",
+	    "",
+	    "-a",
+	    "_a",
+	    ".a",
+	    "a b",
+	    "a/b",
+	    "a:b",
+	    "ä",
+	    "a\n",
+	    "a$(x)",
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -171,7 +171,8 @@ static void bad_operations_change_nothing(void)
 
 static void full_ring_is_refused_whole(void)
 {
-	struct lb_preset p = {"tiny", 18, 9, LB_HASH_QUADRATIC, LB_PLACE_LINEAR};
+	struct lb_preset p = {"tiny", 18, 9, LB_HASH_QUADRATIC,
+	                      LB_PLACE_LINEAR};
 	struct lb_ring *r;
 	uint32_t copy[18];
 	LBT_EQ(lb_ring_create(&p, &r), 0);
@@ -196,15 +197,17 @@ static void deterministic_and_table_round_trip(void)
 		unsigned long long seed = 1;
 		LBT_CHECK(memcmp(lb_ring_table(a), lb_ring_table(b),
 		                 p->slots * sizeof(uint32_t)) == 0);
-		LBT_EQ(lb_ring_from_table(p, lb_ring_table(a), p->slots, &c), 0);
+		LBT_EQ(lb_ring_from_table(p, lb_ring_table(a), p->slots, &c),
+		       0);
 		LBT_EQ(lb_ring_count(c), 4);
 		for (int k = 0; k < 2000; k++) {
 			unsigned long long key = lbt_key6(&seed);
 			LBT_EQ(lb_ring_lookup(a, key, NULL),
 			       lb_ring_lookup(c, key, NULL));
 		}
-		LBT_EQ(lb_ring_from_table(p, lb_ring_table(a), p->slots - 1, &c),
-		       LB_ERR_INVAL);
+		LBT_EQ(
+		    lb_ring_from_table(p, lb_ring_table(a), p->slots - 1, &c),
+		    LB_ERR_INVAL);
 		lb_ring_destroy(a);
 		lb_ring_destroy(b);
 		lb_ring_destroy(c);
@@ -299,8 +302,7 @@ static const struct lbt_case cases[] = {
     {"empty_ring", empty_ring},
     {"bad_operations_change_nothing", bad_operations_change_nothing},
     {"full_ring_is_refused_whole", full_ring_is_refused_whole},
-    {"deterministic_and_table_round_trip",
-     deterministic_and_table_round_trip},
+    {"deterministic_and_table_round_trip", deterministic_and_table_round_trip},
     {"maglev_balances_within_10_percent", maglev_balances_within_10_percent},
     {"assignment_preset_is_skewed", assignment_preset_is_skewed},
     {"maglev_removal_moves_few_other_keys",

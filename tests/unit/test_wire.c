@@ -83,9 +83,9 @@ static void garbage_is_refused(void)
 	unsigned char junk[64];
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (unsigned char)(i * 37 + 11);
-	LBT_EQ(lb_wire_snapshot_unpack(junk, sizeof(junk), &s, err,
-	                               sizeof(err)),
-	       LB_ERR_DECODE);
+	LBT_EQ(
+	    lb_wire_snapshot_unpack(junk, sizeof(junk), &s, err, sizeof(err)),
+	    LB_ERR_DECODE);
 }
 
 static void oversize_is_refused_before_decoding(void)
