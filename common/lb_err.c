@@ -1,5 +1,14 @@
 #include "lb_err.h"
 
+#include <stdio.h>
+
+void lb_error_vtext(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int off = snprintf(buf, len, "<Error> ");
+	if (off > 0 && (size_t)off < len)
+		vsnprintf(buf + off, len - (size_t)off, fmt, ap);
+}
+
 const char *lb_strerror(int err)
 {
 	switch ((enum lb_err)err) {

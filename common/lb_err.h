@@ -26,6 +26,13 @@ enum lb_err {
 	LB_ERR_CLOSED,   /* the object is shutting down */
 };
 
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Writes a client-facing error message, "<Error> " followed by the
+ * formatted text (contract.md: every error message starts so). */
+void lb_error_vtext(char *buf, size_t len, const char *fmt, va_list ap);
+
 /* Returns a static, human-readable text for err. */
 const char *lb_strerror(int err);
 

@@ -2,6 +2,7 @@
 
 #include "lb_err.h"
 #include "lb_log.h"
+#include "lb_time.h"
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -88,10 +89,7 @@ void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms)
 	sem_init(&st.done, 0, 0);
 	if (pthread_create(&tid, NULL, http_stop_thread, &st) != 0)
 		_exit(0);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += (long)grace_ms * 1000000L;
-	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-	deadline.tv_nsec %= 1000000000L;
+	lb_time_deadline(&deadline, CLOCK_REALTIME, grace_ms);
 	if (sem_timedwait(&st.done, &deadline) == 0) {
 		pthread_join(tid, NULL);
 		sem_destroy(&st.done);
@@ -195,10 +193,9 @@ int lb_http_send_error(struct mg_connection *c, int status, const char *extra,
 {
 	char msg[512];
 	va_list ap;
-	int off = snprintf(msg, sizeof(msg), "<Error> ");
 
 	va_start(ap, fmt);
-	vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
+	lb_error_vtext(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return lb_http_send_json(c, status, cJSON_CreateString(msg), false,
 	                         extra);

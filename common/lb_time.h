@@ -3,12 +3,17 @@
 #define LB_TIME_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t lb_now_ms(void);
 
 /* Microseconds on CLOCK_REALTIME (wall clock). */
 uint64_t lb_wall_us(void);
+
+/* Fills *ts with "now + ms" on clock (CLOCK_MONOTONIC for condition
+ * variables set up with it, CLOCK_REALTIME for sem_timedwait()). */
+void lb_time_deadline(struct timespec *ts, clockid_t clock, int64_t ms);
 
 /* Sleeps ms milliseconds (restarts after signals). */
 void lb_sleep_ms(int64_t ms);

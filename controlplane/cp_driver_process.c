@@ -122,12 +122,7 @@ static void *pd_reaper(void *arg)
 				return NULL;
 			}
 			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += 200 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			lb_time_deadline(&ts, CLOCK_MONOTONIC, 200);
 			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 			pthread_mutex_unlock(&d->mu);
 			continue;
@@ -285,24 +280,35 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 	return 0;
 }
 
+/* Reads /proc/<pid>/<what> into buf (NUL-terminated); returns the length,
+ * or -1. */
+static ssize_t pd_read_proc(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /* Alive and not a zombie: an adopted replica's parent is init, which may
  * be slow to reap it (or, in a container, may never). */
 static bool pd_pid_alive(pid_t pid)
 {
-	char path[64], buf[256], *rp;
-	ssize_t n;
-	int fd;
+	char buf[256], *rp;
 
 	if (kill(pid, 0) != 0 && errno != EPERM)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (pd_read_proc(pid, "stat", buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/* "pid (comm) S ...": the state follows the last ')'. */
 	rp = strrchr(buf, ')');
 	return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
@@ -325,12 +331,7 @@ static bool pd_wait_gone(struct pd *d, const char *name, pid_t pid, bool child,
 			return true;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 20 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		lb_time_deadline(&ts, CLOCK_MONOTONIC, 20);
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 	}
 	return false;
@@ -372,20 +373,13 @@ static int pd_stop(struct cp_driver *base, const char *name, char *err,
 /* True when /proc/<pid>/environ holds exactly `want` as one entry. */
 static bool pd_env_has(pid_t pid, const char *want)
 {
-	char path[64], buf[8192];
+	char buf[8192];
 	size_t len, wl = strlen(want);
-	ssize_t n;
-	int fd;
+	ssize_t n = pd_read_proc(pid, "environ", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if (n < 0)
 		return false;
 	len = (size_t)n;
-	buf[len] = '\0';
 	for (size_t off = 0; off < len; off += strlen(buf + off) + 1)
 		if (strlen(buf + off) == wl && memcmp(buf + off, want, wl) == 0)
 			return true;

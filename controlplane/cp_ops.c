@@ -22,9 +22,8 @@ static void reply_error(Lb__AdminReply *reply, uint32_t status, const char *fmt,
 {
 	char msg[512];
 	va_list ap;
-	int off = snprintf(msg, sizeof(msg), "<Error> ");
 	va_start(ap, fmt);
-	vsnprintf(msg + off, sizeof(msg) - (size_t)off, fmt, ap);
+	lb_error_vtext(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	reply->status = status;
 	reply->error = strdup(msg);
@@ -139,6 +138,24 @@ undo:
 	return rv;
 }
 
+/* The checks /add and /rm share: n >= 1, and no more names than n (the
+ * assignment's exact message, with "newly added" or "removable"). */
+static bool counts_ok(const Lb__AdminRequest *req, Lb__AdminReply *reply,
+                      const char *which)
+{
+	if (!req->has_n || req->n < 1) {
+		reply_error(reply, 400, "'n' must be an integer of at least 1");
+		return false;
+	}
+	if (req->n_hostnames > req->n) {
+		reply_error(reply, 400,
+		            "Length of hostname list is more than %s instances",
+		            which);
+		return false;
+	}
+	return true;
+}
+
 /* True when v[i] equals an earlier entry. */
 static bool listed_twice(char **v, size_t i)
 {
@@ -157,16 +174,8 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 	char err[384];
 	int rv;
 
-	if (!req->has_n || req->n < 1) {
-		reply_error(reply, 400, "'n' must be an integer of at least 1");
+	if (!counts_ok(req, reply, "newly added"))
 		return;
-	}
-	if (req->n_hostnames > req->n) {
-		reply_error(reply, 400,
-		            "Length of hostname list is more than "
-		            "newly added instances");
-		return;
-	}
 	for (size_t i = 0; i < req->n_hostnames; i++) {
 		const char *h = req->hostnames[i];
 		if (!lb_name_valid(h)) {
@@ -249,16 +258,8 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 	bool *spawned;
 	size_t have, n;
 
-	if (!req->has_n || req->n < 1) {
-		reply_error(reply, 400, "'n' must be an integer of at least 1");
+	if (!counts_ok(req, reply, "removable"))
 		return;
-	}
-	if (req->n_hostnames > req->n) {
-		reply_error(reply, 400,
-		            "Length of hostname list is more than "
-		            "removable instances");
-		return;
-	}
 	have = cp_state_count(&cp->state);
 	if (req->n > have) {
 		reply_error(reply, 400,

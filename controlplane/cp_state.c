@@ -345,13 +345,7 @@ uint64_t cp_state_wait_change(struct cp_state *s, uint64_t seen,
 	struct timespec ts;
 	uint64_t v;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	lb_time_deadline(&ts, CLOCK_MONOTONIC, timeout_ms);
 	pthread_mutex_lock(&s->mu);
 	while (s->version == seen && !s->stopping) {
 		if (pthread_cond_timedwait(&s->changed, &s->mu, &ts) ==
