@@ -7,7 +7,7 @@ PYTEST     ?= $(PYTHON) -m pytest -p no:cacheprovider
 TESTS      ?= tests
 
 .PHONY: all deps deps-docker build build-asan run test test-unit \
-        test-integration test-e2e up down logs images format format-check clean
+        test-integration test-e2e up down logs images analysis format format-check clean
 
 all: build
 
@@ -57,7 +57,7 @@ images: deps-docker build
 # replicas the control plane starts on net1.
 up: images
 	$(COMPOSE) up -d
-	@tools/wait-http.sh http://127.0.0.1:5000/rep 60
+	@tools/wait-http.sh http://$${LB_PUBLISH:-127.0.0.1:5000}/rep 60
 
 # Control plane first (so nothing replaces the replicas), then the replicas,
 # then the rest and the network.
@@ -69,6 +69,14 @@ down:
 
 logs:
 	$(COMPOSE) logs -f --tail=100
+
+# Task 4 (A-1..A-4): charts and tables into docs/analysis/ and README.md.
+# Against the Docker stack; `make analysis STACK=local` uses local processes.
+STACK ?= docker
+analysis: build
+	@tools/setup.sh --docker --analysis
+	@if [ "$(STACK)" = docker ]; then tools/build-images.sh $(BUILD); fi
+	$(PYTHON) tools/analysis.py --stack $(STACK) --build $(BUILD)
 
 format:
 	clang-format -i */*.c */*.h tests/unit/*.c tests/unit/*.h

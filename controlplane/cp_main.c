@@ -34,6 +34,37 @@ static int cmp_found(const void *a, const void *b)
 	return (x->server_id > y->server_id) - (x->server_id < y->server_id);
 }
 
+/* Starts server1..N before the admin socket opens, so that the first /rep
+ * a client sees lists replicas that already serve.  When they cannot start
+ * (no image, engine down), they are left to the repair thread, which
+ * retries with backoff. */
+static int cp_start_initial(struct cp *cp, size_t want)
+{
+	struct cp_replica *r = calloc(want, sizeof(*r));
+	uint32_t first = cp_state_reserve_ids(&cp->state, (uint32_t)want);
+	char err[384];
+	int rv;
+
+	if (!r)
+		return LB_ERR_NOMEM;
+	for (size_t i = 0; i < want; i++) {
+		snprintf(r[i].name, sizeof(r[i].name), "server%zu", i + 1);
+		r[i].id = first + (uint32_t)i;
+	}
+	pthread_mutex_lock(&cp->orch);
+	rv = cp_ops_start_replicas(cp, r, want, err, sizeof(err));
+	pthread_mutex_unlock(&cp->orch);
+	if (rv == 0) {
+		rv = cp_state_add_up(&cp->state, r, want);
+	} else {
+		lb_log(LB_WARN, "initial_start_failed",
+		       "reason=\"%s\" action=\"repair retries\"", err);
+		rv = cp_state_add_starting(&cp->state, r, want);
+	}
+	free(r);
+	return rv;
+}
+
 /* Adopts the replicas that already run (a restart loses nothing); when
  * there are none, asks the repair thread for server1..N. */
 static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
@@ -80,23 +111,8 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 		nup++;
 	}
 	rv = cp_state_add_up(&cp->state, up, nup);
-	if (rv == 0 && nup == 0 && cp->cfg.replicas > 0) {
-		size_t want = (size_t)cp->cfg.replicas;
-		struct cp_replica *r = calloc(want, sizeof(*r));
-		uint32_t first =
-		    cp_state_reserve_ids(&cp->state, (uint32_t)want);
-		if (!r) {
-			rv = LB_ERR_NOMEM;
-		} else {
-			for (size_t i = 0; i < want; i++) {
-				snprintf(r[i].name, sizeof(r[i].name),
-				         "server%zu", i + 1);
-				r[i].id = first + (uint32_t)i;
-			}
-			rv = cp_state_add_starting(&cp->state, r, want);
-			free(r);
-		}
-	}
+	if (rv == 0 && nup == 0 && cp->cfg.replicas > 0)
+		rv = cp_start_initial(cp, (size_t)cp->cfg.replicas);
 	if (rv != 0)
 		snprintf(err, errlen, "cannot record replicas: %s",
 		         lb_strerror(rv));

@@ -8,17 +8,17 @@ BUILD_PKGS="meson ninja-build pkg-config gcc cmake protobuf-c-compiler
 libprotobuf-c-dev libnng-dev nng-utils libcivetweb-dev libcurl4-openssl-dev
 libcjson-dev python3 python3-pytest python3-requests curl clang-format"
 DOCKER_PKGS="docker.io docker-compose"
+ANALYSIS_PKGS="python3-matplotlib"
 
 want_docker=0
+pkgs="$BUILD_PKGS"
 for arg in "$@"; do
 	case "$arg" in
-	--docker) want_docker=1 ;;
-	*) echo "usage: $0 [--docker]" >&2; exit 2 ;;
+	--docker) want_docker=1; pkgs="$pkgs $DOCKER_PKGS" ;;
+	--analysis) pkgs="$pkgs $ANALYSIS_PKGS" ;;
+	*) echo "usage: $0 [--docker] [--analysis]" >&2; exit 2 ;;
 	esac
 done
-
-pkgs="$BUILD_PKGS"
-[ "$want_docker" = 1 ] && pkgs="$pkgs $DOCKER_PKGS"
 
 missing=""
 for p in $pkgs; do

@@ -138,3 +138,22 @@ def test_many_clients_do_not_starve_heartbeats(stack):
         time.sleep(1.5)  # three heartbeat rounds with every thread busy
     assert load.errors == []
     assert stack.rep()["message"]["replicas"] == names
+
+
+def test_initial_replicas_that_cannot_start_are_retried(stack_factory,
+                                                        tmp_path):
+    """At boot the control plane starts server1..N before serving admin
+    requests; when they cannot start it still comes up, lists them, and
+    its repair thread keeps retrying."""
+    never = tmp_path / "never_healthy.sh"
+    never.write_text("#!/bin/sh\nexec sleep 30\n")
+    never.chmod(0o755)
+    s = stack_factory(replicas=1, replica_bin=str(never),
+                      cp_env={"LB_START_TIMEOUT_MS": "300"})
+    s.start(ready=False)
+    wait_for(lambda: s.get("/rep").status_code == 200, 10, what="admin up")
+    assert s.rep()["message"] == {"N": 1, "replicas": ["server1"]}
+    assert s.get("/home").status_code == 503
+    wait_for(lambda: s.cp.output().count("repair_failed") >= 2, 10,
+             what="repair retrying")
+    assert "initial_start_failed" in s.cp.output()

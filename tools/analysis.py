@@ -1,0 +1,435 @@
+#!/usr/bin/python3
+"""The assignment's Task 4 (A-1..A-4), regenerated with one command
+(make analysis).
+
+Runs the load balancer (the Docker stack by default, or local processes
+with --stack local), drives it with lb-load, and writes PNG charts, a JSON
+file of every number, and markdown tables into docs/analysis/; the tables
+are also written into README.md between the analysis markers, so the README
+always shows the figures of the last run.
+
+Every load loop is bounded in count (10,000 requests a run) and time.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRESETS = ["assignment", "mix", "maglev"]
+REQUESTS = 10000
+CONCURRENCY = 32
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            v = pred()
+            if v:
+                return v
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"analysis: timed out waiting for {what} (the stack's "
+                     f"log: {tempfile.gettempdir()}/lb-analysis-stack.log)")
+
+
+class LocalStack:
+    """Control plane (process driver) and data plane as local processes."""
+
+    def __init__(self, build, preset, replicas):
+        self.build = build
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="lb-analysis-")
+        admin = f"tcp://127.0.0.1:{free_port()}"
+        pub = f"tcp://127.0.0.1:{free_port()}"
+        env = dict(os.environ, LB_ADMIN_URL=admin, LB_PUB_URL=pub,
+                   LB_PRESET=preset, LB_REPLICAS=str(replicas),
+                   LB_STATE_DIR=self.tmp, LB_LOG_LEVEL="warn",
+                   LB_PORT=str(self.port), LB_HOST="127.0.0.1")
+        log = open(os.path.join(self.tmp, "stack.log"), "ab")
+        self.procs = [
+            subprocess.Popen([os.path.join(build, "controlplane",
+                                           "lb-controlplane")],
+                             env=env, stdout=log, stderr=log),
+            subprocess.Popen([os.path.join(build, "dataplane",
+                                           "lb-dataplane")],
+                             env=env, stdout=log, stderr=log),
+        ]
+
+    def kill_replica(self, name):
+        with open(os.path.join(self.tmp, "lb.json")) as f:
+            for r in json.load(f)["replicas"]:
+                if r["name"] == name:
+                    os.kill(r["pid"], signal.SIGKILL)
+                    return "kill -9 <pid>"
+        raise SystemExit(f"analysis: no replica {name}")
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.send_signal(signal.SIGTERM)
+            p.wait(10)
+
+
+class DockerStack:
+    """The compose stack of `make up`, published on a free port."""
+    COMPOSE = ["docker-compose", "-p", "lb", "-f",
+               os.path.join(ROOT, "compose", "docker-compose.yml")]
+
+    def __init__(self, build, preset, replicas):
+        self.port = free_port()
+        down()
+        env = dict(os.environ, LB_PRESET=preset, LB_REPLICAS=str(replicas),
+                   LB_PUBLISH=f"127.0.0.1:{self.port}")
+        subprocess.run(self.COMPOSE + ["up", "-d"], env=env, check=True,
+                       capture_output=True)
+
+    def kill_replica(self, name):
+        subprocess.run(["docker", "kill", name], check=True,
+                       capture_output=True)
+        return f"docker kill {name}"
+
+    def stop(self):
+        # Kept for a look when something went wrong.
+        logs = subprocess.run(self.COMPOSE + ["logs", "--no-color"],
+                              capture_output=True, text=True).stdout
+        with open(os.path.join(tempfile.gettempdir(),
+                               "lb-analysis-stack.log"), "w") as f:
+            f.write(logs)
+        down()
+
+
+def down():
+    subprocess.run(["make", "-s", "-C", ROOT, "down"], capture_output=True)
+
+
+class Client:
+    def __init__(self, port, build):
+        self.base = f"http://127.0.0.1:{port}"
+        self.load_bin = os.path.join(build, "tools", "lb-load")
+
+    def rep(self):
+        return requests.get(self.base + "/rep", timeout=10).json()["message"]
+
+    def wait_serving(self, n):
+        def ok():
+            r = requests.get(self.base + "/rep", timeout=5)
+            if r.status_code != 200 or r.json()["message"]["N"] != n:
+                return False
+            return requests.get(self.base + "/home",
+                                timeout=5).status_code == 200
+        wait_for(ok, 60, f"{n} replicas serving")
+
+    def call(self, method, path, body=None):
+        r = requests.request(method, self.base + path, json=body, timeout=120)
+        return r.status_code, r.text
+
+    def warm_up(self):
+        """Opens the keep-alive connections (client to data plane, data
+        plane to replicas) so that the measured run does not pay for it."""
+        self.load(requests_=2000)
+
+    def load(self, requests_=REQUESTS, concurrency=CONCURRENCY):
+        out = tempfile.mktemp(suffix=".json")
+        subprocess.run([self.load_bin, "--url", self.base + "/home",
+                        "--requests", str(requests_), "--concurrency",
+                        str(concurrency), "--json", out, "--quiet", "1",
+                        "--max-seconds", "120"], capture_output=True)
+        with open(out) as f:
+            res = json.load(f)
+        os.unlink(out)
+        return res
+
+
+def spread(counts, n, total):
+    loads = [counts.get(i, 0) for i in range(1, n + 1)]
+    mean = total / n
+    var = sum((x - mean) ** 2 for x in loads) / n
+    return {"loads": loads, "mean": mean, "min": min(loads),
+            "max": max(loads), "std": var ** 0.5,
+            "max_over_mean": max(loads) / mean}
+
+
+def a1(stack_cls, build, preset):
+    s = stack_cls(build, preset, 3)
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(3)
+        c.warm_up()
+        res = c.load()
+        counts = {int(k): v for k, v in res["servers"].items()}
+        return {"counts": counts, "ok": res["ok"], "errors": res["errors"],
+                "seconds": res["seconds"], "rps": res["rps"],
+                "latency_ms": res["latency_ms"]}
+    finally:
+        s.stop()
+
+
+def a2(stack_cls, build, preset):
+    """N = 2..6: start with server1..2, /add one at a time (server ids
+    1..N), 10,000 requests at each N; then /rm back down to 2."""
+    s = stack_cls(build, preset, 2)
+    rows = []
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(2)
+        for n in range(2, 7):
+            if n > 2:
+                st, body = c.call("POST", "/add",
+                                  {"n": 1, "hostnames": [f"server{n}"]})
+                assert st == 200, body
+                c.wait_serving(n)
+            res = c.load()
+            counts = {int(k): v for k, v in res["servers"].items()}
+            row = spread(counts, n, res["ok"])
+            row.update({"n": n, "errors": res["errors"]})
+            rows.append(row)
+        for n in range(6, 2, -1):
+            st, body = c.call("DELETE", "/rm",
+                              {"n": 1, "hostnames": [f"server{n}"]})
+            assert st == 200, body
+        assert c.rep()["N"] == 2
+        return rows
+    finally:
+        s.stop()
+
+
+def a3(stack_cls, build):
+    """Every endpoint with its answer; then a replica killed under load."""
+    s = stack_cls(build, "assignment", 3)
+    out = {"endpoints": []}
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(3)
+        calls = [
+            ("GET", "/rep", None),
+            ("POST", "/add", {"n": 4, "hostnames": ["S5", "S4", "S10", "S11"]}),
+            ("POST", "/add", {"n": 2, "hostnames": ["S6", "S7", "S8"]}),
+            ("POST", "/add", {"n": 1, "hostnames": ["bad name"]}),
+            ("DELETE", "/rm", {"n": 3, "hostnames": ["S5", "S4"]}),
+            ("DELETE", "/rm", {"n": 1, "hostnames": ["S5", "S4"]}),
+            ("DELETE", "/rm", {"n": 1, "hostnames": ["nope"]}),
+            ("GET", "/home", None),
+            ("GET", "/other", None),
+            ("POST", "/rep", None),
+        ]
+        for method, path, body in calls:
+            st, text = c.call(method, path, body)
+            out["endpoints"].append({"request": f"{method} {path}" + (
+                f" {json.dumps(body)}" if body else ""), "status": st,
+                "answer": text})
+        # Back to three replicas for the kill (/rm picked a random third).
+        ids_made = 3 + 4  # server1..3, then S5, S4, S10, S11
+        names = c.rep()["replicas"]
+        if len(names) > 3:
+            st, body = c.call("DELETE", "/rm", {"n": len(names) - 3,
+                                                "hostnames": names[3:]})
+            assert st == 200, body
+        elif len(names) < 3:
+            st, body = c.call("POST", "/add", {"n": 3 - len(names)})
+            assert st == 200, body
+            ids_made += 3 - len(names)
+        c.wait_serving(3)
+        victim = c.rep()["replicas"][1]
+        result = {}
+
+        def run_load():
+            result.update(c.load(requests_=40000, concurrency=16))
+        t = threading.Thread(target=run_load)
+        t.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        how = s.kill_replica(victim)
+        listed = wait_for(lambda: victim not in c.rep()["replicas"] and
+                          c.rep()["N"] == 3 and c.rep(), 10,
+                          "replacement listed")
+        t_listed = time.monotonic() - t0
+        new = listed["replicas"][-1]
+        # Serving: a request answered by the replacement, whose server id
+        # is the next one after every id made so far.
+        def served():
+            r = requests.get(c.base + "/home", timeout=5)
+            return int(r.json()["message"].split()[-1]) > ids_made
+        wait_for(served, 10, "replacement serving")
+        t_serving = time.monotonic() - t0
+        t.join()
+        out["kill"] = {"how": how, "replacement": new,
+                       "listed_s": round(t_listed, 3),
+                       "serving_s": round(t_serving, 3),
+                       "requests": result.get("requests"),
+                       "errors": result.get("errors"),
+                       "rps": result.get("rps")}
+        return out
+    finally:
+        s.stop()
+
+
+def chart_a1(results, path):
+    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.6),
+                             sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, (preset, r) in zip(axes, results.items()):
+        ids = sorted(r["counts"])
+        vals = [r["counts"][i] for i in ids]
+        bars = ax.bar([f"server{i}" for i in ids], vals,
+                      color=["#4c72b0", "#dd8452", "#55a868"])
+        ax.bar_label(bars, fmt="%d")
+        ax.set_title(f"{preset}")
+        ax.axhline(REQUESTS / 3, color="gray", ls="--", lw=1)
+    axes[0].set_ylabel(f"requests (of {REQUESTS:,}, N = 3)")
+    fig.suptitle("A-1 / A-4: requests per server, N = 3 "
+                 "(dashed: a fair share)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def chart_a2(results, path):
+    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.6),
+                             sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, (preset, rows) in zip(axes, results.items()):
+        ns = [r["n"] for r in rows]
+        ax.plot(ns, [r["mean"] for r in rows], "o-", label="mean per server")
+        ax.fill_between(ns, [r["min"] for r in rows], [r["max"] for r in rows],
+                        alpha=0.25, label="min..max")
+        ax.errorbar(ns, [r["mean"] for r in rows],
+                    yerr=[r["std"] for r in rows], fmt="none", capsize=4,
+                    color="black", label="± std dev")
+        ax.set_title(preset)
+        ax.set_xlabel("N (replicas)")
+        ax.set_xticks(ns)
+    axes[0].set_ylabel(f"requests per server (of {REQUESTS:,})")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("A-2 / A-4: load per server as N grows")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def chart_a4(results, path):
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for preset, rows in results.items():
+        ax.plot([r["n"] for r in rows], [r["max_over_mean"] for r in rows],
+                "o-", label=preset)
+    ax.axhline(1.0, color="gray", ls="--", lw=1)
+    ax.set_xlabel("N (replicas)")
+    ax.set_ylabel("busiest server / fair share")
+    ax.set_xticks([r["n"] for r in next(iter(results.values()))])
+    ax.set_title("A-4: imbalance by preset (1.0 = perfect)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def tables(res):
+    md = []
+    md.append("**A-1 / A-4: 10,000 requests on N = 3** (share of requests)\n")
+    md.append("| preset | server1 | server2 | server3 | errors | time | throughput | p50 / p99 |")
+    md.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for p, r in res["a1"].items():
+        tot = sum(r["counts"].values()) or 1
+        cells = [f"{r['counts'].get(i, 0)} ({100 * r['counts'].get(i, 0) / tot:.1f} %)"
+                 for i in (1, 2, 3)]
+        md.append(f"| `{p}` | " + " | ".join(cells) +
+                  f" | {r['errors']} | {r['seconds']:.2f} s | "
+                  f"{r['rps']:,.0f} req/s | {r['latency_ms']['p50']:.1f} / "
+                  f"{r['latency_ms']['p99']:.1f} ms |")
+    md.append("")
+    md.append("**A-2 / A-4: N = 2..6, 10,000 requests each** "
+              "(mean = 10,000 / N; min / max / std dev of the per-server "
+              "counts; busiest / mean)\n")
+    md.append("| preset | N | per-server counts | min | max | std dev | busiest / mean |")
+    md.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for p, rows in res["a2"].items():
+        for r in rows:
+            md.append(f"| `{p}` | {r['n']} | {' / '.join(map(str, r['loads']))} "
+                      f"| {r['min']} | {r['max']} | {r['std']:.0f} | "
+                      f"{r['max_over_mean']:.2f} |")
+    md.append("")
+    md.append("**A-3: every endpoint** (through the load balancer)\n")
+    md.append("| request | status | answer |")
+    md.append("| --- | --- | --- |")
+    for e in res["a3"]["endpoints"]:
+        ans = e["answer"].strip().replace("|", "\\|")
+        md.append(f"| `{e['request']}` | {e['status']} | `{ans}` |")
+    k = res["a3"]["kill"]
+    md.append("")
+    md.append(f"**A-3: a replica killed under load** (`{k['how']}` during "
+              f"{k['requests']:,} requests at concurrency 16): the "
+              f"replacement `{k['replacement']}` was listed by `/rep` after "
+              f"{k['listed_s']:.2f} s and answered `/home` after "
+              f"{k['serving_s']:.2f} s; client errors: **{k['errors']}**.")
+    return "\n".join(md)
+
+
+def readme_update(md, stack):
+    path = os.path.join(ROOT, "README.md")
+    begin, end = "<!-- analysis:begin -->", "<!-- analysis:end -->"
+    with open(path) as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        print("analysis: README.md has no analysis markers; not updated")
+        return
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    note = (f"_Generated by `make analysis` on {time.strftime('%Y-%m-%d')} "
+            f"against the {stack} stack._\n\n")
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + note + md + "\n" + end + tail)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--stack", choices=["docker", "local"], default="docker")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "analysis"))
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    os.makedirs(args.out, exist_ok=True)
+    stack_cls = DockerStack if args.stack == "docker" else LocalStack
+    res = {"stack": args.stack, "a1": {}, "a2": {}}
+    t0 = time.monotonic()
+    for p in os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split():
+        print(f"A-1 {p} ...", flush=True)
+        res["a1"][p] = a1(stack_cls, build, p)
+        print(f"A-2 {p} ...", flush=True)
+        res["a2"][p] = a2(stack_cls, build, p)
+    print("A-3 ...", flush=True)
+    res["a3"] = a3(stack_cls, build)
+    chart_a1(res["a1"], os.path.join(args.out, "a1-requests-per-server.png"))
+    chart_a2(res["a2"], os.path.join(args.out, "a2-load-vs-n.png"))
+    chart_a4(res["a2"], os.path.join(args.out, "a4-imbalance.png"))
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    md = tables(res)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md + "\n")
+    readme_update(md, args.stack)
+    print(md)
+    print(f"\nanalysis: done in {time.monotonic() - t0:.0f} s; "
+          f"charts and tables in {os.path.relpath(args.out, ROOT)}/")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
