@@ -7,7 +7,7 @@ PYTEST     ?= $(PYTHON) -m pytest -p no:cacheprovider
 TESTS      ?= tests
 
 .PHONY: all deps deps-docker build build-asan run test test-unit \
-        test-integration test-e2e up down logs images analysis format format-check clean
+        test-integration test-e2e up down logs images analysis bench format format-check clean
 
 all: build
 
@@ -77,6 +77,12 @@ analysis: build
 	@tools/setup.sh --docker --analysis
 	@if [ "$(STACK)" = docker ]; then tools/build-images.sh $(BUILD); fi
 	$(PYTHON) tools/analysis.py --stack $(STACK) --build $(BUILD)
+
+# Our data plane against HAProxy and nginx on the same replicas, plus the
+# micro benchmarks.  Timing lives here, never in the tests.
+bench: build
+	@tools/setup.sh --bench
+	$(PYTHON) tools/bench.py --build $(BUILD)
 
 format:
 	clang-format -i */*.c */*.h tests/unit/*.c tests/unit/*.h

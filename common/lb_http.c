@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* strcasestr */
 #include "lb_http.h"
 
 #include "lb_err.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void lb_http_global_init(void)
 {
@@ -23,6 +25,16 @@ static int http_log_message(const struct mg_connection *c, const char *msg)
 {
 	(void)c;
 	lb_log(LB_WARN, "http_error", "msg=\"%s\"", msg);
+	return 1;
+}
+
+/* Every request is authorised here (admin has its own token check).  With
+ * no handler installed civetweb looks for a "/.htpasswd" file on every
+ * request: one path walk in the kernel per request, for nothing. */
+static int http_authorize_all(struct mg_connection *c, void *data)
+{
+	(void)c;
+	(void)data;
 	return 1;
 }
 
@@ -63,6 +75,7 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 		         ports);
 		return LB_ERR_SYS;
 	}
+	mg_set_auth_handler(ctx, "**", http_authorize_all, NULL);
 	*out = ctx;
 	return 0;
 }
@@ -145,24 +158,71 @@ const char *lb_http_reason(int status)
 	}
 }
 
+/* HTTP/1.1 keeps the connection unless the client says "close"; HTTP/1.0
+ * closes unless it says "keep-alive" (civetweb decides the same way). */
+static bool http_keep_alive(const struct mg_connection *c)
+{
+	const char *v = mg_get_header(c, "Connection");
+	const char *ver = mg_get_request_info(c)->http_version;
+	if (v && strcasecmp(v, "close") == 0)
+		return false;
+	if (ver && strcmp(ver, "1.1") == 0)
+		return true;
+	return v && strcasecmp(v, "keep-alive") == 0;
+}
+
+/* The head and a small body go out in one write: one segment on the wire
+ * and one system call (the response-header API writes them apart). */
+#define HTTP_ONE_WRITE 16384
+
+int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
+                      const char *length, const char *extra, const void *body,
+                      size_t len)
+{
+	char stack[HTTP_ONE_WRITE], *buf = stack;
+	size_t cap = sizeof(stack), need;
+	bool keep = http_keep_alive(c);
+	int n, rv = 0;
+
+	/* An error that leaves a request body unread closes the connection. */
+	if (extra && strcasestr(extra, "Connection: close")) {
+		mg_disable_connection_keep_alive(c);
+		keep = true; /* the header is already in extra */
+	}
+	need = 256 + (ctype ? strlen(ctype) : 0) + (extra ? strlen(extra) : 0) +
+	       len;
+	if (need > cap && len < HTTP_ONE_WRITE * 4) {
+		if (!(buf = malloc(need)))
+			return LB_ERR_NOMEM;
+		cap = need;
+	}
+	n = snprintf(
+	    buf, cap, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %s\r\n%s%s\r\n",
+	    status, lb_http_reason(status), ctype ? "Content-Type: " : "",
+	    ctype ? ctype : "", ctype ? "\r\n" : "", length,
+	    keep ? "" : "Connection: close\r\n", extra ? extra : "");
+	if (n < 0 || (size_t)n >= cap) {
+		rv = LB_ERR_TOOBIG;
+	} else if ((size_t)n + len <= cap) {
+		if (len)
+			memcpy(buf + n, body, len);
+		if (mg_write(c, buf, (size_t)n + len) != n + (int)len)
+			rv = LB_ERR_IO;
+	} else if (mg_write(c, buf, (size_t)n) != n ||
+	           mg_write(c, body, len) != (int)len) {
+		rv = LB_ERR_IO; /* a large body: two writes, no copy */
+	}
+	if (buf != stack)
+		free(buf);
+	return rv;
+}
+
 int lb_http_send(struct mg_connection *c, int status, const char *ctype,
                  const void *body, size_t len, const char *extra)
 {
 	char clen[24];
-
 	snprintf(clen, sizeof(clen), "%zu", len);
-	if (mg_response_header_start(c, status) != 0)
-		return LB_ERR_IO;
-	if (ctype)
-		mg_response_header_add(c, "Content-Type", ctype, -1);
-	mg_response_header_add(c, "Content-Length", clen, -1);
-	if (extra && mg_response_header_add_lines(c, extra) < 0)
-		return LB_ERR_IO;
-	if (mg_response_header_send(c) != 0)
-		return LB_ERR_IO;
-	if (len && mg_write(c, body, len) != (int)len)
-		return LB_ERR_IO;
-	return 0;
+	return lb_http_send_head(c, status, ctype, clen, extra, body, len);
 }
 
 int lb_http_send_json(struct mg_connection *c, int status, cJSON *message,

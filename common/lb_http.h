@@ -44,6 +44,12 @@ int lb_http_port(struct mg_context *ctx);
 int lb_http_send(struct mg_connection *c, int status, const char *ctype,
                  const void *body, size_t len, const char *extra);
 
+/* Sends a head with the given Content-Length text (for HEAD answers, whose
+ * length describes a body that is not sent), then body[0..len). */
+int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
+                      const char *length, const char *extra, const void *body,
+                      size_t len);
+
 /* Sends {"message": message, "status": "successful"|"failure"} as
  * application/json.  Takes ownership of message (a cJSON string or object). */
 int lb_http_send_json(struct mg_connection *c, int status, cJSON *message,

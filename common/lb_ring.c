@@ -2,6 +2,7 @@
 
 #include "lb_err.h"
 #include "lb_hash.h"
+#include "lb_idset.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,7 @@ static int ring_members_push(struct lb_ring *r, uint32_t id)
 int lb_ring_from_table(const struct lb_preset *p, const uint32_t *owner,
                        size_t n, struct lb_ring **out)
 {
+	struct lb_idset seen;
 	struct lb_ring *r;
 	int rv;
 
@@ -118,13 +120,21 @@ int lb_ring_from_table(const struct lb_preset *p, const uint32_t *owner,
 	if ((rv = ring_alloc(p, &r)) != 0)
 		return rv;
 	memcpy(r->owner, owner, n * sizeof(uint32_t));
+	/* Members in order of first appearance; a set keeps this O(slots). */
+	lb_idset_init(&seen);
 	for (size_t s = 0; s < n; s++) {
-		if (owner[s] && !lb_ring_has(r, owner[s]) &&
-		    (rv = ring_members_push(r, owner[s])) != 0) {
+		int added;
+		if (!owner[s])
+			continue;
+		added = lb_idset_add(&seen, owner[s]);
+		if (added < 0 ||
+		    (added && (rv = ring_members_push(r, owner[s])) != 0)) {
+			lb_idset_fini(&seen);
 			lb_ring_destroy(r);
-			return rv;
+			return added < 0 ? LB_ERR_NOMEM : rv;
 		}
 	}
+	lb_idset_fini(&seen);
 	ring_reroute(r);
 	*out = r;
 	return 0;

@@ -1,6 +1,7 @@
 #include "lb_wire.h"
 
 #include "lb_err.h"
+#include "lb_idset.h"
 #include "lb_name.h"
 
 #include <stdio.h>
@@ -54,6 +55,7 @@ int lb_wire_preset_get(const Lb__Preset *w, struct lb_preset *out)
 
 static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 {
+	struct lb_idset ids;
 	struct lb_preset p;
 
 	if (lb_wire_preset_get(s->preset, &p) != 0) {
@@ -66,39 +68,36 @@ static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 		         s->n_owner, p.slots);
 		return LB_ERR_DECODE;
 	}
+	/* Every check below is O(replicas + slots): a set of the ids. */
+	lb_idset_init(&ids);
 	for (size_t i = 0; i < s->n_replicas; i++) {
 		const Lb__Replica *r = s->replicas[i];
 		if (!lb_name_valid(r->name) || r->server_id == 0 ||
 		    r->port == 0 || r->port > 65535 || r->host[0] == '\0') {
 			snprintf(err, errlen, "bad replica entry %zu", i);
-			return LB_ERR_DECODE;
+			goto bad;
 		}
-		for (size_t j = 0; j < i; j++) {
-			if (s->replicas[j]->server_id == r->server_id) {
-				snprintf(err, errlen,
-				         "server id %u listed twice",
-				         r->server_id);
-				return LB_ERR_DECODE;
-			}
+		if (lb_idset_add(&ids, r->server_id) != 1) {
+			snprintf(err, errlen, "server id %u listed twice",
+			         r->server_id);
+			goto bad;
 		}
 	}
 	/* Every owner must be a listed replica, or routing would pick a
 	 * server with no address. */
 	for (size_t k = 0; k < s->n_owner; k++) {
-		uint32_t id = s->owner[k];
-		size_t i;
-		if (id == 0)
-			continue;
-		for (i = 0; i < s->n_replicas; i++)
-			if (s->replicas[i]->server_id == id)
-				break;
-		if (i == s->n_replicas) {
+		if (s->owner[k] && !lb_idset_has(&ids, s->owner[k])) {
 			snprintf(err, errlen,
-			         "slot %zu owned by unknown server %u", k, id);
-			return LB_ERR_DECODE;
+			         "slot %zu owned by unknown server %u", k,
+			         s->owner[k]);
+			goto bad;
 		}
 	}
+	lb_idset_fini(&ids);
 	return 0;
+bad:
+	lb_idset_fini(&ids);
+	return LB_ERR_DECODE;
 }
 
 int lb_wire_snapshot_unpack(const void *buf, size_t len, Lb__Snapshot **out,

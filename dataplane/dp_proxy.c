@@ -15,6 +15,8 @@
 
 /* A failover walk never tries more replicas than this. */
 #define PROXY_MAX_TRIES 16
+/* civetweb refuses request heads over max_request_size (16 KiB). */
+#define PROXY_HEAD_MAX (17 * 1024)
 
 static bool method_idempotent(const char *m)
 {
@@ -23,8 +25,8 @@ static bool method_idempotent(const char *m)
 	       strcmp(m, "OPTIONS") == 0;
 }
 
-/* Client headers that must not travel on (hop-by-hop, or set by libcurl
- * from the body we pass). */
+/* Client headers that must not travel on: hop-by-hop ones, the length
+ * (the body is sent whole, with its own), and ours. */
 static bool header_skipped(const char *name)
 {
 	static const char *const skip[] = {
@@ -46,36 +48,46 @@ static bool header_skipped(const char *name)
 	return false;
 }
 
-static struct curl_slist *proxy_headers(const struct mg_request_info *ri,
-                                        unsigned long long key)
+/* The client's headers that travel on, and ours, as "Name: value\r\n"
+ * lines.  Returns the length, or -1 when they do not fit. */
+static int proxy_headers(const struct mg_request_info *ri,
+                         unsigned long long key, size_t body_len, char *buf,
+                         size_t cap, bool *has_host)
 {
-	struct curl_slist *l = NULL, *n;
-	char line[8448];
+	const char *m = ri->request_method;
+	/* The body was read whole (civetweb undoes a client's chunking), so
+	 * it travels with a plain length; methods that carry a body always
+	 * say how long it is, even when empty. */
+	bool say_length = body_len > 0 || strcmp(m, "POST") == 0 ||
+	                  strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+	size_t off = 0;
+	int n;
 
+	*has_host = false;
 	for (int i = 0; i < ri->num_headers; i++) {
 		const struct mg_header *h = &ri->http_headers[i];
 		if (header_skipped(h->name))
 			continue;
-		snprintf(line, sizeof(line), "%s: %s", h->name, h->value);
-		if (!(n = curl_slist_append(l, line)))
-			goto fail;
-		l = n;
+		*has_host |= strcasecmp(h->name, "host") == 0;
+		n = snprintf(buf + off, cap - off, "%s: %s\r\n", h->name,
+		             h->value);
+		if (n < 0 || (size_t)n >= cap - off)
+			return -1;
+		off += (size_t)n;
 	}
-	snprintf(line, sizeof(line), "X-Request-ID: %llu", key);
-	if (!(n = curl_slist_append(l, line)))
-		goto fail;
-	l = n;
-	snprintf(line, sizeof(line), "X-Forwarded-For: %s", ri->remote_addr);
-	if (!(n = curl_slist_append(l, line)))
-		goto fail;
-	l = n;
-	/* libcurl adds these unless told not to. */
-	if (!(n = curl_slist_append(l, "Expect:")))
-		goto fail;
-	return n;
-fail:
-	curl_slist_free_all(l);
-	return NULL;
+	if (say_length)
+		n = snprintf(buf + off, cap - off,
+		             "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n"
+		             "Content-Length: %zu\r\n\r\n",
+		             key, ri->remote_addr, body_len);
+	else
+		n = snprintf(
+		    buf + off, cap - off,
+		    "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n\r\n", key,
+		    ri->remote_addr);
+	if (n < 0 || (size_t)n >= cap - off)
+		return -1;
+	return (int)(off + (size_t)n);
 }
 
 /* Sends the replica's answer on to the client. */
@@ -93,18 +105,14 @@ static void proxy_reply(struct mg_connection *c, const char *method,
 		return;
 	}
 	if (strcmp(method, "HEAD") == 0) {
-		char extra[64];
-		mg_response_header_start(c, (int)r->status);
-		if (r->hlen)
-			mg_response_header_add_lines(c, r->headers);
-		if (r->content_length[0]) {
-			snprintf(extra, sizeof(extra), "%s", r->content_length);
-			mg_response_header_add(c, "Content-Length", extra, -1);
-		}
-		mg_response_header_send(c);
+		/* The length describes the body a GET would get. */
+		lb_http_send_head(c, r->status, NULL,
+		                  r->content_length[0] ? r->content_length
+		                                       : "0",
+		                  r->hlen ? r->headers : NULL, NULL, 0);
 		return;
 	}
-	lb_http_send(c, (int)r->status, NULL, r->body, r->len,
+	lb_http_send(c, r->status, NULL, r->body, r->len,
 	             r->hlen ? r->headers : NULL);
 }
 
@@ -117,11 +125,12 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 	struct dp_upstream_req req;
 	struct dp_upstream_resp resp;
 	struct dp_table *t = NULL;
-	struct curl_slist *headers = NULL;
 	uint32_t tried[PROXY_MAX_TRIES], pos = 0, id;
 	size_t ntried = 0, body_len = 0;
-	char *body = NULL, url[8192], err[256] = "";
-	int status = 502, rv;
+	char *body = NULL, err[256] = "";
+	char headers[PROXY_HEAD_MAX], target[PROXY_HEAD_MAX];
+	int status = 502, rv, hlen, tlen;
+	bool has_host;
 	bool idem = method_idempotent(ri->request_method);
 
 	if (!path || path[0] != '/') {
@@ -147,15 +156,23 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 		status = 503;
 		goto out;
 	}
-	if (!(headers = proxy_headers(ri, key))) {
-		lb_http_send_error(c, 500, NULL, "Out of memory");
-		status = 500;
+	hlen = proxy_headers(ri, key, body_len, headers, sizeof(headers),
+	                     &has_host);
+	tlen = snprintf(target, sizeof(target), "%s%s%s", path,
+	                ri->query_string ? "?" : "",
+	                ri->query_string ? ri->query_string : "");
+	if (hlen < 0 || tlen < 0 || (size_t)tlen >= sizeof(target)) {
+		lb_http_send_error(c, 431, "Connection: close\r\n",
+		                   "Request head too large");
+		status = 431;
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
 	req.method = ri->request_method;
-	req.url = url;
+	req.target = target;
 	req.headers = headers;
+	req.headers_len = (size_t)hlen;
+	req.has_host = has_host;
 	req.body = body;
 	req.body_len = body_len;
 	req.connect_timeout_ms = (long)dp->cfg.connect_timeout_ms;
@@ -179,9 +196,8 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 			    atomic_load(&b->ejected_until) > lb_now_ms())
 				goto next;
 			attempts++;
-			snprintf(url, sizeof(url), "%s%s%s%s", b->base_url,
-			         path, ri->query_string ? "?" : "",
-			         ri->query_string ? ri->query_string : "");
+			req.host = b->host;
+			req.port = b->port;
 			ur = dp_upstream_do(&req, &resp, err, sizeof(err));
 			if (ur == DP_UP_OK) {
 				proxy_reply(c, ri->request_method, path, &resp);
@@ -218,7 +234,6 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 		                   "(last error: %s)",
 		                   err[0] ? err : "none reachable");
 out:
-	curl_slist_free_all(headers);
 	dp_table_release(t);
 	free(body);
 	return status;

@@ -41,8 +41,6 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 		b->id = r->server_id;
 		snprintf(b->host, sizeof(b->host), "%s", r->host);
 		b->port = (uint16_t)r->port;
-		snprintf(b->base_url, sizeof(b->base_url), "http://%s:%u",
-		         b->host, b->port);
 		atomic_init(&b->ejected_until, 0);
 	}
 	if (t->n)

@@ -20,7 +20,6 @@ struct dp_backend {
 	uint32_t id;
 	char host[64];
 	uint16_t port;
-	char base_url[96]; /* "http://host:port" */
 	/* The one mutable field: until when this replica is skipped because
 	 * it refused a connection (monotonic ms).  Carried to the next table.
 	 */

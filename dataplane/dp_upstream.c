@@ -1,199 +1,543 @@
+#define _GNU_SOURCE /* memmem */
 #include "dp_upstream.h"
 
 #include "lb_err.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
-static pthread_key_t upstream_key;
+#define POOL_MAX   32          /* idle connections a thread keeps */
+#define HEAD_MAX   (64 * 1024) /* the largest answer head accepted */
+#define FIRST_READ 4096
 
-static void upstream_handle_free(void *h)
+/* ---- the per-thread pool of idle keep-alive connections ---------------- */
+
+struct pooled {
+	int fd;
+	char host[64];
+	uint16_t port;
+};
+
+struct pool {
+	struct pooled v[POOL_MAX];
+	int n;
+};
+
+static pthread_key_t pool_key;
+
+static void pool_free(void *arg)
 {
-	curl_easy_cleanup(h);
+	struct pool *p = arg;
+	for (int i = 0; i < p->n; i++)
+		close(p->v[i].fd);
+	free(p);
 }
 
 int dp_upstream_global_init(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return LB_ERR_SYS;
-	return pthread_key_create(&upstream_key, upstream_handle_free) == 0
-	           ? 0
-	           : LB_ERR_SYS;
+	return pthread_key_create(&pool_key, pool_free) == 0 ? 0 : LB_ERR_SYS;
 }
 
-static CURL *upstream_handle(void)
+static struct pool *pool_get(void)
 {
-	CURL *h = pthread_getspecific(upstream_key);
-	if (h) {
-		/* Clears the options, keeps the connection cache. */
-		curl_easy_reset(h);
-		return h;
+	struct pool *p = pthread_getspecific(pool_key);
+	if (!p && (p = calloc(1, sizeof(*p))))
+		pthread_setspecific(pool_key, p);
+	return p;
+}
+
+/* The most recently used idle connection to host:port, or -1. */
+static int pool_take(struct pool *p, const char *host, uint16_t port)
+{
+	for (int i = p->n - 1; p && i >= 0; i--) {
+		if (p->v[i].port == port && strcmp(p->v[i].host, host) == 0) {
+			int fd = p->v[i].fd;
+			p->v[i] = p->v[--p->n];
+			return fd;
+		}
 	}
-	if ((h = curl_easy_init()))
-		pthread_setspecific(upstream_key, h);
-	return h;
+	return -1;
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
+static void pool_put(struct pool *p, int fd, const char *host, uint16_t port)
 {
-	if (need <= *cap)
+	if (!p) {
+		close(fd);
+		return;
+	}
+	if (p->n == POOL_MAX) { /* full: the oldest goes */
+		close(p->v[0].fd);
+		memmove(&p->v[0], &p->v[1], (POOL_MAX - 1) * sizeof(p->v[0]));
+		p->n--;
+	}
+	p->v[p->n].fd = fd;
+	snprintf(p->v[p->n].host, sizeof(p->v[p->n].host), "%s", host);
+	p->v[p->n].port = port;
+	p->n++;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+static int up_addr(const char *host, uint16_t port, struct sockaddr_in *sa)
+{
+	struct addrinfo hints = {.ai_family = AF_INET,
+	                         .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) == 1)
 		return 0;
-	size_t c = *cap ? *cap : 512;
-	while (c < need)
-		c *= 2;
-	char *nb = realloc(*buf, c);
-	if (!nb)
+	/* Replicas are addressed by IP; a name is the slow path. */
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
 		return -1;
-	*buf = nb;
-	*cap = c;
+	sa->sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	freeaddrinfo(ai);
 	return 0;
 }
 
-/* Hop-by-hop headers (RFC 9110 7.6.1) and the ones we write ourselves. */
-static bool header_dropped(const char *line, size_t namelen)
+/* Connects with a deadline.  Returns the fd (blocking, TCP_NODELAY, reads
+ * time out after timeout_ms of silence) or -1 with the reason in err. */
+static int up_connect(const struct dp_upstream_req *req, char *err,
+                      size_t errlen)
+{
+	struct sockaddr_in sa;
+	struct pollfd pfd;
+	struct timeval tv;
+	socklen_t sl = sizeof(int);
+	int fd, soerr = 0, one = 1, flags;
+
+	if (up_addr(req->host, req->port, &sa) != 0) {
+		snprintf(err, errlen, "cannot resolve %s", req->host);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno != EINPROGRESS) {
+			snprintf(err, errlen, "connect: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+		if (poll(&pfd, 1, (int)req->connect_timeout_ms) != 1) {
+			snprintf(err, errlen, "connect: timed out after %ld ms",
+			         req->connect_timeout_ms);
+			close(fd);
+			return -1;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr) {
+			snprintf(err, errlen, "connect: %s", strerror(soerr));
+			close(fd);
+			return -1;
+		}
+	}
+	flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tv.tv_sec = req->timeout_ms / 1000;
+	tv.tv_usec = (req->timeout_ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static int up_send(int fd, const struct dp_upstream_req *req)
+{
+	char head[17 * 1024]; /* civetweb refuses request heads over 16 KiB */
+	struct iovec iov[3];
+	struct msghdr mh = {.msg_iov = iov};
+	int n;
+
+	if (req->has_host)
+		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\n",
+		             req->method, req->target);
+	else
+		n = snprintf(head, sizeof(head),
+		             "%s %s HTTP/1.1\r\nHost: %s:%u\r\n", req->method,
+		             req->target, req->host, req->port);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	iov[0] = (struct iovec){head, (size_t)n};
+	iov[1] = (struct iovec){(void *)req->headers, req->headers_len};
+	iov[2] = (struct iovec){(void *)req->body, req->body_len};
+	mh.msg_iovlen = req->body_len ? 3 : 2;
+	while (mh.msg_iovlen) {
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		/* Partial write: skip what went out. */
+		while (mh.msg_iovlen && (size_t)w >= mh.msg_iov[0].iov_len) {
+			w -= (ssize_t)mh.msg_iov[0].iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov[0].iov_base =
+			    (char *)mh.msg_iov[0].iov_base + w;
+			mh.msg_iov[0].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+struct rbuf {
+	char *p;
+	size_t len, cap;
+};
+
+/* Reads more into b.  Returns bytes read, 0 at EOF, -1 on error (errno). */
+static ssize_t rb_fill(int fd, struct rbuf *b, size_t limit)
+{
+	ssize_t n;
+	if (b->len == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : FIRST_READ;
+		char *np;
+		if (b->cap >= limit) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (!(np = realloc(b->p, cap + 1)))
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	do
+		n = recv(fd, b->p + b->len, b->cap - b->len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		b->len += (size_t)n;
+	return n;
+}
+
+/* Hop-by-hop headers (RFC 9110 7.6.1) and the ones the proxy writes. */
+static bool header_dropped(const char *name, size_t len)
 {
 	static const char *const drop[] = {
-	    "connection",
-	    "keep-alive",
-	    "proxy-authenticate",
-	    "proxy-authorization",
-	    "te",
-	    "trailer",
-	    "transfer-encoding",
-	    "upgrade",
-	    "content-length",
-	    "date",
+	    "connection",          "keep-alive", "proxy-authenticate",
+	    "proxy-authorization", "te",         "trailer",
+	    "transfer-encoding",   "upgrade",    "content-length",
 	};
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (strlen(drop[i]) == namelen &&
-		    strncasecmp(line, drop[i], namelen) == 0)
+		if (strlen(drop[i]) == len &&
+		    strncasecmp(name, drop[i], len) == 0)
 			return true;
 	return false;
 }
 
-static size_t upstream_header(char *p, size_t sz, size_t n, void *arg)
-{
-	struct dp_upstream_resp *r = arg;
-	size_t len = sz * n;
-	const char *colon;
+struct head {
+	int status;
+	bool http10;
+	bool close;
+	bool chunked;
+	bool has_length;
+	unsigned long long length;
+};
 
-	r->got_bytes = true;
-	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-		r->hlen = 0; /* a new response (after a 100 Continue) */
-		r->content_length[0] = '\0';
-		return len;
-	}
-	if (!(colon = memchr(p, ':', len)) || len < 2)
-		return len; /* the blank line at the end */
-	if ((size_t)(colon - p) == 14 &&
-	    strncasecmp(p, "content-length", 14) == 0) {
-		const char *v = colon + 1;
-		size_t vl = len - (size_t)(v - p);
-		while (vl && (*v == ' ' || *v == '\t')) {
-			v++;
-			vl--;
+/* Parses the status line and headers in b->p[0..end); copies the headers
+ * that travel on to resp.  Returns 0 or -1 (malformed). */
+static int parse_head(const char *p, size_t end, struct head *h,
+                      struct dp_upstream_resp *resp)
+{
+	const char *line = p, *stop = p + end, *eol;
+	char *out;
+	size_t olen = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (end < 12 || strncmp(p, "HTTP/1.", 7) != 0)
+		return -1;
+	h->http10 = p[7] == '0';
+	h->close = h->http10;
+	h->status = atoi(p + 9);
+	if (h->status < 100 || h->status > 999)
+		return -1;
+	if (!(out = malloc(end + 1)))
+		return -1;
+	eol = memchr(line, '\n', (size_t)(stop - line));
+	for (line = eol + 1; line < stop; line = eol + 1) {
+		const char *colon, *v, *ve;
+		size_t nlen;
+		eol = memchr(line, '\n', (size_t)(stop - line));
+		if (!eol)
+			eol = stop;
+		ve = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
+		if (ve == line)
+			break; /* the blank line */
+		if (!(colon = memchr(line, ':', (size_t)(ve - line))))
+			continue;
+		nlen = (size_t)(colon - line);
+		for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+			;
+		if (nlen == 14 &&
+		    strncasecmp(line, "content-length", 14) == 0) {
+			h->has_length = true;
+			h->length = strtoull(v, NULL, 10);
+			size_t vl = (size_t)(ve - v);
+			if (vl < sizeof(resp->content_length)) {
+				memcpy(resp->content_length, v, vl);
+				resp->content_length[vl] = '\0';
+			}
+		} else if (nlen == 17 &&
+		           strncasecmp(line, "transfer-encoding", 17) == 0) {
+			h->chunked =
+			    memmem(v, (size_t)(ve - v), "chunked", 7) != NULL;
+		} else if (nlen == 10 &&
+		           strncasecmp(line, "connection", 10) == 0) {
+			if ((size_t)(ve - v) == 5 &&
+			    strncasecmp(v, "close", 5) == 0)
+				h->close = true;
+			else if ((size_t)(ve - v) == 10 &&
+			         strncasecmp(v, "keep-alive", 10) == 0)
+				h->close = false;
 		}
-		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-			vl--;
-		if (vl < sizeof(r->content_length)) {
-			memcpy(r->content_length, v, vl);
-			r->content_length[vl] = '\0';
-		}
+		if (header_dropped(line, nlen))
+			continue;
+		memcpy(out + olen, line, (size_t)(ve - line));
+		olen += (size_t)(ve - line);
+		out[olen++] = '\r';
+		out[olen++] = '\n';
 	}
-	if (header_dropped(p, (size_t)(colon - p)))
-		return len;
-	if (grow(&r->headers, &r->hcap, r->hlen + len + 1) != 0)
-		return 0; /* aborts the transfer */
-	memcpy(r->headers + r->hlen, p, len);
-	r->hlen += len;
-	r->headers[r->hlen] = '\0';
-	return len;
+	out[olen] = '\0';
+	resp->headers = out;
+	resp->hlen = olen;
+	return 0;
 }
 
-static size_t upstream_body(char *p, size_t sz, size_t n, void *arg)
+/* Scans chunked data in p[*pos..len): returns 1 when the last chunk and the
+ * trailers are complete, 0 when more is needed, -1 when malformed.  *pos
+ * advances over whole chunks only. */
+static int chunked_complete(const char *p, size_t len, size_t *pos)
 {
-	struct dp_upstream_resp *r = arg;
-	size_t len = sz * n;
+	for (;;) {
+		const char *nl = memchr(p + *pos, '\n', len - *pos);
+		unsigned long long size;
+		char *end;
+		if (!nl)
+			return 0;
+		size = strtoull(p + *pos, &end, 16);
+		if (end == p + *pos)
+			return -1;
+		if (size == 0) {
+			/* Trailers, then a blank line. */
+			size_t t = (size_t)(nl - p) + 1;
+			for (;;) {
+				const char *tl = memchr(p + t, '\n', len - t);
+				if (!tl)
+					return 0;
+				if (tl == p + t ||
+				    (tl == p + t + 1 && p[t] == '\r'))
+					return 1;
+				t = (size_t)(tl - p) + 1;
+			}
+		}
+		if ((size_t)(nl - p) + 1 + size + 2 > len)
+			return 0;
+		*pos = (size_t)(nl - p) + 1 + size + 2;
+	}
+}
 
-	r->got_bytes = true;
-	if (r->len + len > r->max_body ||
-	    grow(&r->body, &r->cap, r->len + len + 1) != 0)
-		return 0; /* CURLE_WRITE_ERROR */
-	memcpy(r->body + r->len, p, len);
-	r->len += len;
-	return len;
+/* Decodes a complete chunked body in place; returns its length. */
+static size_t chunked_decode(char *p, size_t len)
+{
+	size_t in = 0, out = 0;
+	for (;;) {
+		char *nl = memchr(p + in, '\n', len - in);
+		unsigned long long size = strtoull(p + in, NULL, 16);
+		if (!nl || size == 0)
+			return out;
+		in = (size_t)(nl - p) + 1;
+		memmove(p + out, p + in, size);
+		out += size;
+		in += size + 2;
+	}
+}
+
+static bool no_body(const char *method, int status)
+{
+	return strcmp(method, "HEAD") == 0 || status == 204 || status == 304 ||
+	       (status >= 100 && status < 200);
+}
+
+/* One exchange on fd.  *reusable says whether fd may serve again. */
+static enum dp_upstream_result up_exchange(int fd,
+                                           const struct dp_upstream_req *req,
+                                           struct dp_upstream_resp *resp,
+                                           bool *reusable, char *err,
+                                           size_t errlen)
+{
+	struct rbuf b = {0};
+	struct head h;
+	size_t hend = 0, body_at;
+	char *crlf;
+	ssize_t n;
+
+	*reusable = false;
+	if (up_send(fd, req) != 0) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		return DP_UP_BROKEN;
+	}
+	for (;;) { /* the head */
+		size_t from = b.len > 3 ? b.len - 3 : 0;
+		n = rb_fill(fd, &b, HEAD_MAX);
+		if (n <= 0)
+			goto read_failed;
+		resp->got_bytes = true;
+		b.p[b.len] = '\0';
+		if ((crlf = memmem(b.p + from, b.len - from, "\r\n\r\n", 4))) {
+			hend = (size_t)(crlf - b.p) + 4;
+			break;
+		}
+	}
+	if (parse_head(b.p, hend, &h, resp) != 0) {
+		snprintf(err, errlen, "malformed answer head");
+		free(b.p);
+		return DP_UP_OTHER;
+	}
+	resp->status = h.status;
+	body_at = hend;
+	if (no_body(req->method, h.status)) {
+		resp->len = 0;
+	} else if (h.chunked) {
+		size_t pos = body_at;
+		int done;
+		while ((done = chunked_complete(b.p, b.len, &pos)) == 0) {
+			if (b.len - body_at > req->max_body + 65536) {
+				free(b.p);
+				snprintf(err, errlen, "answer over %zu bytes",
+				         req->max_body);
+				return DP_UP_TOOBIG;
+			}
+			if ((n = rb_fill(fd, &b,
+			                 req->max_body + HEAD_MAX * 2)) <= 0)
+				goto read_failed;
+		}
+		if (done < 0) {
+			free(b.p);
+			snprintf(err, errlen, "malformed chunked answer");
+			return DP_UP_OTHER;
+		}
+		resp->len = chunked_decode(b.p + body_at, b.len - body_at);
+		if (resp->len > req->max_body) {
+			free(b.p);
+			snprintf(err, errlen, "answer over %zu bytes",
+			         req->max_body);
+			return DP_UP_TOOBIG;
+		}
+	} else if (h.has_length) {
+		if (h.length > req->max_body) {
+			free(b.p);
+			snprintf(err, errlen,
+			         "answer of %llu bytes is over %zu", h.length,
+			         req->max_body);
+			return DP_UP_TOOBIG;
+		}
+		while (b.len - body_at < h.length) {
+			if (b.cap < body_at + h.length) {
+				char *np = realloc(b.p, body_at + h.length + 1);
+				if (!np) {
+					free(b.p);
+					return DP_UP_OTHER;
+				}
+				b.p = np;
+				b.cap = body_at + h.length;
+			}
+			if ((n = rb_fill(fd, &b, b.cap)) <= 0)
+				goto read_failed;
+		}
+		resp->len = h.length;
+	} else {
+		/* No length: the body ends when the replica closes. */
+		h.close = true;
+		while ((n = rb_fill(fd, &b, body_at + req->max_body + 1)) > 0)
+			;
+		if (n < 0 && errno == EMSGSIZE) {
+			free(b.p);
+			snprintf(err, errlen, "answer over %zu bytes",
+			         req->max_body);
+			return DP_UP_TOOBIG;
+		}
+		resp->len = b.len - body_at;
+	}
+	resp->buf = b.p;
+	resp->body = b.p + body_at;
+	/* Bytes past the answer would be a protocol error: do not reuse. */
+	*reusable = !h.close && (h.chunked || no_body(req->method, h.status) ||
+	                         b.len == body_at + resp->len);
+	return DP_UP_OK;
+
+read_failed:
+	if (n == 0)
+		snprintf(err, errlen, "connection closed by the replica");
+	else
+		snprintf(err, errlen, "recv: %s", strerror(errno));
+	free(b.p);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return DP_UP_TIMEOUT;
+	if (n < 0 && errno == EMSGSIZE)
+		return DP_UP_OTHER;
+	return resp->got_bytes ? DP_UP_PARTIAL : DP_UP_BROKEN;
 }
 
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
                                        struct dp_upstream_resp *resp, char *err,
                                        size_t errlen)
 {
-	CURL *h = upstream_handle();
-	CURLcode cc;
-	double connect_time = 0;
+	struct pool *pool = pool_get();
+	enum dp_upstream_result r;
+	bool reusable;
+	int fd;
 
 	memset(resp, 0, sizeof(*resp));
-	resp->max_body = req->max_body;
-	if (!h) {
-		snprintf(err, errlen, "no HTTP client handle");
-		return DP_UP_OTHER;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	/* Paths go as the client wrote them: no "/../" squashing. */
-	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->headers);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, upstream_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, upstream_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 64L);
-	if (strcmp(req->method, "HEAD") == 0) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (req->body_len > 0 || (strcmp(req->method, "GET") != 0)) {
-		if (req->body_len > 0 || strcmp(req->method, "POST") == 0 ||
-		    strcmp(req->method, "PUT") == 0 ||
-		    strcmp(req->method, "PATCH") == 0) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS,
-			                 req->body ? req->body : "");
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-			                 (curl_off_t)req->body_len);
+	/* A pooled connection the replica has closed meanwhile fails before
+	 * any answer byte: then the request goes once more on a new
+	 * connection (the replica never saw it). */
+	while (pool && (fd = pool_take(pool, req->host, req->port)) >= 0) {
+		r = up_exchange(fd, req, resp, &reusable, err, errlen);
+		if (r == DP_UP_BROKEN && !resp->got_bytes) {
+			close(fd);
+			continue;
 		}
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+		goto done;
 	}
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (cc == CURLE_OK)
-		return DP_UP_OK;
-	snprintf(err, errlen, "%s", curl_easy_strerror(cc));
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
+	if ((fd = up_connect(req, err, errlen)) < 0)
 		return DP_UP_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME, &connect_time);
-		return connect_time > 0 ? DP_UP_TIMEOUT : DP_UP_CONNECT;
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_RECV_ERROR:
-	case CURLE_PARTIAL_FILE:
-		return resp->got_bytes ? DP_UP_PARTIAL : DP_UP_BROKEN;
-	case CURLE_WRITE_ERROR:
-		return DP_UP_TOOBIG;
-	default:
-		return DP_UP_OTHER;
-	}
+	r = up_exchange(fd, req, resp, &reusable, err, errlen);
+done:
+	if (r == DP_UP_OK && reusable)
+		pool_put(pool, fd, req->host, req->port);
+	else
+		close(fd);
+	return r;
 }
 
 void dp_upstream_resp_fini(struct dp_upstream_resp *resp)
 {
 	free(resp->headers);
-	free(resp->body);
-	resp->headers = resp->body = NULL;
+	free(resp->buf);
+	resp->headers = resp->buf = resp->body = NULL;
 }

@@ -1,36 +1,44 @@
-/* dp_upstream.h - one HTTP exchange with a replica, over libcurl.
+/* dp_upstream.h - one HTTP/1.1 exchange with a replica, on a pooled
+ * keep-alive connection.
  *
- * Each calling thread has its own curl handle (libcurl handles and their
- * connection caches are not shared between threads), kept for the thread's
- * life, so connections to replicas are reused: upstream keep-alive.
+ * Each calling thread keeps its own small pool of idle connections (no
+ * lock on the hot path); a request takes one, or connects; a complete
+ * keep-alive answer puts it back.  The request goes out in one writev(),
+ * the answer comes back with as few recv() calls as its size allows: this
+ * client exists because a general one (libcurl) spent more time per
+ * request in its own machinery than the proxy spent in everything else.
  */
 #ifndef DP_UPSTREAM_H
 #define DP_UPSTREAM_H
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct dp_upstream_req {
 	const char *method;
-	const char *url;
-	const struct curl_slist *headers; /* "Name: value", borrowed */
+	const char *target; /* path and query, as the client sent them */
+	const char *host;   /* replica address */
+	uint16_t port;
+	const char *headers; /* "Name: value\r\n" lines, borrowed */
+	size_t headers_len;
+	bool has_host; /* headers carry the client's Host */
 	const char *body;
 	size_t body_len;
 	long connect_timeout_ms;
-	long timeout_ms;
+	long timeout_ms; /* longest silence while waiting for the answer */
 	size_t max_body; /* a larger answer fails with DP_UP_TOOBIG */
 };
 
 struct dp_upstream_resp {
-	long status;
+	int status;
 	char *headers; /* "Name: value\r\n" lines, hop-by-hop ones removed */
-	size_t hlen, hcap;
+	size_t hlen;
 	char *body;
-	size_t len, cap;
+	size_t len;
 	char content_length[24]; /* as the replica sent it (for HEAD) */
 	bool got_bytes;          /* any byte of the answer arrived */
-	size_t max_body;
+	char *buf;               /* owns headers and body */
 };
 
 /* Why an exchange failed; decides whether the proxy may try another
@@ -40,16 +48,16 @@ enum dp_upstream_result {
 	DP_UP_CONNECT, /* no connection: the request was never sent */
 	DP_UP_BROKEN,  /* sent, then the connection broke before any answer */
 	DP_UP_PARTIAL, /* the answer broke off midway */
-	DP_UP_TIMEOUT, /* connected, but no whole answer in time */
+	DP_UP_TIMEOUT, /* connected, but the replica went silent */
 	DP_UP_TOOBIG,  /* the answer is over max_body */
-	DP_UP_OTHER,
+	DP_UP_OTHER,   /* a malformed answer, or out of memory */
 };
 
 /* Once in main() before threads start.  Returns 0 or LB_ERR_SYS. */
 int dp_upstream_global_init(void);
 
-/* Runs the exchange on this thread's handle.  resp is filled either way;
- * free it with dp_upstream_resp_fini(). */
+/* Runs the exchange.  resp is filled either way; free it with
+ * dp_upstream_resp_fini().  err gets the reason of a failure. */
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
                                        struct dp_upstream_resp *resp, char *err,
                                        size_t errlen);

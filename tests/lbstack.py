@@ -62,10 +62,16 @@ class Stack:
         return dp, port
 
     def start(self, ready=True):
-        self.start_cp()
-        self.start_dp()
-        if ready:
-            self.wait_serving()
+        try:
+            self.start_cp()
+            self.start_dp()
+            if ready:
+                self.wait_serving()
+        except BaseException:
+            # A stack that failed to come up leaves no process behind
+            # (a module fixture gets no teardown when its setup fails).
+            self.stop()
+            raise
         return self
 
     def wait_serving(self, n=None, timeout=10):

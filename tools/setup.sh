@@ -9,6 +9,7 @@ libprotobuf-c-dev libnng-dev nng-utils libcivetweb-dev libcurl4-openssl-dev
 libcjson-dev python3 python3-pytest python3-requests curl clang-format"
 DOCKER_PKGS="docker.io docker-compose"
 ANALYSIS_PKGS="python3-matplotlib"
+BENCH_PKGS="haproxy nginx-light wrk"
 
 want_docker=0
 pkgs="$BUILD_PKGS"
@@ -16,7 +17,8 @@ for arg in "$@"; do
 	case "$arg" in
 	--docker) want_docker=1; pkgs="$pkgs $DOCKER_PKGS" ;;
 	--analysis) pkgs="$pkgs $ANALYSIS_PKGS" ;;
-	*) echo "usage: $0 [--docker] [--analysis]" >&2; exit 2 ;;
+	--bench) pkgs="$pkgs $BENCH_PKGS" ;;
+	*) echo "usage: $0 [--docker] [--analysis] [--bench]" >&2; exit 2 ;;
 	esac
 done
 
