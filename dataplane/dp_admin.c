@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "dp_admin.h"
 
 #include "dp.h"
@@ -48,6 +49,34 @@ static bool token_ok(const char *want, const char *header)
 	return diff == 0 && gl == wl;
 }
 
+/* Admin bodies are two levels deep.  cJSON parses recursively, up to 1000
+ * levels: enough to overflow a worker thread's stack.  Deeper bodies are
+ * refused before cJSON sees them. */
+#define ADMIN_MAX_DEPTH 16
+
+static bool json_too_deep(const char *p, size_t len)
+{
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = p[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > ADMIN_MAX_DEPTH)
+				return true;
+		} else if (ch == ']' || ch == '}') {
+			depth--;
+		}
+	}
+	return false;
+}
+
 /* Parses {"n": int >= 1, "hostnames": [string, ...]} into req.  On failure
  * writes the client's mistake to err. */
 static int admin_parse(const char *body, size_t len, Lb__AdminRequest *req,
@@ -57,6 +86,21 @@ static int admin_parse(const char *body, size_t len, Lb__AdminRequest *req,
 	size_t count = 0;
 	int rv = LB_ERR_INVAL;
 
+	/* cJSON turns "\u0000" into a NUL that ends the C string: "S\u0000x"
+	 * would become the valid name "S".  No admin body needs a NUL. */
+	if (memchr(body, '\0', len) || memmem(body, len, "\\u0000", 6)) {
+		snprintf(err, errlen,
+		         "Request body must not contain NUL "
+		         "characters");
+		return LB_ERR_INVAL;
+	}
+	if (json_too_deep(body, len)) {
+		snprintf(err, errlen,
+		         "Request body must be a JSON object (nested "
+		         "at most %d deep)",
+		         ADMIN_MAX_DEPTH);
+		return LB_ERR_INVAL;
+	}
 	root = cJSON_ParseWithLength(body, len);
 	if (!root || !cJSON_IsObject(root)) {
 		snprintf(err, errlen, "Request body must be a JSON object");
