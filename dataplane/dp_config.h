@@ -18,6 +18,7 @@ struct dp_config {
 	long long upstream_timeout_ms;
 	long long eject_ms;
 	long long max_body;
+	long long replica_max_conns;
 	long long keepalive_ms;
 	enum lb_log_level log_level;
 };

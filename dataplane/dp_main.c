@@ -40,6 +40,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lb_http_global_init();
+	dp_upstream_set_max_conns((int)dp.cfg.replica_max_conns);
 	dp_router_init(&dp.router);
 	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, err,
 	                     sizeof(err)) != 0 ||

@@ -130,7 +130,7 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 	char *body = NULL, err[256] = "";
 	char headers[PROXY_HEAD_MAX], target[PROXY_HEAD_MAX];
 	int status = 502, rv, hlen, tlen;
-	bool has_host;
+	bool has_host, busy = false;
 	bool idem = method_idempotent(ri->request_method);
 
 	if (!path || path[0] != '/') {
@@ -196,8 +196,7 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 			    atomic_load(&b->ejected_until) > lb_now_ms())
 				goto next;
 			attempts++;
-			req.host = b->host;
-			req.port = b->port;
+			req.backend = b->up;
 			ur = dp_upstream_do(&req, &resp, err, sizeof(err));
 			if (ur == DP_UP_OK) {
 				proxy_reply(c, ri->request_method, path, &resp);
@@ -211,9 +210,12 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 			       "replica=%s result=%d reason=\"%s\" "
 			       "request_id=%llu",
 			       b->name, (int)ur, err, key);
+			busy = ur == DP_UP_BUSY;
 			if (ur == DP_UP_CONNECT) {
 				atomic_store(&b->ejected_until,
 				             lb_now_ms() + dp->cfg.eject_ms);
+			} else if (busy) {
+				/* Not sent: the next replica may have room. */
 			} else if (!(ur == DP_UP_BROKEN && idem)) {
 				/* Not safe (or not useful) to send again. */
 				status = ur == DP_UP_TIMEOUT ? 504 : 502;
@@ -225,14 +227,19 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 			    lb_ring_next_distinct(t->ring, &pos, tried, ntried);
 		}
 	}
-	if (status == 504)
+	if (status == 504) {
 		lb_http_send_error(c, 504, NULL,
 		                   "Replica did not answer in time (%s)", err);
-	else
+	} else if (busy) {
+		status = 503;
+		lb_http_send_error(c, 503, "Retry-After: 1\r\n",
+		                   "Replicas are busy (%s)", err);
+	} else {
 		lb_http_send_error(c, 502, NULL,
 		                   "No replica could serve the request "
 		                   "(last error: %s)",
 		                   err[0] ? err : "none reachable");
+	}
 out:
 	dp_table_release(t);
 	free(body);

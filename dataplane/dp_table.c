@@ -41,6 +41,11 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 		b->id = r->server_id;
 		snprintf(b->host, sizeof(b->host), "%s", r->host);
 		b->port = (uint16_t)r->port;
+		if (!(b->up = dp_upstream_backend_get(b->host, b->port))) {
+			t->n = i; /* release what was taken so far */
+			dp_table_release(t);
+			return LB_ERR_NOMEM;
+		}
 		atomic_init(&b->ejected_until, 0);
 	}
 	if (t->n)
@@ -75,6 +80,8 @@ void dp_table_release(struct dp_table *t)
 {
 	if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
+	for (size_t i = 0; i < t->n; i++)
+		dp_upstream_backend_put(t->b[i].up);
 	lb_ring_destroy(t->ring);
 	free(t->b);
 	free(t);

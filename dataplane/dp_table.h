@@ -6,6 +6,7 @@
 #ifndef DP_TABLE_H
 #define DP_TABLE_H
 
+#include "dp_upstream.h"
 #include "lb.pb-c.h"
 #include "lb_name.h"
 #include "lb_ring.h"
@@ -20,6 +21,7 @@ struct dp_backend {
 	uint32_t id;
 	char host[64];
 	uint16_t port;
+	struct dp_upstream_backend *up; /* its connection pool (a reference) */
 	/* The one mutable field: until when this replica is skipped because
 	 * it refused a connection (monotonic ms).  Carried to the next table.
 	 */

@@ -2,6 +2,7 @@
 #include "dp_upstream.h"
 
 #include "lb_err.h"
+#include "lb_time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,70 +24,144 @@
 #define HEAD_MAX   (64 * 1024) /* the largest answer head accepted */
 #define FIRST_READ 4096
 
-/* ---- the per-thread pool of idle keep-alive connections ---------------- */
+/* ---- backends: a shared pool and a connection cap per replica ---------- */
 
-struct pooled {
-	int fd;
+struct dp_upstream_backend {
 	char host[64];
 	uint16_t port;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a connection came back, or closed */
+	int open;          /* connections open: idle + in use */
+	int idle[POOL_MAX];
+	int nidle;
+	int refs; /* under registry_mu */
+	struct dp_upstream_backend *next;
 };
 
-struct pool {
-	struct pooled v[POOL_MAX];
-	int n;
-};
-
-static pthread_key_t pool_key;
-
-static void pool_free(void *arg)
-{
-	struct pool *p = arg;
-	for (int i = 0; i < p->n; i++)
-		close(p->v[i].fd);
-	free(p);
-}
+/* The backends are few (one per replica) and found only when a routing
+ * table is built, so a list under one mutex is enough. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct dp_upstream_backend *registry;
+static int max_conns = 128;
 
 int dp_upstream_global_init(void)
 {
-	return pthread_key_create(&pool_key, pool_free) == 0 ? 0 : LB_ERR_SYS;
+	return 0;
 }
 
-static struct pool *pool_get(void)
+void dp_upstream_set_max_conns(int n)
 {
-	struct pool *p = pthread_getspecific(pool_key);
-	if (!p && (p = calloc(1, sizeof(*p))))
-		pthread_setspecific(pool_key, p);
-	return p;
+	max_conns = n;
 }
 
-/* The most recently used idle connection to host:port, or -1. */
-static int pool_take(struct pool *p, const char *host, uint16_t port)
+struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
+                                                    uint16_t port)
 {
-	for (int i = p->n - 1; p && i >= 0; i--) {
-		if (p->v[i].port == port && strcmp(p->v[i].host, host) == 0) {
-			int fd = p->v[i].fd;
-			p->v[i] = p->v[--p->n];
-			return fd;
+	struct dp_upstream_backend *b;
+	pthread_condattr_t ca;
+
+	pthread_mutex_lock(&registry_mu);
+	for (b = registry; b; b = b->next) {
+		if (b->port == port && strcmp(b->host, host) == 0) {
+			b->refs++;
+			pthread_mutex_unlock(&registry_mu);
+			return b;
 		}
 	}
-	return -1;
+	if ((b = calloc(1, sizeof(*b)))) {
+		snprintf(b->host, sizeof(b->host), "%s", host);
+		b->port = port;
+		pthread_mutex_init(&b->mu, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&b->cv, &ca);
+		pthread_condattr_destroy(&ca);
+		b->refs = 1;
+		b->next = registry;
+		registry = b;
+	}
+	pthread_mutex_unlock(&registry_mu);
+	return b;
 }
 
-static void pool_put(struct pool *p, int fd, const char *host, uint16_t port)
+void dp_upstream_backend_put(struct dp_upstream_backend *b)
 {
-	if (!p) {
-		close(fd);
+	struct dp_upstream_backend **pp;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&registry_mu);
+	if (--b->refs > 0) {
+		pthread_mutex_unlock(&registry_mu);
 		return;
 	}
-	if (p->n == POOL_MAX) { /* full: the oldest goes */
-		close(p->v[0].fd);
-		memmove(&p->v[0], &p->v[1], (POOL_MAX - 1) * sizeof(p->v[0]));
-		p->n--;
+	for (pp = &registry; *pp; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
 	}
-	p->v[p->n].fd = fd;
-	snprintf(p->v[p->n].host, sizeof(p->v[p->n].host), "%s", host);
-	p->v[p->n].port = port;
-	p->n++;
+	pthread_mutex_unlock(&registry_mu);
+	/* No table refers to it, so no request uses it: its connections are
+	 * all idle. */
+	for (int i = 0; i < b->nidle; i++)
+		close(b->idle[i]);
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+	free(b);
+}
+
+/* An idle connection (*pooled = true), or the right to open one (fd -2),
+ * or -1 when all stayed busy for wait_ms. */
+static int pool_take(struct dp_upstream_backend *b, long wait_ms, bool *pooled)
+{
+	struct timespec deadline;
+	int fd = -1;
+
+	lb_time_deadline(&deadline, CLOCK_MONOTONIC, wait_ms);
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		if (b->nidle > 0) {
+			fd = b->idle[--b->nidle];
+			*pooled = true;
+			break;
+		}
+		if (b->open < max_conns) {
+			b->open++;
+			fd = -2;
+			*pooled = false;
+			break;
+		}
+		if (pthread_cond_timedwait(&b->cv, &b->mu, &deadline) != 0) {
+			fd = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	return fd;
+}
+
+/* Gives a connection back: to the pool when reusable, else closed. */
+static void pool_give(struct dp_upstream_backend *b, int fd, bool reusable)
+{
+	pthread_mutex_lock(&b->mu);
+	if (reusable && b->nidle < POOL_MAX) {
+		b->idle[b->nidle++] = fd;
+	} else {
+		close(fd);
+		b->open--;
+	}
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Gives back the right to open a connection that was never opened. */
+static void pool_forfeit(struct dp_upstream_backend *b)
+{
+	pthread_mutex_lock(&b->mu);
+	b->open--;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -121,8 +196,8 @@ static int up_connect(const struct dp_upstream_req *req, char *err,
 	socklen_t sl = sizeof(int);
 	int fd, soerr = 0, one = 1, flags;
 
-	if (up_addr(req->host, req->port, &sa) != 0) {
-		snprintf(err, errlen, "cannot resolve %s", req->host);
+	if (up_addr(req->backend->host, req->backend->port, &sa) != 0) {
+		snprintf(err, errlen, "cannot resolve %s", req->backend->host);
 		return -1;
 	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -175,7 +250,8 @@ static int up_send(int fd, const struct dp_upstream_req *req)
 	else
 		n = snprintf(head, sizeof(head),
 		             "%s %s HTTP/1.1\r\nHost: %s:%u\r\n", req->method,
-		             req->target, req->host, req->port);
+		             req->target, req->backend->host,
+		             req->backend->port);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
 	iov[0] = (struct iovec){head, (size_t)n};
@@ -507,32 +583,36 @@ enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
                                        struct dp_upstream_resp *resp, char *err,
                                        size_t errlen)
 {
-	struct pool *pool = pool_get();
+	struct dp_upstream_backend *b = req->backend;
 	enum dp_upstream_result r;
-	bool reusable;
+	bool reusable, pooled;
 	int fd;
 
 	memset(resp, 0, sizeof(*resp));
-	/* A pooled connection the replica has closed meanwhile fails before
-	 * any answer byte: then the request goes once more on a new
-	 * connection (the replica never saw it). */
-	while (pool && (fd = pool_take(pool, req->host, req->port)) >= 0) {
+	for (;;) {
+		fd = pool_take(b, req->connect_timeout_ms, &pooled);
+		if (fd == -1) {
+			snprintf(err, errlen,
+			         "all %d connections to the replica "
+			         "stayed busy",
+			         max_conns);
+			return DP_UP_BUSY;
+		}
+		if (fd == -2 && (fd = up_connect(req, err, errlen)) < 0) {
+			pool_forfeit(b);
+			return DP_UP_CONNECT;
+		}
 		r = up_exchange(fd, req, resp, &reusable, err, errlen);
-		if (r == DP_UP_BROKEN && !resp->got_bytes) {
-			close(fd);
+		/* A pooled connection the replica closed meanwhile fails
+		 * before any answer byte: the replica never saw the request,
+		 * so it goes again (on another idle one, or a new one). */
+		if (pooled && r == DP_UP_BROKEN && !resp->got_bytes) {
+			pool_give(b, fd, false);
 			continue;
 		}
-		goto done;
+		pool_give(b, fd, r == DP_UP_OK && reusable);
+		return r;
 	}
-	if ((fd = up_connect(req, err, errlen)) < 0)
-		return DP_UP_CONNECT;
-	r = up_exchange(fd, req, resp, &reusable, err, errlen);
-done:
-	if (r == DP_UP_OK && reusable)
-		pool_put(pool, fd, req->host, req->port);
-	else
-		close(fd);
-	return r;
 }
 
 void dp_upstream_resp_fini(struct dp_upstream_resp *resp)

@@ -1,9 +1,13 @@
 /* dp_upstream.h - one HTTP/1.1 exchange with a replica, on a pooled
  * keep-alive connection.
  *
- * Each calling thread keeps its own small pool of idle connections (no
- * lock on the hot path); a request takes one, or connects; a complete
- * keep-alive answer puts it back.  The request goes out in one writev(),
+ * Each replica address has one pool of idle connections, shared by all
+ * threads, and a cap on the connections open to it: a replica serves each
+ * connection on a thread of its own, so more connections than its threads
+ * would stall it (and fail its heartbeats).  A request takes an idle
+ * connection, or opens one below the cap, or waits briefly for one; a
+ * complete keep-alive answer puts it back.  The request goes out in one
+ * sendmsg(),
  * the answer comes back with as few recv() calls as its size allows: this
  * client exists because a general one (libcurl) spent more time per
  * request in its own machinery than the proxy spent in everything else.
@@ -15,11 +19,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A replica address: its pool and its connection count.  Lives while a
+ * routing table refers to it. */
+struct dp_upstream_backend;
+
+/* Sets the cap on connections open to one replica.  Call once in main()
+ * before threads start. */
+void dp_upstream_set_max_conns(int max_conns);
+
+/* The backend for host:port, with one more reference (made on first use).
+ * Returns NULL when out of memory. */
+struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
+                                                    uint16_t port);
+
+/* Drops a reference; the last one closes the idle connections.  Accepts
+ * NULL. */
+void dp_upstream_backend_put(struct dp_upstream_backend *b);
+
 struct dp_upstream_req {
 	const char *method;
 	const char *target; /* path and query, as the client sent them */
-	const char *host;   /* replica address */
-	uint16_t port;
+	struct dp_upstream_backend *backend;
 	const char *headers; /* "Name: value\r\n" lines, borrowed */
 	size_t headers_len;
 	bool has_host; /* headers carry the client's Host */
@@ -50,6 +70,7 @@ enum dp_upstream_result {
 	DP_UP_PARTIAL, /* the answer broke off midway */
 	DP_UP_TIMEOUT, /* connected, but the replica went silent */
 	DP_UP_TOOBIG,  /* the answer is over max_body */
+	DP_UP_BUSY,    /* every allowed connection stayed busy: not sent */
 	DP_UP_OTHER,   /* a malformed answer, or out of memory */
 };
 
