@@ -6,8 +6,8 @@ PYTHON     ?= /usr/bin/python3
 PYTEST     ?= $(PYTHON) -m pytest -p no:cacheprovider
 TESTS      ?= tests
 
-.PHONY: all deps deps-docker build build-asan run test test-unit \
-        test-integration test-e2e up down logs images analysis bench format format-check clean
+.PHONY: all deps deps-docker build build-asan build-fuzz fuzz run test test-unit \
+        test-integration test-e2e up down logs images analysis bench soak format format-check clean
 
 all: build
 
@@ -30,6 +30,19 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+FUZZ_BUILD ?= build-fuzz
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
+# Each libFuzzer target for a minute (FUZZ_SECONDS); make test runs 5 s each.
+FUZZ_SECONDS ?= 60
+fuzz: build-fuzz build
+	LB_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTEST) tests/test_fuzz.py
+
 # The whole system on the embedded default: control plane, data plane on
 # 127.0.0.1:5000, replicas server1..3 as local processes.  Ctrl-C stops all.
 run: build
@@ -37,7 +50,7 @@ run: build
 
 # Every suite: unit and integration under ASan+UBSan, end-to-end against a
 # real Docker engine.  The last line counts: "N passed, N failed".
-test: deps-docker build build-asan format-check
+test: deps-docker build build-asan build-fuzz format-check
 	LB_BUILD=$(ASAN_BUILD) LB_RELEASE_BUILD=$(BUILD) $(PYTEST) $(TESTS)
 
 test-unit: build-asan
@@ -84,11 +97,15 @@ bench: build
 	@tools/setup.sh --bench
 	$(PYTHON) tools/bench.py --build $(BUILD)
 
+# 1,000 concurrent keep-alive clients for 30 s: no error, memory flat.
+soak: build
+	$(PYTHON) tools/soak.py --build $(BUILD)
+
 format:
-	clang-format -i */*.c */*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i */*.c */*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 format-check:
-	clang-format --dry-run --Werror */*.c */*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run --Werror */*.c */*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

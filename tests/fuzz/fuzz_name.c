@@ -1,0 +1,34 @@
+/* libFuzzer target: replica-name validation, against a second, naive
+ * reading of ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$. */
+#include "lb_name.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int reference(const char *s, size_t n)
+{
+	if (n < 1 || n > 63 || !isalnum((unsigned char)s[0]) ||
+	    !isascii((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isascii(c) ||
+		    !(isalnum(c) || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char buf[128];
+	if (size >= sizeof(buf) || memchr(data, 0, size))
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	if (lb_name_valid(buf) != reference(buf, size))
+		abort();
+	return 0;
+}
