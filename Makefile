@@ -6,7 +6,8 @@ PYTHON     ?= /usr/bin/python3
 PYTEST     ?= $(PYTHON) -m pytest -p no:cacheprovider
 TESTS      ?= tests
 
-.PHONY: all deps deps-docker build build-asan build-fuzz fuzz run test test-unit \
+.PHONY: all deps deps-docker build build-asan build-fuzz build-tsan fuzz run test \
+        test-unit test-tsan \
         test-integration test-e2e up down logs images analysis bench soak format format-check clean
 
 all: build
@@ -30,6 +31,24 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+TSAN_BUILD ?= build-tsan
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) --buildtype=debugoptimized \
+	  -Db_sanitize=thread -Db_lundef=false
+
+build-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+
+# The data plane's concurrency tests under ThreadSanitizer (deadlines
+# stretched: everything runs several times slower).
+TSAN_TESTS = tests/integration/test_proxy.py \
+  tests/integration/test_faults.py::test_many_clients_do_not_starve_heartbeats \
+  tests/integration/test_faults.py::test_kill9_replica_under_load_is_invisible \
+  tests/integration/test_faults.py::test_two_data_planes_route_from_one_control_plane \
+  tests/integration/test_hostile_input.py::test_slow_clients_do_not_stop_service
+test-tsan: build-tsan
+	LB_BUILD=$(TSAN_BUILD) LB_TIME_FACTOR=3 $(PYTEST) $(TSAN_TESTS)
+
 FUZZ_BUILD ?= build-fuzz
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true \
@@ -50,7 +69,8 @@ run: build
 
 # Every suite: unit and integration under ASan+UBSan, end-to-end against a
 # real Docker engine.  The last line counts: "N passed, N failed".
-test: deps-docker build build-asan build-fuzz format-check
+test: deps-docker build build-asan build-fuzz build-tsan format-check
+	LB_BUILD=$(TSAN_BUILD) LB_TIME_FACTOR=3 $(PYTEST) -q $(TSAN_TESTS)
 	LB_BUILD=$(ASAN_BUILD) LB_RELEASE_BUILD=$(BUILD) $(PYTEST) $(TESTS)
 
 test-unit: build-asan

@@ -5,6 +5,7 @@
 #include "lb_log.h"
 #include "lb_time.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdarg.h>
@@ -98,12 +99,15 @@ void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms)
 	struct http_stopper st = {.ctx = ctx};
 	struct timespec deadline;
 	pthread_t tid;
+	int rv;
 
 	sem_init(&st.done, 0, 0);
 	if (pthread_create(&tid, NULL, http_stop_thread, &st) != 0)
 		_exit(0);
 	lb_time_deadline(&deadline, CLOCK_REALTIME, grace_ms);
-	if (sem_timedwait(&st.done, &deadline) == 0) {
+	while ((rv = sem_timedwait(&st.done, &deadline)) != 0 && errno == EINTR)
+		;
+	if (rv == 0) {
 		pthread_join(tid, NULL);
 		sem_destroy(&st.done);
 		return;

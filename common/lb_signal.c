@@ -13,13 +13,15 @@
 
 /* The one mutable global besides per-program contexts: the signal flag. */
 static int sig_pipe[2] = {-1, -1};
-static volatile sig_atomic_t sig_last;
+/* Written by the handler on whichever thread took the signal, read by
+ * main(): an atomic (lock-free, so async-signal-safe), not just volatile. */
+static atomic_int sig_last;
 
 static void sig_handler(int sig)
 {
 	int saved = errno;
 	unsigned char b = (unsigned char)sig;
-	sig_last = sig;
+	atomic_store(&sig_last, sig);
 	if (write(sig_pipe[1], &b, 1) < 0) {
 		/* The pipe is full: a wake-up is already pending. */
 	}
@@ -49,17 +51,17 @@ int lb_signal_wait(int timeout_ms)
 	unsigned char b;
 	int n;
 
-	if (sig_last)
-		return sig_last;
+	if (atomic_load(&sig_last))
+		return atomic_load(&sig_last);
 	do
 		n = poll(&pfd, 1, timeout_ms);
-	while (n < 0 && errno == EINTR && !sig_last);
+	while (n < 0 && errno == EINTR && !atomic_load(&sig_last));
 	if (n > 0 && read(sig_pipe[0], &b, 1) == 1)
 		return b;
-	return sig_last;
+	return atomic_load(&sig_last);
 }
 
 bool lb_signal_stopping(void)
 {
-	return sig_last != 0;
+	return atomic_load(&sig_last) != 0;
 }

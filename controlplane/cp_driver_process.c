@@ -178,9 +178,14 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 	struct pd *d = (struct pd *)base;
 	char env_id[32], env_port[32], env_inst[96], env_name[96];
 	char *const argv[] = {d->bin, NULL};
-	char *envp[] = {env_id,   env_port, "HOST=127.0.0.1",
-	                env_inst, env_name, "LOG_LEVEL=warn",
-	                NULL};
+	/* A replica gets a small, fixed environment, plus the sanitizers'
+	 * settings when the control plane runs under them (tests). */
+	static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS",
+	                                   "TSAN_OPTIONS", "LSAN_OPTIONS"};
+	char pass_buf[4][1024];
+	char *envp[6 + 4 + 1] = {env_id,   env_port, "HOST=127.0.0.1",
+	                         env_inst, env_name, "LOG_LEVEL=warn"};
+	size_t ne = 6;
 	int pfd[2], child_errno = 0;
 	ssize_t got;
 	pid_t pid;
@@ -201,6 +206,14 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 	snprintf(env_port, sizeof(env_port), "PORT=%u", *port);
 	snprintf(env_inst, sizeof(env_inst), "LB_INSTANCE=%s", d->instance);
 	snprintf(env_name, sizeof(env_name), "LB_REPLICA_NAME=%s", name);
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = getenv(pass[i]);
+		if (v &&
+		    (size_t)snprintf(pass_buf[i], sizeof(pass_buf[i]), "%s=%s",
+		                     pass[i], v) < sizeof(pass_buf[i]))
+			envp[ne++] = pass_buf[i];
+	}
+	envp[ne] = NULL;
 	/* The child reports a failed exec through this pipe; a successful
 	 * exec closes it (O_CLOEXEC), so EOF means "running". */
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
