@@ -60,11 +60,16 @@ void cp_ops_reply_fini(Lb__AdminReply *reply)
 void cp_ops_stop_replica(struct cp *cp, const char *name)
 {
 	char err[256];
-	if (cp->driver->ops->stop(cp->driver, name, err, sizeof(err)) != 0)
-		lb_log(LB_WARN, "replica_stop_failed", "name=%s reason=\"%s\"",
-		       name, err);
-	else
+	if (cp->driver->ops->stop(cp->driver, name, err, sizeof(err)) != 0) {
+		/* Nothing is left behind: the repair thread tries again
+		 * until the engine lets it. */
+		lb_log(LB_WARN, "replica_stop_failed",
+		       "name=%s reason=\"%s\" action=\"retry later\"", name,
+		       err);
+		cp_state_bury(&cp->state, name);
+	} else {
 		lb_log(LB_INFO, "replica_stopped", "name=%s", name);
+	}
 }
 
 int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,

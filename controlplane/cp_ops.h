@@ -21,7 +21,8 @@ void cp_ops_reply_fini(Lb__AdminReply *reply);
 int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
                           char *err, size_t errlen);
 
-/* Stops replica `name` through the driver, logging a failure. */
+/* Stops and deletes replica `name` through the driver; when that fails,
+ * the repair thread retries it later, so nothing is left behind. */
 void cp_ops_stop_replica(struct cp *cp, const char *name);
 
 #endif

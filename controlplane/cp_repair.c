@@ -36,8 +36,10 @@ static bool repair_one(struct cp *cp)
 		pthread_mutex_unlock(&cp->orch);
 		return false;
 	}
+	/* Not one whose old container still waits to be deleted. */
 	for (i = 0; i < n; i++)
-		if (v[i].st == CP_R_STARTING && !v[i].spawned)
+		if (v[i].st == CP_R_STARTING && !v[i].spawned &&
+		    !cp_state_grave_pending(&cp->state, v[i].name))
 			break;
 	if (i == n) {
 		free(v);
@@ -68,7 +70,8 @@ static bool repair_pending(struct cp *cp)
 	if (cp_state_copy(&cp->state, &v, &n) != 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		pending |= v[i].st == CP_R_STARTING && !v[i].spawned;
+		pending |= v[i].st == CP_R_STARTING && !v[i].spawned &&
+		           !cp_state_grave_pending(&cp->state, v[i].name);
 	free(v);
 	return pending;
 }
@@ -76,11 +79,15 @@ static bool repair_pending(struct cp *cp)
 static void *repair_thread(void *arg)
 {
 	struct cp *cp = arg;
-	int64_t backoff = 0;
+	int64_t backoff = 0, next_bury = 0;
 	uint64_t seen = 0;
 
 	while (!atomic_load(&cp->stopping)) {
-		repair_bury(cp);
+		/* Deletions that failed are retried at most twice a second. */
+		if (lb_now_ms() >= next_bury) {
+			repair_bury(cp);
+			next_bury = lb_now_ms() + 500;
+		}
 		if (repair_pending(cp)) {
 			if (repair_one(cp)) {
 				backoff = 0;

@@ -74,6 +74,14 @@ static int state_reserve(struct cp_state *s, size_t extra)
 	return 0;
 }
 
+static bool cp_state_grave_pending_locked(struct cp_state *s, const char *name)
+{
+	for (size_t i = 0; i < s->ngraves; i++)
+		if (strcmp(s->graves[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 static int state_bury(struct cp_state *s, const char *name)
 {
 	if (s->ngraves == s->gravecap) {
@@ -281,6 +289,23 @@ bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
 	}
 	pthread_mutex_unlock(&s->mu);
 	return dead;
+}
+
+void cp_state_bury(struct cp_state *s, const char *name)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!cp_state_grave_pending_locked(s, name))
+		state_bury(s, name);
+	pthread_mutex_unlock(&s->mu);
+}
+
+bool cp_state_grave_pending(struct cp_state *s, const char *name)
+{
+	bool pending;
+	pthread_mutex_lock(&s->mu);
+	pending = cp_state_grave_pending_locked(s, name);
+	pthread_mutex_unlock(&s->mu);
+	return pending;
 }
 
 size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out)

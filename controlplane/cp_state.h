@@ -99,6 +99,14 @@ int cp_state_promote(struct cp_state *s, const char *name, const char *host,
 bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
                         int threshold);
 
+/* Records a replica to be stopped and deleted by the repair thread (a
+ * stop that failed, say while the engine was down). */
+void cp_state_bury(struct cp_state *s, const char *name);
+
+/* True when `name` waits to be deleted: it must not be started again
+ * before that (the old container still holds the name). */
+bool cp_state_grave_pending(struct cp_state *s, const char *name);
+
 /* Takes the names waiting to be deleted.  *out owned (free()). */
 size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out);
 

@@ -215,6 +215,31 @@ def test_control_plane_down_data_plane_routes(stack):
              what="admin back")
 
 
+def test_concurrent_adds_and_removes_match_containers(stack):
+    """20 concurrent /add and /rm against the engine: the end state is
+    consistent, N == len(replicas) == running labelled containers."""
+    import threading
+    codes = []
+
+    def worker(i):
+        method = "POST" if i % 2 else "DELETE"
+        path = "/add" if i % 2 else "/rm"
+        r = requests.request(method, stack.url(path), json={"n": 1},
+                             timeout=120)
+        codes.append(r.status_code)
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert all(c in (200, 400) for c in codes), codes
+    m = stack.rep()
+    assert m["N"] == len(m["replicas"]) == len(set(m["replicas"]))
+    wait_for(lambda: managed_containers() == sorted(m["replicas"]), 10,
+             what="containers match the list")
+    assert managed_running() == sorted(m["replicas"])
+
+
 def test_make_down_leaves_nothing(stack):
     r = make_down()
     assert r.returncode == 0, r.stderr
