@@ -133,6 +133,25 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
 	return 0;
 }
 
+bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
+                   char **argv, const char *prog, int *exit_code)
+{
+	char err[512];
+	bool help;
+
+	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		*exit_code = 2;
+		return true;
+	}
+	if (help) {
+		lb_config_usage(opts, nopts, prog, stdout);
+		*exit_code = 0;
+		return true;
+	}
+	return false;
+}
+
 void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,
                      FILE *out)
 {

@@ -34,6 +34,13 @@ struct lb_opt {
 int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
                     char **argv, bool *help, char *err, size_t errlen);
 
+/* The usual front of a main(): parses; on a bad value prints
+ * "prog: reason" to stderr and sets *exit_code to 2; on --help prints the
+ * usage and sets it to 0.  Returns true when the program should exit with
+ * *exit_code, false when it should go on. */
+bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
+                   char **argv, const char *prog, int *exit_code);
+
 /* Prints one line per setting: flag, variable, default, meaning. */
 void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,
                      FILE *out);

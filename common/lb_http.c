@@ -274,6 +274,13 @@ int lb_http_read_body(struct mg_connection *c, size_t max, char **out,
 
 	if (ri->content_length > (long long)max)
 		return LB_ERR_TOOBIG;
+	/* No length and no chunking: HTTP/1.1 says the body is empty (the
+	 * common GET), so nothing needs reading or allocating. */
+	if (ri->content_length <= 0 && !mg_get_header(c, "Transfer-Encoding")) {
+		*out = NULL;
+		*len = 0;
+		return 0;
+	}
 	cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 1024;
 	if (!(buf = malloc(cap)))
 		return LB_ERR_NOMEM;

@@ -61,7 +61,8 @@ int lb_http_send_error(struct mg_connection *c, int status, const char *extra,
     __attribute__((format(printf, 4, 5)));
 
 /* Reads the request body, at most max bytes, NUL-terminated.  Returns 0 and
- * *out owned (free()), LB_ERR_TOOBIG, LB_ERR_IO or LB_ERR_NOMEM. */
+ * *out owned (free()) -- NULL with *len 0 when there is no body --, or
+ * LB_ERR_TOOBIG, LB_ERR_IO, LB_ERR_NOMEM. */
 int lb_http_read_body(struct mg_connection *c, size_t max, char **out,
                       size_t *len);
 

@@ -51,6 +51,10 @@ int dp_admin_body_parse(const char *body, size_t len, Lb__AdminRequest *req,
 	size_t count = 0;
 	int rv = LB_ERR_INVAL;
 
+	if (!body) { /* an empty request body */
+		body = "";
+		len = 0;
+	}
 	/* cJSON turns "\u0000" into a NUL that ends the C string: "S\u0000x"
 	 * would become the valid name "S".  No admin body needs a NUL. */
 	if (memchr(body, '\0', len) || memmem(body, len, "\\u0000", 6)) {

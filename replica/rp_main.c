@@ -40,20 +40,13 @@ int main(int argc, char **argv)
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	char err[256];
-	bool help;
 	enum lb_log_level lvl;
 	struct lb_http_server_cfg hc;
 	struct mg_context *ctx;
-	int sig;
+	int sig, code;
 
-	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
-		fprintf(stderr, "lb-replica: %s\n", err);
-		return 2;
-	}
-	if (help) {
-		lb_config_usage(opts, nopts, "lb-replica", stdout);
-		return 0;
-	}
+	if (lb_config_cli(opts, nopts, argc, argv, "lb-replica", &code))
+		return code;
 	lb_log_level_parse(level, &lvl);
 	lb_log_init("replica", lvl);
 

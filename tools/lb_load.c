@@ -148,22 +148,15 @@ int main(int argc, char **argv)
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	struct run r;
 	struct slot *slots;
-	char err[256];
-	bool help;
+	int exit_code;
 	long long started = 0;
 	int64_t t0, deadline;
 	int running = 1;
 	bool bar;
 	CURLM *multi;
 
-	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
-		fprintf(stderr, "lb-load: %s\n", err);
-		return 2;
-	}
-	if (help) {
-		lb_config_usage(opts, nopts, "lb-load", stdout);
-		return 0;
-	}
+	if (lb_config_cli(opts, nopts, argc, argv, "lb-load", &exit_code))
+		return exit_code;
 	memset(&r, 0, sizeof(r));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (conc > total)

@@ -71,20 +71,14 @@ int main(int argc, char **argv)
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	char err[256];
-	bool help;
+	int exit_code;
 	nng_socket sock;
 	long long seen = 0;
 	int64_t deadline;
 	int rv;
 
-	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
-		fprintf(stderr, "lb-watch: %s\n", err);
-		return 2;
-	}
-	if (help) {
-		lb_config_usage(opts, nopts, "lb-watch", stdout);
-		return 0;
-	}
+	if (lb_config_cli(opts, nopts, argc, argv, "lb-watch", &exit_code))
+		return exit_code;
 	if ((rv = nng_sub0_open(&sock)) != 0 ||
 	    (rv = nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
 	    (rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ,
