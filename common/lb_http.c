@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* strcasestr */
 #include "lb_http.h"
 
 #include "lb_err.h"
@@ -175,6 +174,16 @@ static bool http_keep_alive(const struct mg_connection *c)
 	return v && strcasecmp(v, "keep-alive") == 0;
 }
 
+/* A connection marked by lb_http_close_after() points its user data
+ * here. */
+static const char http_closing = 1;
+
+void lb_http_close_after(struct mg_connection *c)
+{
+	mg_disable_connection_keep_alive(c);
+	mg_set_user_connection_data(c, (void *)&http_closing);
+}
+
 /* The head and a small body go out in one write: one segment on the wire
  * and one system call (the response-header API writes them apart). */
 #define HTTP_ONE_WRITE 16384
@@ -188,10 +197,12 @@ int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
 	bool keep = http_keep_alive(c);
 	int n, rv = 0;
 
-	/* An error that leaves a request body unread closes the connection. */
-	if (extra && strcasestr(extra, "Connection: close")) {
-		mg_disable_connection_keep_alive(c);
-		keep = true; /* the header is already in extra */
+	/* Asked to close (lb_http_close_after()), or the client asked. */
+	if (mg_get_user_connection_data(c) == &http_closing) {
+		keep = false;
+		/* One answer only: civetweb may reuse the structure for the
+		 * worker's next connection. */
+		mg_set_user_connection_data(c, NULL);
 	}
 	need = 256 + (ctype ? strlen(ctype) : 0) + (extra ? strlen(extra) : 0) +
 	       len;

@@ -39,6 +39,11 @@ void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms);
 /* The port the server listens on (useful after port 0). */
 int lb_http_port(struct mg_context *ctx);
 
+/* The answer about to be sent is the connection's last (say, an error that
+ * leaves the request body unread): it says "Connection: close", and civetweb
+ * closes after it. */
+void lb_http_close_after(struct mg_connection *c);
+
 /* Sends a whole answer.  extra is NULL or "Name: value\r\n" lines.
  * Returns 0 or LB_ERR_IO. */
 int lb_http_send(struct mg_connection *c, int status, const char *ctype,

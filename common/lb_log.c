@@ -12,6 +12,9 @@
 static const char *log_prog = "lb";
 static enum lb_log_level log_min = LB_INFO;
 
+const char *const lb_log_level_names[] = {"debug", "info", "warn", "error",
+                                          NULL};
+
 void lb_log_init(const char *prog, enum lb_log_level min)
 {
 	log_prog = prog;
@@ -20,9 +23,8 @@ void lb_log_init(const char *prog, enum lb_log_level min)
 
 int lb_log_level_parse(const char *s, enum lb_log_level *out)
 {
-	static const char *names[] = {"debug", "info", "warn", "error"};
-	for (int i = 0; i < 4; i++) {
-		if (strcmp(s, names[i]) == 0) {
+	for (int i = 0; lb_log_level_names[i]; i++) {
+		if (strcmp(s, lb_log_level_names[i]) == 0) {
 			*out = (enum lb_log_level)i;
 			return 0;
 		}
@@ -32,7 +34,6 @@ int lb_log_level_parse(const char *s, enum lb_log_level *out)
 
 void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
 {
-	static const char *names[] = {"debug", "info", "warn", "error"};
 	char line[1024];
 	struct timespec ts;
 	struct tm tm;
@@ -47,7 +48,7 @@ void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
 	off = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line + off, sizeof(line) - off,
 	             ".%03ldZ level=%s prog=%s event=%s ", ts.tv_nsec / 1000000,
-	             names[lvl], log_prog, event);
+	             lb_log_level_names[lvl], log_prog, event);
 	if (n > 0)
 		off += (size_t)n;
 	if (off < sizeof(line)) {

@@ -15,6 +15,10 @@ enum lb_log_level { LB_DEBUG, LB_INFO, LB_WARN, LB_ERROR };
  * main() before threads start. */
 void lb_log_init(const char *prog, enum lb_log_level min);
 
+/* "debug", "info", "warn", "error", then NULL: the choices of every
+ * program's LOG_LEVEL setting. */
+extern const char *const lb_log_level_names[];
+
 /* Parses "debug", "info", "warn" or "error".  Returns 0 or LB_ERR_INVAL. */
 int lb_log_level_parse(const char *s, enum lb_log_level *out);
 

@@ -2,6 +2,7 @@
 
 #include "lb_config.h"
 #include "lb_err.h"
+#include "lb_wire.h"
 #include "lb_name.h"
 
 #include <limits.h>
@@ -36,16 +37,14 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
 {
 	static const char *const drivers[] = {"process", "docker", NULL};
-	static const char *const levels[] = {"debug", "info", "warn", "error",
-	                                     NULL};
 	static const char *const hashes[] = {"", "quadratic", "mix", NULL};
 	static const char *const placements[] = {"", "linear", "maglev", NULL};
 	const char *preset, *hash, *placement, *level;
 	long long slots, vnodes;
 	const struct lb_opt opts[] = {
-	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, "tcp://127.0.0.1:5101", 0,
+	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
 	     0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
-	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, "tcp://127.0.0.1:5102", 0, 0,
+	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, LB_DEFAULT_PUB_URL, 0, 0,
 	     NULL, "NNG address that ring snapshots are published on (PUB)",
 	     &c->pub_url},
 	    {"replicas", "LB_REPLICAS", LB_OPT_INT, "3", 0, 100000, NULL,
@@ -94,8 +93,8 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	     "replica image (docker driver)", &c->image},
 	    {"network", "LB_NETWORK", LB_OPT_STR, "net1", 0, 0, NULL,
 	     "Docker network of the replicas", &c->network},
-	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
-	     "debug, info, warn or error", &level},
+	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0,
+	     lb_log_level_names, "debug, info, warn or error", &level},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	bool help;

@@ -75,12 +75,15 @@ void cp_ops_stop_replica(struct cp *cp, const char *name)
 int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
                           char *err, size_t errlen)
 {
-	struct cp_probe *probes;
+	struct cp_probe *probes = calloc(n ? n : 1, sizeof(*probes));
+	bool *healthy_at = calloc(n ? n : 1, sizeof(*healthy_at));
 	size_t started = 0, healthy = 0;
 	int64_t deadline;
 	int rv = 0;
 
-	if (!(probes = calloc(n ? n : 1, sizeof(*probes)))) {
+	if (!probes || !healthy_at) {
+		free(probes);
+		free(healthy_at);
 		snprintf(err, errlen, "out of memory");
 		return LB_ERR_NOMEM;
 	}
@@ -101,7 +104,7 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 	for (;;) {
 		size_t np = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (r[i].fails == -1) /* marks "healthy" here */
+			if (healthy_at[i])
 				continue;
 			probes[np].host = r[i].host;
 			probes[np].port = r[i].port;
@@ -110,10 +113,10 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		cp_probe_run(probes, np, 250);
 		np = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (r[i].fails == -1)
+			if (healthy_at[i])
 				continue;
 			if (probes[np++].ok) {
-				r[i].fails = -1;
+				healthy_at[i] = true;
 				healthy++;
 			}
 		}
@@ -129,9 +132,8 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		}
 		lb_sleep_ms(50);
 	}
-	for (size_t i = 0; i < n; i++)
-		r[i].fails = 0;
 	free(probes);
+	free(healthy_at);
 	return 0;
 undo:
 	/* Leave nothing half-made behind. */
@@ -140,6 +142,7 @@ undo:
 	while (started-- > 0)
 		cp_ops_stop_replica(cp, r[started].name);
 	free(probes);
+	free(healthy_at);
 	return rv;
 }
 
@@ -288,11 +291,12 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 		}
 	}
 	n = (size_t)req->n;
-	if (cp_state_copy(&cp->state, &v, &have) != 0 ||
-	    !(names = calloc(n, sizeof(*names))) ||
-	    !(spawned = calloc(n, sizeof(*spawned)))) {
-		reply_error(reply, 500,
-		            "out of memory"); /* leaks on OOM only */
+	names = calloc(n, sizeof(*names));
+	spawned = calloc(n, sizeof(*spawned));
+	if (!names || !spawned || cp_state_copy(&cp->state, &v, &have) != 0) {
+		free(names);
+		free(spawned);
+		reply_error(reply, 500, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < req->n_hostnames; i++)

@@ -11,31 +11,38 @@
 static void *publish_thread(void *arg)
 {
 	struct cp *cp = arg;
+	void *buf = NULL; /* the last packed snapshot, republished as is */
+	size_t len = 0;
 	uint64_t seen = 0;
 
 	while (!atomic_load(&cp->stopping)) {
-		void *buf;
-		size_t len;
-		uint64_t version;
 		nng_msg *msg;
 
-		if (cp_state_pack_snapshot(&cp->state, &buf, &len, &version) ==
-		    0) {
-			if (nng_msg_alloc(&msg, len) == 0) {
-				memcpy(nng_msg_body(msg), buf, len);
-				/* PUB never blocks; a slow subscriber drops. */
-				if (nng_sendmsg(cp->pub, msg, 0) != 0)
-					nng_msg_free(msg);
-			}
-			free(buf);
-			if (version != seen)
+		/* Pack only when something changed since the last pack. */
+		if (!buf || cp_state_version(&cp->state) != seen) {
+			void *nbuf;
+			size_t nlen;
+			uint64_t version;
+			if (cp_state_pack_snapshot(&cp->state, &nbuf, &nlen,
+			                           &version) == 0) {
+				free(buf);
+				buf = nbuf;
+				len = nlen;
+				seen = version;
 				lb_log(LB_DEBUG, "snapshot_published",
 				       "version=%llu bytes=%zu",
 				       (unsigned long long)version, len);
-			seen = version;
+			}
+		}
+		if (buf && nng_msg_alloc(&msg, len) == 0) {
+			memcpy(nng_msg_body(msg), buf, len);
+			/* PUB never blocks; a slow subscriber drops. */
+			if (nng_sendmsg(cp->pub, msg, 0) != 0)
+				nng_msg_free(msg);
 		}
 		cp_state_wait_change(&cp->state, seen, cp->cfg.republish_ms);
 	}
+	free(buf);
 	return NULL;
 }
 

@@ -364,6 +364,15 @@ out:
 	return rv;
 }
 
+uint64_t cp_state_version(struct cp_state *s)
+{
+	uint64_t v;
+	pthread_mutex_lock(&s->mu);
+	v = s->version;
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
 uint64_t cp_state_wait_change(struct cp_state *s, uint64_t seen,
                               long long timeout_ms)
 {

@@ -115,6 +115,9 @@ size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out);
 int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
                            uint64_t *version);
 
+/* The current snapshot version. */
+uint64_t cp_state_version(struct cp_state *s);
+
 /* Blocks until the version differs from `seen`, timeout_ms passes, or the
  * state is stopping.  Returns the current version. */
 uint64_t cp_state_wait_change(struct cp_state *s, uint64_t seen,

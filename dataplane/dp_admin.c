@@ -94,7 +94,8 @@ static int admin_handle(struct mg_connection *c, void *data)
 	if (route->has_body) {
 		rv = lb_http_read_body(c, ADMIN_MAX_BODY, &body, &len);
 		if (rv == LB_ERR_TOOBIG) {
-			lb_http_send_error(c, 413, "Connection: close\r\n",
+			lb_http_close_after(c);
+			lb_http_send_error(c, 413, NULL,
 			                   "Request body is over %d bytes",
 			                   ADMIN_MAX_BODY);
 			return 413;

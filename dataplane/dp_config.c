@@ -2,14 +2,13 @@
 
 #include "lb_config.h"
 #include "lb_err.h"
+#include "lb_wire.h"
 
 #include <stdio.h>
 
 int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
 {
-	static const char *const levels[] = {"debug", "info", "warn", "error",
-	                                     NULL};
 	const char *level;
 	const struct lb_opt opts[] = {
 	    {"host", "LB_HOST", LB_OPT_STR, "127.0.0.1", 0, 0, NULL,
@@ -20,10 +19,10 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	    {"threads", "LB_THREADS", LB_OPT_INT, "128", 2, 8192, NULL,
 	     "HTTP worker threads = concurrent client connections",
 	     &c->threads},
-	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, "tcp://127.0.0.1:5101", 0,
+	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
 	     0, NULL, "the control plane's admin address (NNG REQ/REP)",
 	     &c->admin_url},
-	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, "tcp://127.0.0.1:5102", 0, 0,
+	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, LB_DEFAULT_PUB_URL, 0, 0,
 	     NULL, "the control plane's snapshot address (NNG PUB/SUB)",
 	     &c->pub_url},
 	    {"admin-timeout-ms", "LB_ADMIN_TIMEOUT_MS", LB_OPT_INT, "120000",
@@ -52,8 +51,8 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	    {"keepalive-ms", "LB_KEEPALIVE_MS", LB_OPT_INT, "30000", 0, 3600000,
 	     NULL, "idle time before a client connection closes",
 	     &c->keepalive_ms},
-	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
-	     "debug, info, warn or error", &level},
+	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0,
+	     lb_log_level_names, "debug, info, warn or error", &level},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	bool help;

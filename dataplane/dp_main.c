@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	lb_log_init("dp", dp.cfg.log_level);
-	if (lb_signal_init() != 0 || dp_upstream_global_init() != 0) {
+	if (lb_signal_init() != 0) {
 		lb_log(LB_ERROR, "init_failed", "errno=%d", errno);
 		return 1;
 	}

@@ -139,13 +139,15 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 	}
 	rv = lb_http_read_body(c, (size_t)dp->cfg.max_body, &body, &body_len);
 	if (rv == LB_ERR_TOOBIG) {
-		lb_http_send_error(c, 413, "Connection: close\r\n",
+		lb_http_close_after(c);
+		lb_http_send_error(c, 413, NULL,
 		                   "Request body is over %lld bytes",
 		                   dp->cfg.max_body);
 		return 413;
 	}
 	if (rv != 0) {
-		lb_http_send_error(c, 400, "Connection: close\r\n",
+		lb_http_close_after(c);
+		lb_http_send_error(c, 400, NULL,
 		                   "Could not read the request body");
 		return 400;
 	}
@@ -162,8 +164,8 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 	                ri->query_string ? "?" : "",
 	                ri->query_string ? ri->query_string : "");
 	if (hlen < 0 || tlen < 0 || (size_t)tlen >= sizeof(target)) {
-		lb_http_send_error(c, 431, "Connection: close\r\n",
-		                   "Request head too large");
+		lb_http_close_after(c);
+		lb_http_send_error(c, 431, NULL, "Request head too large");
 		status = 431;
 		goto out;
 	}

@@ -22,7 +22,6 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 	if (!t)
 		return LB_ERR_NOMEM;
 	atomic_init(&t->refs, 1);
-	t->boot_id = s->boot_id;
 	t->version = s->version;
 	if ((rv = lb_wire_snapshot_ring(s, &t->ring)) != 0) {
 		free(t);

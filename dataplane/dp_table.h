@@ -30,7 +30,6 @@ struct dp_backend {
 
 struct dp_table {
 	atomic_int refs;
-	uint64_t boot_id;
 	uint64_t version;
 	struct lb_ring *ring;
 	struct dp_backend *b; /* sorted by id, for binary search */

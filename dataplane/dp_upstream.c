@@ -44,11 +44,6 @@ static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dp_upstream_backend *registry;
 static int max_conns = 128;
 
-int dp_upstream_global_init(void)
-{
-	return 0;
-}
-
 void dp_upstream_set_max_conns(int n)
 {
 	max_conns = n;

@@ -74,9 +74,6 @@ enum dp_upstream_result {
 	DP_UP_OTHER,   /* a malformed answer, or out of memory */
 };
 
-/* Once in main() before threads start.  Returns 0 or LB_ERR_SYS. */
-int dp_upstream_global_init(void);
-
 /* Runs the exchange.  resp is filled either way; free it with
  * dp_upstream_resp_fini().  err gets the reason of a failure. */
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,

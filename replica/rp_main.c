@@ -21,8 +21,6 @@ int main(int argc, char **argv)
 {
 	long long server_id, port, threads;
 	const char *host, *level;
-	static const char *const levels[] = {"debug", "info", "warn", "error",
-	                                     NULL};
 	const struct lb_opt opts[] = {
 	    {"server-id", "SERVER_ID", LB_OPT_INT, NULL, 0, 2147483647, NULL,
 	     "integer id given by the control plane", &server_id},
@@ -35,8 +33,8 @@ int main(int argc, char **argv)
 	     * replica stops accepting (and fails its heartbeats). */
 	    {"threads", "THREADS", LB_OPT_INT, "256", 1, 8192, NULL,
 	     "worker threads (one per open connection)", &threads},
-	    {"log-level", "LOG_LEVEL", LB_OPT_STR, "info", 0, 0, levels,
-	     "debug, info, warn or error", &level},
+	    {"log-level", "LOG_LEVEL", LB_OPT_STR, "info", 0, 0,
+	     lb_log_level_names, "debug, info, warn or error", &level},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	char err[256];

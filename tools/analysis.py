@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,30 +26,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtools  # noqa: E402
+from lbtools import ROOT, free_port  # noqa: E402
 PRESETS = ["assignment", "mix", "maglev"]
 REQUESTS = 10000
 CONCURRENCY = 32
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            v = pred()
-            if v:
-                return v
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"analysis: timed out waiting for {what} (the stack's "
-                     f"log: {tempfile.gettempdir()}/lb-analysis-stack.log)")
+    return lbtools.wait_for(pred, timeout, what, hint=(
+        f" (the stack's log: {tempfile.gettempdir()}/lb-analysis-stack.log)"))
 
 
 class LocalStack:

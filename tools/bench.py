@@ -17,35 +17,14 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import requests
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"bench: {url} did not answer 200")
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbtools import ROOT, free_port, rss_kb, wait_http  # noqa: E402
 
 def render(template, out, **values):
     with open(os.path.join(ROOT, "bench", template)) as f:
@@ -55,7 +34,6 @@ def render(template, out, **values):
     with open(out, "w") as f:
         f.write(text)
     return out
-
 
 def wrk(port, duration, connections, threads):
     out = subprocess.run(
@@ -76,15 +54,6 @@ def wrk(port, duration, connections, threads):
             "p50": ms("50%"), "p99": ms("99%"),
             "non2xx": int(errors.group(1)) if errors else 0,
             "socket_errors": sock.group(1) if sock else ""}
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
@@ -210,7 +179,6 @@ def main():
         with open(readme, "w") as f:
             f.write(head + b + "\n" + text + "\n" + e + rest.split(e, 1)[1])
     print("\n" + text)
-
 
 if __name__ == "__main__":
     sys.exit(main())

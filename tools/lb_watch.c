@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	const char *url;
 	long long count, table, timeout_ms;
 	const struct lb_opt opts[] = {
-	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, "tcp://127.0.0.1:5102", 0, 0,
+	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, LB_DEFAULT_PUB_URL, 0, 0,
 	     NULL, "the control plane's snapshot address", &url},
 	    {"count", "LB_WATCH_COUNT", LB_OPT_INT, "0", 0, 1000000000, NULL,
 	     "exit after this many snapshots (0: never)", &count},

@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, free_port, rss_kb, wait_http  # noqa: E402
+from lbtools import ROOT, free_port, rss_kb, wait_http  # noqa: E402
 
 
 def main():
