@@ -61,12 +61,16 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 	    /* The proxy forwards paths as the client sent them. */
 	    "decode_url", "no",
 	    "enable_directory_listing", "no",
+	    /* CORS preflights belong to the handlers (the replicas), not
+	     * to civetweb's automatic answer. */
+	    "access_control_allow_methods", "",
 	    NULL,
 	};
 	// clang-format on
 
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = http_log_message;
+	cb.begin_request = cfg->begin_request;
 	ctx = mg_start(&cb, user, options);
 	if (!ctx) {
 		snprintf(err, errlen,
@@ -161,17 +165,36 @@ const char *lb_http_reason(int status)
 	}
 }
 
-/* HTTP/1.1 keeps the connection unless the client says "close"; HTTP/1.0
- * closes unless it says "keep-alive" (civetweb decides the same way). */
-static bool http_keep_alive(const struct mg_connection *c)
+bool lb_http_token_listed(const char *list, size_t len, const char *name,
+                          size_t nlen)
+{
+	const char *v = list, *end = list + len;
+
+	while (v < end) {
+		const char *comma = memchr(v, ',', (size_t)(end - v));
+		const char *t = comma ? comma : end;
+		while (v < t && (*v == ' ' || *v == '\t'))
+			v++;
+		while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
+			t--;
+		if ((size_t)(t - v) == nlen && strncasecmp(v, name, nlen) == 0)
+			return true;
+		v = comma ? comma + 1 : end;
+	}
+	return false;
+}
+
+bool lb_http_keep_alive(const struct mg_connection *c)
 {
 	const char *v = mg_get_header(c, "Connection");
 	const char *ver = mg_get_request_info(c)->http_version;
-	if (v && strcasecmp(v, "close") == 0)
-		return false;
-	if (ver && strcmp(ver, "1.1") == 0)
-		return true;
-	return v && strcasecmp(v, "keep-alive") == 0;
+
+	/* civetweb's should_keep_alive(): a Connection field keeps the
+	 * connection only when it holds "keep-alive" (so "TE" closes it
+	 * even in HTTP/1.1). */
+	if (v)
+		return lb_http_token_listed(v, strlen(v), "keep-alive", 10);
+	return ver && strcmp(ver, "1.1") == 0;
 }
 
 /* A connection marked by lb_http_close_after() points its user data
@@ -194,7 +217,7 @@ int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
 {
 	char stack[HTTP_ONE_WRITE], *buf = stack;
 	size_t cap = sizeof(stack), need;
-	bool keep = http_keep_alive(c);
+	bool keep = lb_http_keep_alive(c);
 	int n, rv = 0;
 
 	/* Asked to close (lb_http_close_after()), or the client asked. */

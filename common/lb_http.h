@@ -19,6 +19,9 @@ struct lb_http_server_cfg {
 	long long threads; /* one per concurrent connection */
 	long long keepalive_ms;
 	long long request_timeout_ms;
+	/* Optional: sees every request first, WebSocket upgrades included
+	 * (civetweb's begin_request: return non-zero once answered). */
+	int (*begin_request)(struct mg_connection *c);
 };
 
 /* Initialises civetweb; call once in main() before threads start. */
@@ -38,6 +41,16 @@ void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms);
 
 /* The port the server listens on (useful after port 0). */
 int lb_http_port(struct mg_context *ctx);
+
+/* True when civetweb keeps the client's connection after this answer, so
+ * that the head can say the same: with a Connection field, only when it
+ * names keep-alive; without one, for HTTP/1.1. */
+bool lb_http_keep_alive(const struct mg_connection *c);
+
+/* True when the comma-separated token list (say, a Connection value)
+ * names name[0..nlen), case-insensitively. */
+bool lb_http_token_listed(const char *list, size_t len, const char *name,
+                          size_t nlen);
 
 /* The answer about to be sent is the connection's last (say, an error that
  * leaves the request body unread): it says "Connection: close", and civetweb

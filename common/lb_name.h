@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 #define LB_NAME_MAX 63 /* characters, without the NUL */
+/* A replica's address: an IP literal or a DNS name (RFC 1035: 253). */
+#define LB_HOST_MAX 253
 
 /* True when s is a valid replica name. */
 bool lb_name_valid(const char *s);

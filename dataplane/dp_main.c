@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	}
 	lb_http_global_init();
 	dp_upstream_set_max_conns((int)dp.cfg.replica_max_conns);
+	dp_answer_global_init();
 	dp_router_init(&dp.router);
 	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, err,
 	                     sizeof(err)) != 0 ||
@@ -64,7 +65,9 @@ int main(int argc, char **argv)
 	                                 .port = dp.cfg.port,
 	                                 .threads = dp.cfg.threads,
 	                                 .keepalive_ms = dp.cfg.keepalive_ms,
-	                                 .request_timeout_ms = 30000};
+	                                 .request_timeout_ms = 30000,
+	                                 .begin_request =
+	                                     dp_proxy_begin_request};
 	if (lb_http_start(&hc, &dp, &dp.http, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-dataplane: %s\n", err);

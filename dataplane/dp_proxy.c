@@ -1,6 +1,7 @@
 #include "dp_proxy.h"
 
 #include "dp.h"
+#include "dp_reply.h"
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_http.h"
@@ -8,6 +9,8 @@
 #include "lb_rand.h"
 #include "lb_time.h"
 
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,67 @@
 #define PROXY_MAX_TRIES 16
 /* civetweb refuses request heads over max_request_size (16 KiB). */
 #define PROXY_HEAD_MAX (17 * 1024)
+/* The start of a request body is kept until the answer begins, so that a
+ * request whose body fits can go to another replica whole. */
+#define PROXY_REPLAY_MAX (64 * 1024)
+
+/* One proxied request. */
+struct proxy {
+	struct mg_connection *c;
+	const struct dp_config *cfg;
+	const struct mg_request_info *ri;
+	const char *path;
+	unsigned long long key;
+	bool idempotent;
+	/* The request body: the replay buffer, then the rest as it comes. */
+	char *replay;
+	size_t replay_len;
+	bool body_complete;    /* replay holds all of it */
+	bool body_chunked;     /* the client sent it chunked */
+	long long body_length; /* the client's Content-Length, or -1 */
+	unsigned long long body_read;
+	bool body_toobig;
+	bool body_failed;
+	/* The answer (the writer is below, with the buffers). */
+	struct dp_reply_opts ropts;
+	bool swallow; /* a 404: the assignment's 400 goes out instead */
+	bool answer_toobig;
+	unsigned long long answer_bytes;
+	const char *replica; /* the last one tried */
+	int status;          /* what the client was answered */
+	/* Buffers, never zeroed, and off the worker's stack (civetweb gives
+	 * it 100 KiB). */
+	char headers[PROXY_HEAD_MAX];
+	char target[PROXY_HEAD_MAX];
+	struct dp_reply reply; /* set up by dp_reply_init() */
+	char answer[DP_ANSWER_BUF];
+};
+
+/* Each worker thread keeps one struct proxy for the requests it serves one
+ * after another: no allocation on the hot path, and memory that follows
+ * the number of workers, not the size of the bodies.  Freed when the
+ * thread ends. */
+static pthread_key_t proxy_key;
+static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
+
+static void proxy_key_make(void)
+{
+	pthread_key_create(&proxy_key, free);
+}
+
+static struct proxy *proxy_of_thread(void)
+{
+	struct proxy *px;
+
+	pthread_once(&proxy_once, proxy_key_make);
+	if (!(px = pthread_getspecific(proxy_key))) {
+		if (!(px = malloc(sizeof(*px))))
+			return NULL;
+		pthread_setspecific(proxy_key, px);
+	}
+	memset(px, 0, offsetof(struct proxy, headers));
+	return px;
+}
 
 static bool method_idempotent(const char *m)
 {
@@ -25,225 +89,520 @@ static bool method_idempotent(const char *m)
 	       strcmp(m, "OPTIONS") == 0;
 }
 
-/* Client headers that must not travel on: hop-by-hop ones, the length
- * (the body is sent whole, with its own), and ours. */
-static bool header_skipped(const char *name)
+/* ---- the request body --------------------------------------------------- */
+
+/* Reads up to cap bytes of the body; counts them against LB_MAX_BODY. */
+static long proxy_body_read(struct proxy *px, char *buf, size_t cap)
 {
-	static const char *const skip[] = {
-	    "connection",
-	    "keep-alive",
-	    "proxy-connection",
-	    "te",
-	    "trailer",
-	    "transfer-encoding",
-	    "upgrade",
-	    "content-length",
-	    "expect",
-	    "x-request-id",
-	    "proxy-authorization",
-	};
-	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
-		if (strcasecmp(name, skip[i]) == 0)
-			return true;
-	return false;
+	int n = mg_read(px->c, buf, cap);
+
+	if (n < 0 || (n == 0 && px->body_length >= 0 &&
+	              px->body_read < (unsigned long long)px->body_length)) {
+		px->body_failed = true; /* the client went away */
+		return -1;
+	}
+	px->body_read += (unsigned long long)n;
+	if (px->cfg->max_body &&
+	    px->body_read > (unsigned long long)px->cfg->max_body) {
+		px->body_toobig = true;
+		return -1;
+	}
+	return n;
 }
 
-/* The client's headers that travel on, and ours, as "Name: value\r\n"
- * lines.  Returns the length, or -1 when they do not fit. */
-static int proxy_headers(const struct mg_request_info *ri,
-                         unsigned long long key, size_t body_len, char *buf,
-                         size_t cap, bool *has_host)
+static long proxy_body_more(void *arg, char *buf, size_t cap)
 {
-	const char *m = ri->request_method;
-	/* The body was read whole (civetweb undoes a client's chunking), so
-	 * it travels with a plain length; methods that carry a body always
-	 * say how long it is, even when empty. */
-	bool say_length = body_len > 0 || strcmp(m, "POST") == 0 ||
-	                  strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+	return proxy_body_read(arg, buf, cap);
+}
+
+/* Reads the start of the body into the replay buffer: all of it when it
+ * fits.  Returns 0, or the status to answer (413, 400). */
+static int proxy_body_start(struct proxy *px)
+{
+	const struct mg_request_info *ri = px->ri;
+	long long max = px->cfg->max_body;
+	const char *expect;
+	size_t cap;
+
+	px->body_length = ri->content_length;
+	px->body_chunked = mg_get_header(px->c, "Transfer-Encoding") != NULL;
+	/* No length and no chunking: HTTP/1.1 says the body is empty (the
+	 * common GET), so nothing is read or allocated. */
+	if (px->body_length <= 0 && !px->body_chunked) {
+		px->body_complete = true;
+		px->body_length = 0;
+		return 0;
+	}
+	if (max && px->body_length > max)
+		return 413;
+	/* civetweb answers "Expect: 100-continue" only for its own file
+	 * handlers: the client waits for this before it sends the body. */
+	expect = mg_get_header(px->c, "Expect");
+	if (expect && strcasecmp(expect, "100-continue") == 0 &&
+	    mg_write(px->c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
+		return 400;
+	cap = px->body_length > 0 && px->body_length < PROXY_REPLAY_MAX
+	          ? (size_t)px->body_length
+	          : PROXY_REPLAY_MAX;
+	if (!(px->replay = malloc(cap)))
+		return 503;
+	while (px->replay_len < cap) {
+		long n = proxy_body_read(px, px->replay + px->replay_len,
+		                         cap - px->replay_len);
+		if (n < 0)
+			return px->body_toobig ? 413 : 400;
+		if (n == 0) {
+			px->body_complete = true;
+			break;
+		}
+		px->replay_len += (size_t)n;
+	}
+	if (px->body_length >= 0 &&
+	    px->replay_len == (unsigned long long)px->body_length)
+		px->body_complete = true;
+	return 0;
+}
+
+/* ---- the request head --------------------------------------------------- */
+
+/* Client fields that must not travel on: hop-by-hop ones (and those the
+ * client's Connection names), the framing, and ours. */
+static bool proxy_field_skipped(const char *name, size_t len, const char *conn)
+{
+	static const char *const ours[] = {"expect", "x-request-id",
+	                                   "proxy-authorization"};
+
+	if (dp_reply_hop_by_hop(name, len))
+		return true;
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (strcasecmp(name, ours[i]) == 0)
+			return true;
+	return conn && lb_http_token_listed(conn, strlen(conn), name, len);
+}
+
+/* Appends s[0..n) at *off if it fits. */
+static bool put(char *buf, size_t cap, size_t *off, const char *s, size_t n)
+{
+	if (n > cap - *off)
+		return false;
+	memcpy(buf + *off, s, n);
+	*off += n;
+	return true;
+}
+
+/* The framing of the body towards the replica. */
+static int proxy_framing(const struct proxy *px, char *line, size_t cap,
+                         bool *chunked)
+{
+	const char *m = px->ri->request_method;
+	bool body_method = strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+	                   strcmp(m, "PATCH") == 0;
+
+	*chunked = false;
+	if (px->body_complete) {
+		/* All in hand (civetweb undid any chunking): a plain length;
+		 * methods that carry a body always say it, even when 0. */
+		if (px->replay_len == 0 && !body_method)
+			return 0;
+		return snprintf(line, cap, "Content-Length: %zu\r\n",
+		                px->replay_len);
+	}
+	if (px->body_length >= 0)
+		return snprintf(line, cap, "Content-Length: %lld\r\n",
+		                px->body_length);
+	*chunked = true;
+	return snprintf(line, cap, "Transfer-Encoding: chunked\r\n");
+}
+
+/* The client's fields that travel on, and ours, as "Name: value\r\n"
+ * lines and the blank line.  Returns the length, or -1 when they do not
+ * fit. */
+static int proxy_headers(const struct proxy *px, char *buf, size_t cap,
+                         bool *has_host, bool *chunked)
+{
+	const struct mg_request_info *ri = px->ri;
+	const char *conn = mg_get_header(px->c, "Connection");
+	char ours[160], framing[64];
 	size_t off = 0;
-	int n;
+	int n, f;
 
 	*has_host = false;
 	for (int i = 0; i < ri->num_headers; i++) {
 		const struct mg_header *h = &ri->http_headers[i];
-		if (header_skipped(h->name))
+		size_t nlen = strlen(h->name);
+		if (proxy_field_skipped(h->name, nlen, conn))
 			continue;
-		*has_host |= strcasecmp(h->name, "host") == 0;
-		n = snprintf(buf + off, cap - off, "%s: %s\r\n", h->name,
-		             h->value);
-		if (n < 0 || (size_t)n >= cap - off)
+		*has_host |= nlen == 4 && strcasecmp(h->name, "host") == 0;
+		if (!put(buf, cap, &off, h->name, nlen) ||
+		    !put(buf, cap, &off, ": ", 2) ||
+		    !put(buf, cap, &off, h->value, strlen(h->value)) ||
+		    !put(buf, cap, &off, "\r\n", 2))
 			return -1;
-		off += (size_t)n;
 	}
-	if (say_length)
-		n = snprintf(buf + off, cap - off,
-		             "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n"
-		             "Content-Length: %zu\r\n\r\n",
-		             key, ri->remote_addr, body_len);
-	else
-		n = snprintf(
-		    buf + off, cap - off,
-		    "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n\r\n", key,
-		    ri->remote_addr);
-	if (n < 0 || (size_t)n >= cap - off)
+	n = snprintf(ours, sizeof(ours),
+	             "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n", px->key,
+	             ri->remote_addr);
+	f = proxy_framing(px, framing, sizeof(framing), chunked);
+	if (!put(buf, cap, &off, ours, (size_t)n) ||
+	    !put(buf, cap, &off, framing, (size_t)f) ||
+	    !put(buf, cap, &off, "\r\n", 2))
 		return -1;
-	return (int)(off + (size_t)n);
+	return (int)off;
 }
 
-/* Sends the replica's answer on to the client. */
-static void proxy_reply(struct mg_connection *c, const char *method,
-                        const char *path, struct dp_upstream_resp *r)
+/* ---- the answer: from the replica to the client ------------------------- */
+
+static int proxy_client_write(void *arg, const void *p, size_t n)
 {
-	if (r->status == 404) {
+	return mg_write(arg, p, n) == (int)n ? 0 : -1;
+}
+
+static int proxy_on_head(void *arg, const struct dp_answer_head *h)
+{
+	struct proxy *px = arg;
+	long long max = px->cfg->max_body;
+
+	px->status = h->status;
+	if (h->status == 404) {
 		/* The assignment's rule: a path no replica serves is the
-		 * client's mistake. */
-		lb_http_send_error(
-		    c, 400, NULL,
-		    "'%.1024s' endpoint does not exist in server "
-		    "replicas",
-		    path);
-		return;
+		 * client's mistake.  The replica's body is read and
+		 * dropped. */
+		px->swallow = true;
+		return 0;
 	}
-	if (strcmp(method, "HEAD") == 0) {
-		/* The length describes the body a GET would get. */
-		lb_http_send_head(c, r->status, NULL,
-		                  r->content_length[0] ? r->content_length
-		                                       : "0",
-		                  r->hlen ? r->headers : NULL, NULL, 0);
-		return;
+	if (max && h->framing == DP_FRAME_LENGTH &&
+	    h->length > (unsigned long long)max) {
+		px->answer_toobig = true;
+		return 1;
 	}
-	lb_http_send(c, r->status, NULL, r->body, r->len,
-	             r->hlen ? r->headers : NULL);
+	return dp_reply_head(&px->reply, h, &px->ropts);
 }
 
-int dp_proxy_handle(struct mg_connection *c, void *data)
+static int proxy_on_body(void *arg, const char *p, size_t n)
 {
-	struct dp *dp = data;
-	const struct mg_request_info *ri = mg_get_request_info(c);
-	const char *path = ri->local_uri_raw;
-	unsigned long long key = lb_rand_range(100000, 999999);
-	struct dp_upstream_req req;
-	struct dp_upstream_resp resp;
-	struct dp_table *t = NULL;
-	uint32_t tried[PROXY_MAX_TRIES], pos = 0, id;
-	size_t ntried = 0, body_len = 0;
-	char *body = NULL, err[256] = "";
-	char headers[PROXY_HEAD_MAX], target[PROXY_HEAD_MAX];
-	int status = 502, rv, hlen, tlen;
-	bool has_host, busy = false;
-	bool idem = method_idempotent(ri->request_method);
+	struct proxy *px = arg;
+	long long max = px->cfg->max_body;
 
-	if (!path || path[0] != '/') {
-		lb_http_send_error(c, 400, NULL, "Bad request target");
-		return 400;
+	if (px->swallow)
+		return 0;
+	px->answer_bytes += n;
+	if (max && px->answer_bytes > (unsigned long long)max) {
+		px->answer_toobig = true;
+		return 1;
 	}
-	rv = lb_http_read_body(c, (size_t)dp->cfg.max_body, &body, &body_len);
-	if (rv == LB_ERR_TOOBIG) {
-		lb_http_close_after(c);
-		lb_http_send_error(c, 413, NULL,
-		                   "Request body is over %lld bytes",
-		                   dp->cfg.max_body);
-		return 413;
-	}
-	if (rv != 0) {
-		lb_http_close_after(c);
-		lb_http_send_error(c, 400, NULL,
-		                   "Could not read the request body");
-		return 400;
-	}
-	t = dp_router_acquire(&dp->router);
-	if (!t || (id = lb_ring_lookup(t->ring, key, &pos)) == 0) {
-		lb_http_send_error(c, 503, NULL,
-		                   "No server replicas available");
-		status = 503;
-		goto out;
-	}
-	hlen = proxy_headers(ri, key, body_len, headers, sizeof(headers),
-	                     &has_host);
-	tlen = snprintf(target, sizeof(target), "%s%s%s", path,
-	                ri->query_string ? "?" : "",
-	                ri->query_string ? ri->query_string : "");
-	if (hlen < 0 || tlen < 0 || (size_t)tlen >= sizeof(target)) {
-		lb_http_close_after(c);
-		lb_http_send_error(c, 431, NULL, "Request head too large");
-		status = 431;
-		goto out;
-	}
-	memset(&req, 0, sizeof(req));
-	req.method = ri->request_method;
-	req.target = target;
-	req.headers = headers;
-	req.headers_len = (size_t)hlen;
-	req.has_host = has_host;
-	req.body = body;
-	req.body_len = body_len;
-	req.connect_timeout_ms = (long)dp->cfg.connect_timeout_ms;
-	req.timeout_ms = (long)dp->cfg.upstream_timeout_ms;
-	req.max_body = (size_t)dp->cfg.max_body;
+	return dp_reply_body(&px->reply, p, n);
+}
 
-	/* An ejected replica (it refused a connection a moment ago) is passed
-	 * over while another is available; when all are, each is tried. */
-	for (int round = 0, attempts = 0;
-	     status == 502 && (round == 0 || (round == 1 && attempts == 0));
-	     round++) {
-		ntried = 0;
-		id = lb_ring_lookup(t->ring, key, &pos);
-		while (id != 0 && ntried < PROXY_MAX_TRIES) {
-			struct dp_backend *b = dp_table_backend(t, id);
-			enum dp_upstream_result ur;
-			tried[ntried++] = id;
-			if (!b)
-				goto next;
-			if (round == 0 &&
-			    atomic_load(&b->ejected_until) > lb_now_ms())
-				goto next;
-			attempts++;
-			req.backend = b->up;
-			ur = dp_upstream_do(&req, &resp, err, sizeof(err));
-			if (ur == DP_UP_OK) {
-				proxy_reply(c, ri->request_method, path, &resp);
-				status =
-				    resp.status == 404 ? 400 : (int)resp.status;
-				dp_upstream_resp_fini(&resp);
-				goto out;
-			}
-			dp_upstream_resp_fini(&resp);
-			lb_log(LB_WARN, "upstream_failed",
-			       "replica=%s result=%d reason=\"%s\" "
-			       "request_id=%llu",
-			       b->name, (int)ur, err, key);
-			busy = ur == DP_UP_BUSY;
-			if (ur == DP_UP_CONNECT) {
-				atomic_store(&b->ejected_until,
-				             lb_now_ms() + dp->cfg.eject_ms);
-			} else if (busy) {
-				/* Not sent: the next replica may have room. */
-			} else if (!(ur == DP_UP_BROKEN && idem)) {
-				/* Not safe (or not useful) to send again. */
-				status = ur == DP_UP_TIMEOUT ? 504 : 502;
-				round = 2;
-				break;
-			}
-		next:
-			id =
-			    lb_ring_next_distinct(t->ring, &pos, tried, ntried);
+static int proxy_on_flush(void *arg)
+{
+	struct proxy *px = arg;
+	return px->swallow ? 0 : dp_reply_flush(&px->reply);
+}
+
+/* ---- the failover walk -------------------------------------------------- */
+
+/* The replicas to try for a key, in order: distinct ones clockwise from
+ * its slot, those ejected a moment ago (they refused a connection) last.
+ * Walked lazily: the first one nearly always serves. */
+struct walk {
+	const struct dp_table *t;
+	unsigned long long key;
+	int64_t now;
+	size_t max; /* distinct replicas to visit at most */
+	uint32_t tried[PROXY_MAX_TRIES], pos;
+	size_t ntried;
+	struct dp_backend *later[PROXY_MAX_TRIES];
+	size_t nlater, next_later;
+	bool ring_done;
+};
+
+static void walk_init(struct walk *w, const struct dp_table *t,
+                      unsigned long long key)
+{
+	size_t members = lb_ring_count(t->ring);
+	memset(w, 0, sizeof(*w));
+	w->t = t;
+	w->key = key;
+	w->now = lb_now_ms();
+	w->max = members < PROXY_MAX_TRIES ? members : PROXY_MAX_TRIES;
+}
+
+static struct dp_backend *walk_next(struct walk *w)
+{
+	while (!w->ring_done) {
+		uint32_t id = 0;
+		struct dp_backend *b;
+		if (w->ntried == 0)
+			id = lb_ring_lookup(w->t->ring, w->key, &w->pos);
+		else if (w->ntried < w->max)
+			id = lb_ring_next_distinct(w->t->ring, &w->pos,
+			                           w->tried, w->ntried);
+		if (id == 0) {
+			w->ring_done = true;
+			break;
 		}
+		w->tried[w->ntried++] = id;
+		if (!(b = dp_table_backend(w->t, id)))
+			continue;
+		if (atomic_load(&b->ejected_until) <= w->now)
+			return b;
+		w->later[w->nlater++] = b;
 	}
-	if (status == 504) {
+	return w->next_later < w->nlater ? w->later[w->next_later++] : NULL;
+}
+
+/* Whether a failed try may go to the next replica: only while the first
+ * cannot have processed the request, and the request can be sent whole. */
+static bool proxy_may_retry(const struct proxy *px, enum dp_upstream_result r,
+                            const struct dp_upstream_info *info)
+{
+	if (px->reply.committed)
+		return false;
+	switch (r) {
+	case DP_UP_CONNECT:
+	case DP_UP_BUSY:
+		return true; /* never sent */
+	case DP_UP_BROKEN:
+		/* Sent, and no byte came back: safe again only for an
+		 * idempotent method whose body is still in hand. */
+		return px->idempotent && !info->consumed;
+	default:
+		return false;
+	}
+}
+
+static enum dp_upstream_result proxy_walk(struct proxy *px,
+                                          const struct dp_table *t,
+                                          struct dp_upstream_req *req,
+                                          char *err, size_t errlen)
+{
+	const struct dp_upstream_sink sink = {
+	    .answer = {proxy_on_head, proxy_on_body, px},
+	    .flush = proxy_on_flush,
+	};
+	enum dp_upstream_result r = DP_UP_CONNECT;
+	struct dp_upstream_info info;
+	struct dp_backend *b;
+	struct walk w;
+
+	walk_init(&w, t, px->key);
+	while ((b = walk_next(&w))) {
+		req->backend = b->up;
+		px->replica = b->name;
+		r = dp_upstream_do(req, &sink, &info, err, errlen);
+		if (r == DP_UP_OK || r == DP_UP_STOPPED)
+			return r;
+		lb_log(LB_WARN, "upstream_failed",
+		       "replica=%s result=%d reason=\"%s\" request_id=%llu",
+		       b->name, (int)r, err, px->key);
+		if (r == DP_UP_CONNECT)
+			atomic_store(&b->ejected_until,
+			             lb_now_ms() + px->cfg->eject_ms);
+		if (!proxy_may_retry(px, r, &info))
+			return r;
+	}
+	return r;
+}
+
+/* ---- the handler -------------------------------------------------------- */
+
+/* Answers a failure that left nothing on the client's connection yet. */
+static int proxy_fail(struct proxy *px, enum dp_upstream_result r,
+                      const char *err)
+{
+	struct mg_connection *c = px->c;
+
+	if (px->body_toobig || px->answer_toobig) {
+		lb_http_close_after(c);
+		lb_http_send_error(c, px->body_toobig ? 413 : 502, NULL,
+		                   "%s body is over LB_MAX_BODY (%lld bytes)",
+		                   px->body_toobig ? "Request" : "The answer's",
+		                   px->cfg->max_body);
+		return px->body_toobig ? 413 : 502;
+	}
+	switch (r) {
+	case DP_UP_STOPPED:
+		/* The client went away: nobody to answer. */
+		mg_disable_connection_keep_alive(c);
+		return 499;
+	case DP_UP_TIMEOUT:
 		lb_http_send_error(c, 504, NULL,
 		                   "Replica did not answer in time (%s)", err);
-	} else if (busy) {
-		status = 503;
+		return 504;
+	case DP_UP_BUSY:
 		lb_http_send_error(c, 503, "Retry-After: 1\r\n",
 		                   "Replicas are busy (%s)", err);
-	} else {
+		return 503;
+	case DP_UP_BAD:
+		lb_http_send_error(
+		    c, 502, NULL, "The replica's answer was refused (%s)", err);
+		return 502;
+	default:
 		lb_http_send_error(c, 502, NULL,
 		                   "No replica could serve the request "
 		                   "(last error: %s)",
 		                   err[0] ? err : "none reachable");
+		return 502;
 	}
-out:
-	dp_table_release(t);
-	free(body);
+}
+
+/* Sends the request through the ring and the answer back. */
+static int proxy_forward(struct proxy *px, const struct dp_table *t)
+{
+	const struct mg_request_info *ri = px->ri;
+	char err[256] = "";
+	struct dp_upstream_req req;
+	enum dp_upstream_result r;
+	int hlen, tlen;
+
+	memset(&req, 0, sizeof(req));
+	hlen = proxy_headers(px, px->headers, sizeof(px->headers),
+	                     &req.has_host, &req.chunked);
+	tlen = snprintf(px->target, sizeof(px->target), "%s%s%s", px->path,
+	                ri->query_string ? "?" : "",
+	                ri->query_string ? ri->query_string : "");
+	if (hlen < 0 || tlen < 0 || (size_t)tlen >= sizeof(px->target)) {
+		lb_http_close_after(px->c);
+		lb_http_send_error(px->c, 431, NULL, "Request head too large");
+		return 431;
+	}
+	req.method = ri->request_method;
+	req.target = px->target;
+	req.headers = px->headers;
+	req.headers_len = (size_t)hlen;
+	req.body = px->replay;
+	req.body_len = px->replay_len;
+	req.body_complete = px->body_complete;
+	req.more = proxy_body_more;
+	req.more_arg = px;
+	req.head_method = strcmp(ri->request_method, "HEAD") == 0;
+	req.buf = px->answer;
+	req.connect_timeout_ms = (long)px->cfg->connect_timeout_ms;
+	req.timeout_ms = (long)px->cfg->upstream_timeout_ms;
+
+	r = proxy_walk(px, t, &req, err, sizeof(err));
+	if (r == DP_UP_OK && px->swallow) {
+		lb_http_send_error(
+		    px->c, 400, NULL,
+		    "'%.1024s' endpoint does not exist in server "
+		    "replicas",
+		    px->path);
+		return 400;
+	}
+	if (r == DP_UP_OK) {
+		if (dp_reply_end(&px->reply) != 0 || !px->reply.keep_alive)
+			mg_disable_connection_keep_alive(px->c);
+		return px->status;
+	}
+	if (!px->reply.committed)
+		return proxy_fail(px, r, err);
+	/* The status already went out: all that is left is to close, so
+	 * that the client sees an incomplete answer, not a wrong one. */
+	lb_log(LB_WARN, "answer_cut",
+	       "replica=%s reason=\"%s\" sent=%llu "
+	       "request_id=%llu",
+	       px->replica, err, (unsigned long long)px->reply.bytes, px->key);
+	mg_disable_connection_keep_alive(px->c);
+	return px->status;
+}
+
+/* Checks that need no replica.  Returns 0, or the status answered. */
+static int proxy_precheck(struct proxy *px)
+{
+	struct mg_connection *c = px->c;
+
+	if (!px->path || px->path[0] != '/') {
+		lb_http_send_error(c, 400, NULL, "Bad request target");
+		return 400;
+	}
+	/* civetweb keeps the first MG_MAX_HEADERS fields and drops the rest
+	 * silently: a request with that many may have lost one (a
+	 * Content-Length, say), so it is refused rather than misread. */
+	if (px->ri->num_headers >= MG_MAX_HEADERS) {
+		lb_http_close_after(c);
+		lb_http_send_error(c, 431, NULL,
+		                   "Too many header fields (at most %d)",
+		                   MG_MAX_HEADERS - 1);
+		return 431;
+	}
+	return 0;
+}
+
+/* Answers a request whose body could not be started. */
+static int proxy_body_refused(struct proxy *px, int status)
+{
+	lb_http_close_after(px->c);
+	if (status == 413)
+		lb_http_send_error(px->c, 413, NULL,
+		                   "Request body is over LB_MAX_BODY (%lld "
+		                   "bytes)",
+		                   px->cfg->max_body);
+	else if (status == 400)
+		lb_http_send_error(px->c, 400, NULL,
+		                   "Could not read the request body");
+	else
+		lb_http_send_error(px->c, status, NULL, "Out of memory");
 	return status;
+}
+
+static int proxy_run(struct proxy *px, struct dp *dp)
+{
+	struct dp_table *t;
+	int status;
+
+	if ((status = proxy_precheck(px)) != 0)
+		return status;
+	if ((status = proxy_body_start(px)) != 0)
+		return proxy_body_refused(px, status);
+	dp_reply_init(&px->reply, proxy_client_write, px->c);
+	px->ropts.keep_alive = lb_http_keep_alive(px->c);
+	px->ropts.http11 = strcmp(px->ri->http_version, "1.1") == 0;
+	t = dp_router_acquire(&dp->router);
+	if (!t || lb_ring_count(t->ring) == 0) {
+		lb_http_send_error(px->c, 503, NULL,
+		                   "No server replicas available");
+		status = 503;
+	} else {
+		status = proxy_forward(px, t);
+	}
+	dp_table_release(t);
+	return status;
+}
+
+int dp_proxy_handle(struct mg_connection *c, void *data)
+{
+	struct proxy *px = proxy_of_thread();
+	int status;
+
+	if (!px) {
+		lb_http_close_after(c);
+		lb_http_send_error(c, 503, NULL, "Out of memory");
+		return 503;
+	}
+	px->c = c;
+	px->cfg = &((struct dp *)data)->cfg;
+	px->ri = mg_get_request_info(c);
+	px->path = px->ri->local_uri_raw;
+	px->key = lb_rand_range(100000, 999999);
+	px->idempotent = method_idempotent(px->ri->request_method);
+	status = proxy_run(px, data);
+	free(px->replay);
+	return status;
+}
+
+int dp_proxy_begin_request(struct mg_connection *c)
+{
+	const char *up = mg_get_header(c, "Upgrade");
+
+	/* civetweb hands WebSocket upgrades only to WebSocket handlers, and
+	 * its client side cannot carry the client's headers (see the
+	 * README): refused here, before civetweb's own routing. */
+	if (up && strcasecmp(up, "websocket") == 0) {
+		lb_http_close_after(c);
+		lb_http_send_error(c, 501, NULL,
+		                   "WebSocket is not proxied by this load "
+		                   "balancer");
+		return 501;
+	}
+	return 0;
 }

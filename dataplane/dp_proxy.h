@@ -9,4 +9,9 @@
 /* civetweb request handler; data is the struct dp. */
 int dp_proxy_handle(struct mg_connection *c, void *data);
 
+/* civetweb's begin_request callback: answers what must not reach the
+ * handlers (a WebSocket upgrade, 501).  Returns 0 to go on, or the status
+ * it answered. */
+int dp_proxy_begin_request(struct mg_connection *c);
+
 #endif

@@ -1,7 +1,8 @@
-#define _GNU_SOURCE /* memmem */
 #include "dp_upstream.h"
 
 #include "lb_err.h"
+#include "lb_log.h"
+#include "lb_name.h"
 #include "lb_time.h"
 
 #include <arpa/inet.h>
@@ -20,14 +21,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define POOL_MAX   32          /* idle connections a thread keeps */
-#define HEAD_MAX   (64 * 1024) /* the largest answer head accepted */
-#define FIRST_READ 4096
+#define POOL_MAX 32 /* idle connections kept per replica */
 
 /* ---- backends: a shared pool and a connection cap per replica ---------- */
 
 struct dp_upstream_backend {
-	char host[64];
+	char host[LB_HOST_MAX + 1];
 	uint16_t port;
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* a connection came back, or closed */
@@ -230,29 +229,23 @@ static int up_connect(const struct dp_upstream_req *req, char *err,
 	return fd;
 }
 
+/* An idle connection must be quiet: a replica that closed it meanwhile
+ * would fail the request, and bytes that arrived while it sat in the pool
+ * belong to no request (they must never reach the next one). */
+static bool pool_quiet(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* ---- sending ------------------------------------------------------------ */
 
-static int up_send(int fd, const struct dp_upstream_req *req)
+/* Sends iov[0..n) whole. */
+static int send_all(int fd, struct iovec *iov, size_t n)
 {
-	char head[17 * 1024]; /* civetweb refuses request heads over 16 KiB */
-	struct iovec iov[3];
-	struct msghdr mh = {.msg_iov = iov};
-	int n;
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
 
-	if (req->has_host)
-		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\n",
-		             req->method, req->target);
-	else
-		n = snprintf(head, sizeof(head),
-		             "%s %s HTTP/1.1\r\nHost: %s:%u\r\n", req->method,
-		             req->target, req->backend->host,
-		             req->backend->port);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return -1;
-	iov[0] = (struct iovec){head, (size_t)n};
-	iov[1] = (struct iovec){(void *)req->headers, req->headers_len};
-	iov[2] = (struct iovec){(void *)req->body, req->body_len};
-	mh.msg_iovlen = req->body_len ? 3 : 2;
 	while (mh.msg_iovlen) {
 		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
@@ -275,307 +268,170 @@ static int up_send(int fd, const struct dp_upstream_req *req)
 	return 0;
 }
 
-/* ---- receiving ---------------------------------------------------------- */
-
-struct rbuf {
-	char *p;
-	size_t len, cap;
-};
-
-/* Reads more into b.  Returns bytes read, 0 at EOF, -1 on error (errno). */
-static ssize_t rb_fill(int fd, struct rbuf *b, size_t limit)
+/* Appends body bytes to iov, with chunk framing when chunked: the size line
+ * goes in size[] (owned by the caller, at least 24 bytes). */
+static size_t body_iov(struct iovec *iov, const char *p, size_t n, bool chunked,
+                       char *size)
 {
-	ssize_t n;
-	if (b->len == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : FIRST_READ;
-		char *np;
-		if (b->cap >= limit) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-		if (!(np = realloc(b->p, cap + 1)))
-			return -1;
-		b->p = np;
-		b->cap = cap;
+	size_t k = 0;
+	if (n == 0)
+		return 0;
+	if (chunked) {
+		int w = snprintf(size, 24, "%zx\r\n", n);
+		iov[k++] = (struct iovec){size, (size_t)w};
 	}
-	do
-		n = recv(fd, b->p + b->len, b->cap - b->len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		b->len += (size_t)n;
-	return n;
+	iov[k++] = (struct iovec){(void *)p, n};
+	if (chunked)
+		iov[k++] = (struct iovec){"\r\n", 2};
+	return k;
 }
 
-/* Hop-by-hop headers (RFC 9110 7.6.1) and the ones the proxy writes. */
-static bool header_dropped(const char *name, size_t len)
+/* The request line, the headers and the body in hand, in one sendmsg().
+ * The pieces go as they are: no copy, and nothing large on the stack
+ * (civetweb's workers have 100 KiB). */
+static int send_head(int fd, const struct dp_upstream_req *req)
 {
-	static const char *const drop[] = {
-	    "connection",          "keep-alive", "proxy-authenticate",
-	    "proxy-authorization", "te",         "trailer",
-	    "transfer-encoding",   "upgrade",    "content-length",
-	};
-	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (strlen(drop[i]) == len &&
-		    strncasecmp(name, drop[i], len) == 0)
-			return true;
-	return false;
+	char host[LB_HOST_MAX + 32], size[24];
+	struct iovec iov[10];
+	size_t k = 0;
+
+	iov[k++] = (struct iovec){(void *)req->method, strlen(req->method)};
+	iov[k++] = (struct iovec){" ", 1};
+	iov[k++] = (struct iovec){(void *)req->target, strlen(req->target)};
+	iov[k++] = (struct iovec){" HTTP/1.1\r\n", 11};
+	if (!req->has_host) {
+		int n = snprintf(host, sizeof(host), "Host: %s:%u\r\n",
+		                 req->backend->host, req->backend->port);
+		iov[k++] = (struct iovec){host, (size_t)n};
+	}
+	iov[k++] = (struct iovec){(void *)req->headers, req->headers_len};
+	k += body_iov(iov + k, req->body, req->body_len, req->chunked, size);
+	if (req->chunked && req->body_complete)
+		iov[k++] = (struct iovec){"0\r\n\r\n", 5};
+	return send_all(fd, iov, k);
 }
 
-struct head {
-	int status;
-	bool http10;
-	bool close;
-	bool chunked;
-	bool has_length;
-	unsigned long long length;
-};
-
-/* Parses the status line and headers in b->p[0..end); copies the headers
- * that travel on to resp.  Returns 0 or -1 (malformed). */
-static int parse_head(const char *p, size_t end, struct head *h,
-                      struct dp_upstream_resp *resp)
+/* The rest of the body, as the client sends it, through buf.  Returns 0,
+ * -1 when the replica's end broke (errno), -2 when more() failed. */
+static int send_rest(int fd, const struct dp_upstream_req *req, char *buf,
+                     size_t cap, struct dp_upstream_info *info)
 {
-	const char *line = p, *stop = p + end, *eol;
-	char *out;
-	size_t olen = 0;
+	char size[24];
+	struct iovec iov[3];
+	long n;
 
-	memset(h, 0, sizeof(*h));
-	if (end < 12 || strncmp(p, "HTTP/1.", 7) != 0)
-		return -1;
-	h->http10 = p[7] == '0';
-	h->close = h->http10;
-	h->status = atoi(p + 9);
-	if (h->status < 100 || h->status > 999)
-		return -1;
-	if (!(out = malloc(end + 1)))
-		return -1;
-	eol = memchr(line, '\n', (size_t)(stop - line));
-	for (line = eol + 1; line < stop; line = eol + 1) {
-		const char *colon, *v, *ve;
-		size_t nlen;
-		eol = memchr(line, '\n', (size_t)(stop - line));
-		if (!eol)
-			eol = stop;
-		ve = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
-		if (ve == line)
-			break; /* the blank line */
-		if (!(colon = memchr(line, ':', (size_t)(ve - line))))
-			continue;
-		nlen = (size_t)(colon - line);
-		for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
-			;
-		if (nlen == 14 &&
-		    strncasecmp(line, "content-length", 14) == 0) {
-			h->has_length = true;
-			h->length = strtoull(v, NULL, 10);
-			size_t vl = (size_t)(ve - v);
-			if (vl < sizeof(resp->content_length)) {
-				memcpy(resp->content_length, v, vl);
-				resp->content_length[vl] = '\0';
-			}
-		} else if (nlen == 17 &&
-		           strncasecmp(line, "transfer-encoding", 17) == 0) {
-			h->chunked =
-			    memmem(v, (size_t)(ve - v), "chunked", 7) != NULL;
-		} else if (nlen == 10 &&
-		           strncasecmp(line, "connection", 10) == 0) {
-			if ((size_t)(ve - v) == 5 &&
-			    strncasecmp(v, "close", 5) == 0)
-				h->close = true;
-			else if ((size_t)(ve - v) == 10 &&
-			         strncasecmp(v, "keep-alive", 10) == 0)
-				h->close = false;
-		}
-		if (header_dropped(line, nlen))
-			continue;
-		memcpy(out + olen, line, (size_t)(ve - line));
-		olen += (size_t)(ve - line);
-		out[olen++] = '\r';
-		out[olen++] = '\n';
+	if (req->body_complete)
+		return 0;
+	info->consumed = true;
+	while ((n = req->more(req->more_arg, buf, cap)) > 0) {
+		size_t k = body_iov(iov, buf, (size_t)n, req->chunked, size);
+		if (send_all(fd, iov, k) != 0)
+			return -1;
 	}
-	out[olen] = '\0';
-	resp->headers = out;
-	resp->hlen = olen;
+	if (n < 0)
+		return -2;
+	if (req->chunked) {
+		iov[0] = (struct iovec){"0\r\n\r\n", 5};
+		return send_all(fd, iov, 1);
+	}
 	return 0;
 }
 
-/* Scans chunked data in p[*pos..len): returns 1 when the last chunk and the
- * trailers are complete, 0 when more is needed, -1 when malformed.  *pos
- * advances over whole chunks only. */
-static int chunked_complete(const char *p, size_t len, size_t *pos)
+/* ---- receiving ---------------------------------------------------------- */
+
+/* Reads the answer into a until it is complete. */
+static enum dp_upstream_result read_answer(int fd, struct dp_answer *a,
+                                           long req_timeout_ms,
+                                           const struct dp_upstream_sink *sink,
+                                           struct dp_upstream_info *info,
+                                           char *err, size_t errlen)
 {
 	for (;;) {
-		const char *nl = memchr(p + *pos, '\n', len - *pos);
-		unsigned long long size;
-		char *end;
-		if (!nl)
-			return 0;
-		size = strtoull(p + *pos, &end, 16);
-		if (end == p + *pos)
-			return -1;
-		if (size == 0) {
-			/* Trailers, then a blank line. */
-			size_t t = (size_t)(nl - p) + 1;
-			for (;;) {
-				const char *tl = memchr(p + t, '\n', len - t);
-				if (!tl)
-					return 0;
-				if (tl == p + t ||
-				    (tl == p + t + 1 && p[t] == '\r'))
-					return 1;
-				t = (size_t)(tl - p) + 1;
-			}
+		char *at;
+		size_t room = dp_answer_space(a, &at);
+		ssize_t n;
+		int rv;
+
+		if (room == 0) {
+			snprintf(err, errlen, "%s", a->err);
+			return DP_UP_BAD;
 		}
-		if ((size_t)(nl - p) + 1 + size + 2 > len)
-			return 0;
-		*pos = (size_t)(nl - p) + 1 + size + 2;
+		n = a->head_done ? recv(fd, at, room, MSG_DONTWAIT) : -1;
+		if (n < 0 && (!a->head_done || errno == EAGAIN ||
+		              errno == EWOULDBLOCK)) {
+			/* About to wait: what was buffered goes to the client
+			 * first. */
+			if (a->head_done && sink->flush(sink->answer.arg) != 0)
+				return DP_UP_STOPPED;
+			do
+				n = recv(fd, at, room, 0);
+			while (n < 0 && errno == EINTR);
+		}
+		if (n > 0) {
+			info->got_bytes = true;
+			rv = dp_answer_feed(a, (size_t)n);
+		} else if (n == 0) {
+			if (!info->got_bytes) {
+				snprintf(err, errlen,
+				         "connection closed by the replica");
+				return DP_UP_BROKEN;
+			}
+			rv = dp_answer_eof(a);
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			snprintf(err, errlen,
+			         "the replica was silent for %ld ms",
+			         req_timeout_ms);
+			return DP_UP_TIMEOUT;
+		} else {
+			snprintf(err, errlen, "recv: %s", strerror(errno));
+			return info->got_bytes ? DP_UP_BAD : DP_UP_BROKEN;
+		}
+		if (rv == 1)
+			return DP_UP_OK;
+		if (rv == LB_ERR_IO)
+			return DP_UP_STOPPED;
+		if (rv != 0) {
+			snprintf(err, errlen, "%s", a->err);
+			return DP_UP_BAD;
+		}
 	}
-}
-
-/* Decodes a complete chunked body in place; returns its length. */
-static size_t chunked_decode(char *p, size_t len)
-{
-	size_t in = 0, out = 0;
-	for (;;) {
-		char *nl = memchr(p + in, '\n', len - in);
-		unsigned long long size = strtoull(p + in, NULL, 16);
-		if (!nl || size == 0)
-			return out;
-		in = (size_t)(nl - p) + 1;
-		memmove(p + out, p + in, size);
-		out += size;
-		in += size + 2;
-	}
-}
-
-static bool no_body(const char *method, int status)
-{
-	return strcmp(method, "HEAD") == 0 || status == 204 || status == 304 ||
-	       (status >= 100 && status < 200);
 }
 
 /* One exchange on fd.  *reusable says whether fd may serve again. */
-static enum dp_upstream_result up_exchange(int fd,
-                                           const struct dp_upstream_req *req,
-                                           struct dp_upstream_resp *resp,
-                                           bool *reusable, char *err,
-                                           size_t errlen)
+static enum dp_upstream_result
+exchange(int fd, const struct dp_upstream_req *req,
+         const struct dp_upstream_sink *sink, struct dp_upstream_info *info,
+         bool *reusable, char *err, size_t errlen)
 {
-	struct rbuf b = {0};
-	struct head h;
-	size_t hend = 0, body_at;
-	char *crlf;
-	ssize_t n;
+	struct dp_answer a;
+	enum dp_upstream_result r;
+	int rv;
 
 	*reusable = false;
-	if (up_send(fd, req) != 0) {
+	dp_answer_init(&a, req->buf, req->head_method, &sink->answer);
+	if (send_head(fd, req) != 0 ||
+	    (rv = send_rest(fd, req, req->buf, DP_ANSWER_BUF, info)) == -1) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		return DP_UP_BROKEN;
 	}
-	for (;;) { /* the head */
-		size_t from = b.len > 3 ? b.len - 3 : 0;
-		n = rb_fill(fd, &b, HEAD_MAX);
-		if (n <= 0)
-			goto read_failed;
-		resp->got_bytes = true;
-		b.p[b.len] = '\0';
-		if ((crlf = memmem(b.p + from, b.len - from, "\r\n\r\n", 4))) {
-			hend = (size_t)(crlf - b.p) + 4;
-			break;
-		}
+	if (rv == -2) {
+		snprintf(err, errlen, "the request body could not be read");
+		return DP_UP_STOPPED;
 	}
-	if (parse_head(b.p, hend, &h, resp) != 0) {
-		snprintf(err, errlen, "malformed answer head");
-		free(b.p);
-		return DP_UP_OTHER;
-	}
-	resp->status = h.status;
-	body_at = hend;
-	if (no_body(req->method, h.status)) {
-		resp->len = 0;
-	} else if (h.chunked) {
-		size_t pos = body_at;
-		int done;
-		while ((done = chunked_complete(b.p, b.len, &pos)) == 0) {
-			if (b.len - body_at > req->max_body + 65536) {
-				free(b.p);
-				snprintf(err, errlen, "answer over %zu bytes",
-				         req->max_body);
-				return DP_UP_TOOBIG;
-			}
-			if ((n = rb_fill(fd, &b,
-			                 req->max_body + HEAD_MAX * 2)) <= 0)
-				goto read_failed;
-		}
-		if (done < 0) {
-			free(b.p);
-			snprintf(err, errlen, "malformed chunked answer");
-			return DP_UP_OTHER;
-		}
-		resp->len = chunked_decode(b.p + body_at, b.len - body_at);
-		if (resp->len > req->max_body) {
-			free(b.p);
-			snprintf(err, errlen, "answer over %zu bytes",
-			         req->max_body);
-			return DP_UP_TOOBIG;
-		}
-	} else if (h.has_length) {
-		if (h.length > req->max_body) {
-			free(b.p);
-			snprintf(err, errlen,
-			         "answer of %llu bytes is over %zu", h.length,
-			         req->max_body);
-			return DP_UP_TOOBIG;
-		}
-		while (b.len - body_at < h.length) {
-			if (b.cap < body_at + h.length) {
-				char *np = realloc(b.p, body_at + h.length + 1);
-				if (!np) {
-					free(b.p);
-					return DP_UP_OTHER;
-				}
-				b.p = np;
-				b.cap = body_at + h.length;
-			}
-			if ((n = rb_fill(fd, &b, b.cap)) <= 0)
-				goto read_failed;
-		}
-		resp->len = h.length;
-	} else {
-		/* No length: the body ends when the replica closes. */
-		h.close = true;
-		while ((n = rb_fill(fd, &b, body_at + req->max_body + 1)) > 0)
-			;
-		if (n < 0 && errno == EMSGSIZE) {
-			free(b.p);
-			snprintf(err, errlen, "answer over %zu bytes",
-			         req->max_body);
-			return DP_UP_TOOBIG;
-		}
-		resp->len = b.len - body_at;
-	}
-	resp->buf = b.p;
-	resp->body = b.p + body_at;
-	/* Bytes past the answer would be a protocol error: do not reuse. */
-	*reusable = !h.close && (h.chunked || no_body(req->method, h.status) ||
-	                         b.len == body_at + resp->len);
-	return DP_UP_OK;
-
-read_failed:
-	if (n == 0)
-		snprintf(err, errlen, "connection closed by the replica");
-	else
-		snprintf(err, errlen, "recv: %s", strerror(errno));
-	free(b.p);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return DP_UP_TIMEOUT;
-	if (n < 0 && errno == EMSGSIZE)
-		return DP_UP_OTHER;
-	return resp->got_bytes ? DP_UP_PARTIAL : DP_UP_BROKEN;
+	r = read_answer(fd, &a, req->timeout_ms, sink, info, err, errlen);
+	if (r == DP_UP_OK && a.extra)
+		lb_log(LB_WARN, "upstream_extra_bytes",
+		       "replica=%s:%u action=\"connection closed\"",
+		       req->backend->host, req->backend->port);
+	/* Bytes past the answer would reach the next request: never pooled
+	 * then. */
+	*reusable = r == DP_UP_OK && a.keep_alive && !a.extra;
+	return r;
 }
 
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
-                                       struct dp_upstream_resp *resp, char *err,
+                                       const struct dp_upstream_sink *sink,
+                                       struct dp_upstream_info *info, char *err,
                                        size_t errlen)
 {
 	struct dp_upstream_backend *b = req->backend;
@@ -583,7 +439,7 @@ enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
 	bool reusable, pooled;
 	int fd;
 
-	memset(resp, 0, sizeof(*resp));
+	memset(info, 0, sizeof(*info));
 	for (;;) {
 		fd = pool_take(b, req->connect_timeout_ms, &pooled);
 		if (fd == -1) {
@@ -593,26 +449,24 @@ enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
 			         max_conns);
 			return DP_UP_BUSY;
 		}
+		if (pooled && !pool_quiet(fd)) {
+			pool_give(b, fd, false);
+			continue;
+		}
 		if (fd == -2 && (fd = up_connect(req, err, errlen)) < 0) {
 			pool_forfeit(b);
 			return DP_UP_CONNECT;
 		}
-		r = up_exchange(fd, req, resp, &reusable, err, errlen);
-		/* A pooled connection the replica closed meanwhile fails
+		info->reused = pooled;
+		r = exchange(fd, req, sink, info, &reusable, err, errlen);
+		pool_give(b, fd, reusable);
+		info->closed = !reusable;
+		/* A pooled connection that the replica closed just now fails
 		 * before any answer byte: the replica never saw the request,
-		 * so it goes again (on another idle one, or a new one). */
-		if (pooled && r == DP_UP_BROKEN && !resp->got_bytes) {
-			pool_give(b, fd, false);
+		 * which goes again on a new connection while it can be sent
+		 * whole. */
+		if (pooled && r == DP_UP_BROKEN && !info->consumed)
 			continue;
-		}
-		pool_give(b, fd, r == DP_UP_OK && reusable);
 		return r;
 	}
-}
-
-void dp_upstream_resp_fini(struct dp_upstream_resp *resp)
-{
-	free(resp->headers);
-	free(resp->buf);
-	resp->headers = resp->buf = resp->body = NULL;
 }

@@ -1,19 +1,24 @@
 /* dp_upstream.h - one HTTP/1.1 exchange with a replica, on a pooled
- * keep-alive connection.
+ * keep-alive connection, with both bodies streamed.
  *
  * Each replica address has one pool of idle connections, shared by all
  * threads, and a cap on the connections open to it: a replica serves each
  * connection on a thread of its own, so more connections than its threads
  * would stall it (and fail its heartbeats).  A request takes an idle
- * connection, or opens one below the cap, or waits briefly for one; a
- * complete keep-alive answer puts it back.  The request goes out in one
- * sendmsg(),
- * the answer comes back with as few recv() calls as its size allows: this
- * client exists because a general one (libcurl) spent more time per
- * request in its own machinery than the proxy spent in everything else.
+ * connection (checked to be quiet: neither closed by the replica nor
+ * holding stray bytes), or opens one below the cap, or waits briefly for
+ * one; a complete keep-alive answer with nothing after it puts it back.
+ *
+ * The request head and the body in hand go out in one sendmsg(); the rest
+ * of the body follows as the client sends it.  The answer is read into the
+ * reader's fixed buffer and framed by http-parser (dp_answer.h); a small
+ * answer takes one recv().  Memory per exchange is that buffer
+ * (DP_ANSWER_BUF), whatever the bodies' sizes.
  */
 #ifndef DP_UPSTREAM_H
 #define DP_UPSTREAM_H
+
+#include "dp_answer.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,50 +41,71 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
  * NULL. */
 void dp_upstream_backend_put(struct dp_upstream_backend *b);
 
+/* Reads more of the client's body into buf: returns the bytes read, 0 at
+ * its end, or -1 when it cannot be read (the client is gone, or it passed
+ * a limit: the caller knows which). */
+typedef long (*dp_upstream_more_fn)(void *arg, char *buf, size_t cap);
+
 struct dp_upstream_req {
 	const char *method;
 	const char *target; /* path and query, as the client sent them */
 	struct dp_upstream_backend *backend;
-	const char *headers; /* "Name: value\r\n" lines, borrowed */
+	const char *headers; /* "Name: value\r\n" lines and the blank line,
+	                        borrowed; they say how the body is framed */
 	size_t headers_len;
 	bool has_host; /* headers carry the client's Host */
+	/* The body: first what is in hand (the replay buffer), then, unless
+	 * that was all of it, what more() reads from the client. */
 	const char *body;
 	size_t body_len;
+	bool body_complete;
+	bool chunked; /* the body goes to the replica chunked */
+	dp_upstream_more_fn more;
+	void *more_arg;
+	bool head_method; /* the answer has no body */
+	char *buf; /* DP_ANSWER_BUF bytes the exchange works in, borrowed */
 	long connect_timeout_ms;
-	long timeout_ms; /* longest silence while waiting for the answer */
-	size_t max_body; /* a larger answer fails with DP_UP_TOOBIG */
+	long timeout_ms; /* longest silence of the replica */
 };
 
-struct dp_upstream_resp {
-	int status;
-	char *headers; /* "Name: value\r\n" lines, hop-by-hop ones removed */
-	size_t hlen;
-	char *body;
-	size_t len;
-	char content_length[24]; /* as the replica sent it (for HEAD) */
-	bool got_bytes;          /* any byte of the answer arrived */
-	char *buf;               /* owns headers and body */
+/* Where the answer goes: its head and body (dp_answer.h), and a flush()
+ * called before waiting for more of the answer, so that what was buffered
+ * reaches the client meanwhile.  Callbacks return 0, or non-zero to stop
+ * the exchange (DP_UP_STOPPED). */
+struct dp_upstream_sink {
+	struct dp_answer_sink answer;
+	int (*flush)(void *arg);
 };
 
-/* Why an exchange failed; decides whether the proxy may try another
+/* Why an exchange ended; decides whether the proxy may try another
  * replica. */
 enum dp_upstream_result {
 	DP_UP_OK,
 	DP_UP_CONNECT, /* no connection: the request was never sent */
-	DP_UP_BROKEN,  /* sent, then the connection broke before any answer */
-	DP_UP_PARTIAL, /* the answer broke off midway */
-	DP_UP_TIMEOUT, /* connected, but the replica went silent */
-	DP_UP_TOOBIG,  /* the answer is over max_body */
 	DP_UP_BUSY,    /* every allowed connection stayed busy: not sent */
-	DP_UP_OTHER,   /* a malformed answer, or out of memory */
+	DP_UP_BROKEN,  /* sent (maybe in part), then the connection broke
+	                  before any byte of the answer */
+	DP_UP_TIMEOUT, /* connected, but the replica went silent */
+	DP_UP_BAD,     /* a malformed answer, or one cut short */
+	DP_UP_STOPPED, /* the sink or more() stopped it (the caller knows
+	                  why) */
 };
 
-/* Runs the exchange.  resp is filled either way; free it with
- * dp_upstream_resp_fini().  err gets the reason of a failure. */
-enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
-                                       struct dp_upstream_resp *resp, char *err,
-                                       size_t errlen);
+/* What happened besides the result. */
+struct dp_upstream_info {
+	bool got_bytes; /* any byte of the answer arrived */
+	bool consumed;  /* more() was called: the body cannot be sent again */
+	bool reused;    /* the connection came from the pool */
+	bool closed;    /* the connection was closed after, not pooled */
+};
 
-void dp_upstream_resp_fini(struct dp_upstream_resp *resp);
+/* Runs the exchange: sends the request, then passes the answer to the
+ * sink as it arrives.  A pooled connection that the replica closed meanwhile
+ * is replaced transparently while the request can still be sent whole.
+ * info is filled either way; err gets the reason of a failure. */
+enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
+                                       const struct dp_upstream_sink *sink,
+                                       struct dp_upstream_info *info, char *err,
+                                       size_t errlen);
 
 #endif

@@ -13,8 +13,9 @@ from lbtest import (Proc, assert_no_sanitizer_reports, binary, free_port,
 
 class Stack:
     def __init__(self, tmp_path, replicas=3, cp_env=None, dp_env=None,
-                 replica_bin=None):
+                 replica_bin=None, build=None):
         self.tmp = tmp_path
+        self.build = build  # None: LB_BUILD
         self.admin_url = f"tcp://127.0.0.1:{free_port()}"
         self.pub_url = f"tcp://127.0.0.1:{free_port()}"
         self.state_dir = str(tmp_path / "state")
@@ -41,7 +42,7 @@ class Stack:
     def start_cp(self):
         log = str(self.tmp / f"cp{len(self.logs)}.log")
         self.logs.append(log)
-        self.cp = Proc([binary("controlplane/lb-controlplane")], self.cp_env,
+        self.cp = Proc([binary("controlplane/lb-controlplane", self.build)], self.cp_env,
                        log)
         return self.cp
 
@@ -52,7 +53,7 @@ class Stack:
         env.update(self.dp_env)
         log = str(self.tmp / f"dp{len(self.logs)}.log")
         self.logs.append(log)
-        dp = Proc([binary("dataplane/lb-dataplane")], env, log)
+        dp = Proc([binary("dataplane/lb-dataplane", self.build)], env, log)
         self.dps.append((dp, port))
         if self.port is None:
             self.port = port

@@ -40,8 +40,8 @@ SAN_ENV = {
 }
 
 
-def binary(rel):
-    path = os.path.join(BUILD, rel)
+def binary(rel, build=None):
+    path = os.path.join(os.path.abspath(build) if build else BUILD, rel)
     if not os.access(path, os.X_OK):
         pytest.fail(f"{path} is missing: build first (make build-asan)")
     return path

@@ -6,7 +6,7 @@ import pytest
 
 from lbtest import BUILD, SAN_ENV
 
-SUITES = ["hash", "ring", "wire", "name", "config"]
+SUITES = ["hash", "ring", "wire", "name", "config", "answer"]
 
 
 def cases():

@@ -63,6 +63,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "bench"))
+    ap.add_argument("--baseline", help="another build's data plane to "
+                    "measure in the same run (say, the previous commit's), "
+                    "following the same control plane")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     tmp = tempfile.mkdtemp(prefix="lb-bench-")
@@ -88,6 +91,13 @@ def main():
         dp = spawn([os.path.join(build, "dataplane", "lb-dataplane")],
                    dict(common, LB_PORT=str(ours)))
         wait_http(f"http://127.0.0.1:{ours}/home")
+        base_port = None
+        if args.baseline:
+            base_port = free_port()
+            spawn([os.path.join(os.path.abspath(args.baseline), "dataplane",
+                                "lb-dataplane")],
+                  dict(common, LB_PORT=str(base_port)))
+            wait_http(f"http://127.0.0.1:{base_port}/home")
         time.sleep(1.0)
         idle_rss = rss_kb(dp.pid)
         with open(os.path.join(tmp, "bench.json")) as f:
@@ -103,6 +113,8 @@ def main():
                       DIR=tmp), "-g", "daemon off;"])
         targets = {"lb (ours)": ours, "HAProxy": hap, "nginx": ngx,
                    "direct (1 replica)": ports[0]}
+        if base_port:
+            targets["lb (baseline)"] = base_port
         for name, port in targets.items():
             wait_http(f"http://127.0.0.1:{port}/home")
             wrk(port, 1, args.connections, args.threads)  # warm-up
@@ -119,6 +131,10 @@ def main():
                       flush=True)
         micro = json.loads(subprocess.run(
             [os.path.join(build, "tools", "lb-microbench")],
+            capture_output=True, text=True, check=True).stdout)
+        upstream = json.loads(subprocess.run(
+            [os.path.join(build, "tools", "lb-upstream-bench"),
+             "--port", str(ports[0]), "--requests", "40000"],
             capture_output=True, text=True, check=True).stdout)
     finally:
         for p in reversed(procs):
@@ -164,12 +180,20 @@ def main():
               f"| median {pr.get('median_us', 0):.0f} µs, p99 "
               f"{pr.get('p99_us', 0) / 1000:.1f} ms |")
     md.append(f"| data plane resident memory, idle | {idle_rss / 1024:.1f} MB |")
+    o, c = upstream["ours"], upstream["libcurl"]
+    md.append(f"| one upstream exchange, `/home`, ours (pooled socket, "
+              f"http-parser) | {o['cpu_us']:.1f} µs CPU, {o['wall_us']:.1f} "
+              f"µs wall |")
+    md.append(f"| one upstream exchange, `/home`, libcurl (one reused "
+              f"handle) | {c['cpu_us']:.1f} µs CPU, {c['wall_us']:.1f} µs "
+              f"wall ({c['cpu_us'] / o['cpu_us']:.1f}× the CPU) |")
     text = "\n".join(md)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"runs": runs, "medians": med, "micro": micro,
-                   "idle_rss_kb": idle_rss}, f, indent=1)
+                   "upstream": upstream, "idle_rss_kb": idle_rss}, f,
+                  indent=1)
     readme = os.path.join(ROOT, "README.md")
     with open(readme) as f:
         r = f.read()
