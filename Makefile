@@ -63,9 +63,10 @@ fuzz: build-fuzz build
 	LB_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTEST) tests/test_fuzz.py
 
 # The whole system on the embedded default: control plane, data plane on
-# 127.0.0.1:5000, replicas server1..3 as local processes.  Ctrl-C stops all.
+# 127.0.0.1:5000, replicas server1..3 as local processes, each plane
+# restarted if it dies.  Ctrl-C stops all.
 run: build
-	@tools/run.sh $(BUILD)
+	@$(PYTHON) tools/run.py $(BUILD)
 
 # Every suite: unit and integration under ASan+UBSan, end-to-end against a
 # real Docker engine.  The last line counts: "N passed, N failed".

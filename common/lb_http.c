@@ -234,6 +234,9 @@ int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
 			return LB_ERR_NOMEM;
 		cap = need;
 	}
+	/* The answer to a HEAD says the length but carries no body. */
+	if (strcmp(mg_get_request_info(c)->request_method, "HEAD") == 0)
+		len = 0;
 	n = snprintf(
 	    buf, cap, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %s\r\n%s%s\r\n",
 	    status, lb_http_reason(status), ctype ? "Content-Type: " : "",

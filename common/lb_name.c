@@ -39,3 +39,13 @@ void lb_name_random(char *buf, size_t len)
 	tail[6] = '\0';
 	snprintf(buf, len, "srv-%s", tail);
 }
+
+ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
+                     const char *name)
+{
+	const char *p = v;
+	for (size_t i = 0; i < n; i++, p += size)
+		if (strcmp(p + off, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}

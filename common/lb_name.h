@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LB_NAME_MAX 63 /* characters, without the NUL */
 /* A replica's address: an IP literal or a DNS name (RFC 1035: 253). */
@@ -16,6 +17,13 @@
 
 /* True when s is a valid replica name. */
 bool lb_name_valid(const char *s);
+
+/* The index of the element of an array whose name field equals name, or
+ * -1: v[0..n) are elements of `size` bytes, each with a NUL-terminated name
+ * at byte `off` (offsetof(struct x, name)).  Every list of named things in
+ * the project is searched this way. */
+ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
+                     const char *name);
 
 /* Writes a random valid name ("srv-" and 6 lower-case letters and digits)
  * to buf, which must hold LB_NAME_MAX + 1 bytes.  Uniqueness is the

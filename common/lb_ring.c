@@ -1,5 +1,6 @@
 #include "lb_ring.h"
 
+#include "lb_array.h"
 #include "lb_err.h"
 #include "lb_hash.h"
 #include "lb_idset.h"
@@ -96,14 +97,9 @@ bool lb_ring_has(const struct lb_ring *r, uint32_t id)
 
 static int ring_members_push(struct lb_ring *r, uint32_t id)
 {
-	if (r->nmembers == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		uint32_t *m = realloc(r->members, cap * sizeof(*m));
-		if (!m)
-			return LB_ERR_NOMEM;
-		r->members = m;
-		r->cap = cap;
-	}
+	if (lb_array_grow((void **)&r->members, &r->cap, r->nmembers + 1,
+	                  sizeof(*r->members)) != 0)
+		return LB_ERR_NOMEM;
 	r->members[r->nmembers++] = id;
 	return 0;
 }

@@ -35,3 +35,17 @@ void lb_sleep_ms(int64_t ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
+
+bool lb_sleep_unless(const atomic_bool *stop, int64_t ms)
+{
+	int64_t end = lb_now_ms() + ms;
+
+	for (;;) {
+		int64_t left = end - lb_now_ms();
+		if (atomic_load(stop))
+			return false;
+		if (left <= 0)
+			return true;
+		lb_sleep_ms(left < 50 ? left : 50);
+	}
+}

@@ -2,6 +2,8 @@
 #ifndef LB_TIME_H
 #define LB_TIME_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -17,5 +19,10 @@ void lb_time_deadline(struct timespec *ts, clockid_t clock, int64_t ms);
 
 /* Sleeps ms milliseconds (restarts after signals). */
 void lb_sleep_ms(int64_t ms);
+
+/* Sleeps up to ms milliseconds, in steps of at most 50 ms, and returns
+ * early once *stop is set: the wait of every thread that must notice a
+ * shutdown promptly.  Returns false when it was cut short by *stop. */
+bool lb_sleep_unless(const atomic_bool *stop, int64_t ms);
 
 #endif

@@ -10,26 +10,33 @@
 #include <nng/nng.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #define CP_ADMIN_WORKERS 8
 #define CP_REPLY_CACHE   64
 
 /* Replies to recent add/remove requests by request id: NNG's REQ resends a
- * request when its pipe reconnects, and a resent /add must not add twice. */
+ * request when its pipe reconnects, and a resent /add must not add twice.
+ * An entry is claimed when its request starts (buf NULL: in flight) and
+ * filled when it ends; a resend of a request in flight waits for it. */
 struct cp_reply_cache {
 	uint64_t id[CP_REPLY_CACHE];
 	void *buf[CP_REPLY_CACHE];
 	size_t len[CP_REPLY_CACHE];
-	size_t next;
+	bool used[CP_REPLY_CACHE];
+	uint64_t age[CP_REPLY_CACHE]; /* when filled: the oldest goes first */
+	uint64_t clock;
+	pthread_cond_t filled; /* with cp->orch */
 };
 
 struct cp {
 	struct cp_config cfg;
 	struct cp_state state;
 	struct cp_driver *driver;
-	/* Serialises whatever validates and then changes the replica set
-	 * (admin add/remove, repair), so that a check still holds when the
-	 * change lands.  Never taken while holding state.mu. */
+	/* Serialises the admin operations' checks with the changes that
+	 * follow them, so that a check still holds when the change lands.
+	 * Held only for that: never across a wait (a replica starting, the
+	 * drain, a stop).  Never taken while holding state.mu. */
 	pthread_mutex_t orch;
 	struct cp_reply_cache cache; /* under orch */
 	nng_socket rep;
@@ -37,6 +44,7 @@ struct cp {
 	pthread_t admin_tid[CP_ADMIN_WORKERS];
 	size_t nadmin;
 	pthread_t pub_tid, health_tid, repair_tid;
+	bool health_started, repair_started; /* joined only if so */
 	atomic_bool stopping;
 };
 

@@ -2,9 +2,9 @@
  *
  * Two drivers implement it: `process` (replicas as local child processes on
  * loopback ports, the embedded default) and `docker` (containers through the
- * Docker Engine API).  The control plane calls a driver from one thread at a
- * time (under its orchestration lock), except cp_driver_alive(), which any
- * thread may call.
+ * Docker Engine API).  Several threads call a driver at once (an /add, an
+ * /rm, the repair thread), never for the same name: each driver keeps its
+ * own records under its own lock, and holds it across no wait.
  */
 #ifndef CP_DRIVER_H
 #define CP_DRIVER_H

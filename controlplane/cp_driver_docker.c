@@ -1,6 +1,7 @@
 #include "cp_driver_docker.h"
 
 #include "cp_docker_api.h"
+#include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_time.h"
@@ -8,6 +9,7 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +37,8 @@ struct dd {
 	char image[256];
 	char network[128];
 	char instance[LB_NAME_MAX + 1];
-	bool network_ok;
-	pthread_mutex_t mu; /* entries */
+	atomic_bool network_ok; /* set by whichever start finds it */
+	pthread_mutex_t mu;     /* entries */
 	struct dd_entry *v;
 	size_t n, cap;
 	pthread_t events;
@@ -46,10 +48,8 @@ struct dd {
 
 static ssize_t dd_find(struct dd *d, const char *name)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i].name, name) == 0)
-			return (ssize_t)i;
-	return -1;
+	return lb_name_find(d->v, d->n, sizeof(*d->v),
+	                    offsetof(struct dd_entry, name), name);
 }
 
 static void dd_track(struct dd *d, const char *name, const char *id)
@@ -57,15 +57,10 @@ static void dd_track(struct dd *d, const char *name, const char *id)
 	ssize_t i;
 	pthread_mutex_lock(&d->mu);
 	if ((i = dd_find(d, name)) < 0) {
-		if (d->n == d->cap) {
-			size_t cap = d->cap ? d->cap * 2 : 8;
-			struct dd_entry *v = realloc(d->v, cap * sizeof(*v));
-			if (!v) {
-				pthread_mutex_unlock(&d->mu);
-				return;
-			}
-			d->v = v;
-			d->cap = cap;
+		if (lb_array_grow((void **)&d->v, &d->cap, d->n + 1,
+		                  sizeof(*d->v)) != 0) {
+			pthread_mutex_unlock(&d->mu);
+			return;
 		}
 		i = (ssize_t)d->n++;
 	}
@@ -94,14 +89,14 @@ static int dd_network(struct dd *d, char *err, size_t errlen)
 	cJSON *ans = NULL, *body;
 	int rv;
 
-	if (d->network_ok)
+	if (atomic_load(&d->network_ok))
 		return 0;
 	snprintf(path, sizeof(path), "/networks/%s", d->network);
 	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, NULL, err,
 	                         errlen)) != 0)
 		return rv;
 	if (status == 200) {
-		d->network_ok = true;
+		atomic_store(&d->network_ok, true);
 		return 0;
 	}
 	body = cJSON_CreateObject();
@@ -119,7 +114,7 @@ static int dd_network(struct dd *d, char *err, size_t errlen)
 	cJSON_Delete(ans);
 	if (rv == 0) {
 		lb_log(LB_INFO, "network_created", "name=%s", d->network);
-		d->network_ok = true;
+		atomic_store(&d->network_ok, true);
 	}
 	return rv;
 }
@@ -481,8 +476,7 @@ static void *dd_events_thread(void *arg)
 			break;
 		lb_log(LB_WARN, "event_stream_lost", "reason=\"%s\"",
 		       curl_easy_strerror(cc));
-		for (int t = 0; t < 20 && !atomic_load(&d->closing); t++)
-			lb_sleep_ms(50);
+		lb_sleep_unless(&d->closing, 1000);
 	}
 	free(s);
 	return NULL;

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* close_range, pipe2 */
 #include "cp_driver_process.h"
 
+#include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_time.h"
@@ -12,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +51,19 @@ struct pd {
 
 static ssize_t pd_find(struct pd *d, const char *name)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i].name, name) == 0)
-			return (ssize_t)i;
-	return -1;
+	return lb_name_find(d->v, d->n, sizeof(*d->v),
+	                    offsetof(struct pd_entry, name), name);
+}
+
+/* Appends a blank entry; NULL when out of memory.  Called with mu held. */
+static struct pd_entry *pd_push(struct pd *d)
+{
+	struct pd_entry *e;
+	if (lb_array_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v)))
+		return NULL;
+	e = &d->v[d->n++];
+	memset(e, 0, sizeof(*e));
+	return e;
 }
 
 static void pd_drop(struct pd *d, size_t i)
@@ -251,17 +262,8 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 		return LB_ERR_SYS;
 	}
 	/* Registered before the reaper can see it exit. */
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct pd_entry *v = realloc(d->v, cap * sizeof(*v));
-		if (v) {
-			d->v = v;
-			d->cap = cap;
-		}
-	}
-	if (d->n < d->cap) {
-		struct pd_entry *e = &d->v[d->n++];
-		memset(e, 0, sizeof(*e));
+	struct pd_entry *e = pd_push(d);
+	if (e) {
 		snprintf(e->name, sizeof(e->name), "%s", name);
 		e->id = id;
 		e->pid = pid;
@@ -457,16 +459,9 @@ static int pd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 		if (!pd_pid_alive(pid) || !pd_env_has(pid, want_id) ||
 		    !pd_env_has(pid, want_inst))
 			continue;
-		if (d->n == d->cap) {
-			size_t c2 = d->cap ? d->cap * 2 : 8;
-			struct pd_entry *v = realloc(d->v, c2 * sizeof(*v));
-			if (!v)
-				break;
-			d->v = v;
-			d->cap = c2;
-		}
-		struct pd_entry *e = &d->v[d->n++];
-		memset(e, 0, sizeof(*e));
+		struct pd_entry *e = pd_push(d);
+		if (!e)
+			break;
 		snprintf(e->name, sizeof(e->name), "%s", jn->valuestring);
 		e->id = (uint32_t)ji->valuedouble;
 		e->pid = pid;

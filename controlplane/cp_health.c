@@ -48,23 +48,21 @@ static void *health_thread(void *arg)
 	while (!atomic_load(&cp->stopping)) {
 		int64_t next = lb_now_ms() + cp->cfg.heartbeat_ms;
 		health_round(cp);
-		/* Sleep in short steps so that shutdown is prompt. */
-		while (!atomic_load(&cp->stopping) && lb_now_ms() < next) {
-			int64_t left = next - lb_now_ms();
-			lb_sleep_ms(left < 50 ? left : 50);
-		}
+		lb_sleep_unless(&cp->stopping, next - lb_now_ms());
 	}
 	return NULL;
 }
 
 int cp_health_start(struct cp *cp)
 {
-	return pthread_create(&cp->health_tid, NULL, health_thread, cp) == 0
-	           ? 0
-	           : LB_ERR_SYS;
+	if (pthread_create(&cp->health_tid, NULL, health_thread, cp) != 0)
+		return LB_ERR_SYS;
+	cp->health_started = true;
+	return 0;
 }
 
 void cp_health_stop(struct cp *cp)
 {
-	pthread_join(cp->health_tid, NULL);
+	if (cp->health_started)
+		pthread_join(cp->health_tid, NULL);
 }

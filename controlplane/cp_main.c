@@ -51,9 +51,7 @@ static int cp_start_initial(struct cp *cp, size_t want)
 		snprintf(r[i].name, sizeof(r[i].name), "server%zu", i + 1);
 		r[i].id = first + (uint32_t)i;
 	}
-	pthread_mutex_lock(&cp->orch);
 	rv = cp_ops_start_replicas(cp, r, want, err, sizeof(err));
-	pthread_mutex_unlock(&cp->orch);
 	if (rv == 0) {
 		rv = cp_state_add_up(&cp->state, r, want);
 	} else {
@@ -132,10 +130,28 @@ static int cp_driver_make(struct cp *cp, char *err, size_t errlen)
 	                                cp, &cp->driver, err, errlen);
 }
 
+/* Stops whatever runs, in order: no more requests, no more repairs, the
+ * publisher last; then the driver (the process driver stops its
+ * replicas; Docker leaves them to be adopted).  Threads that never started
+ * are skipped. */
+static void cp_stop_all(struct cp *cp)
+{
+	atomic_store(&cp->stopping, true);
+	cp_state_stop(&cp->state);
+	cp_admin_stop(cp);
+	cp_health_stop(cp);
+	cp_repair_stop(cp);
+	cp_publish_stop(cp);
+	cp->driver->ops->shutdown(cp->driver);
+	cp->driver->ops->destroy(cp->driver);
+	cp_state_fini(&cp->state);
+	curl_global_cleanup();
+}
+
 int main(int argc, char **argv)
 {
 	static struct cp cp; /* the one context; static only for its size */
-	char err[512];
+	char err[512] = "";
 	int rv, sig;
 
 	rv = cp_config_load(&cp.cfg, argc, argv, err, sizeof(err));
@@ -157,26 +173,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-controlplane: %s\n", lb_strerror(rv));
 		return 1;
 	}
-	/* Sockets first: a port in use fails the start before any replica
-	 * is touched. */
+	/* Sockets first: a bad or busy address fails the start before any
+	 * replica is touched. */
 	if ((rv = cp_publish_start(&cp, err, sizeof(err))) != 0 ||
+	    (rv = cp_admin_listen(&cp, err, sizeof(err))) != 0 ||
 	    (rv = cp_driver_make(&cp, err, sizeof(err))) != 0) {
 		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-controlplane: %s\n", err);
 		return 1;
 	}
+	/* Admin requests are answered once the first replicas serve, so that
+	 * the first /rep lists replicas that work. */
 	if ((rv = cp_bootstrap(&cp, err, sizeof(err))) != 0 ||
-	    (rv = cp_admin_start(&cp, err, sizeof(err))) != 0) {
-		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"", err);
-		fprintf(stderr, "lb-controlplane: %s\n", err);
-		atomic_store(&cp.stopping, true);
-		cp_state_stop(&cp.state);
-		cp_publish_stop(&cp);
-		cp.driver->ops->destroy(cp.driver);
-		return 1;
-	}
-	if (cp_health_start(&cp) != 0 || cp_repair_start(&cp) != 0) {
-		fprintf(stderr, "lb-controlplane: cannot start threads\n");
+	    (rv = cp_admin_serve(&cp)) != 0 ||
+	    (rv = cp_health_start(&cp)) != 0 ||
+	    (rv = cp_repair_start(&cp)) != 0) {
+		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"",
+		       err[0] ? err : lb_strerror(rv));
+		fprintf(stderr, "lb-controlplane: cannot start: %s\n",
+		        err[0] ? err : lb_strerror(rv));
+		/* What was started is stopped: no half-made control plane. */
+		cp_stop_all(&cp);
 		return 1;
 	}
 	lb_log(LB_INFO, "started",
@@ -191,16 +208,7 @@ int main(int argc, char **argv)
 	sig = lb_signal_wait(-1);
 	lb_log(LB_INFO, "stopping", "signal=%d", sig);
 
-	atomic_store(&cp.stopping, true);
-	cp_state_stop(&cp.state);
-	cp_admin_stop(&cp);
-	cp_health_stop(&cp);
-	cp_repair_stop(&cp);
-	cp_publish_stop(&cp);
-	cp.driver->ops->shutdown(cp.driver);
-	cp.driver->ops->destroy(cp.driver);
-	cp_state_fini(&cp.state);
-	curl_global_cleanup();
+	cp_stop_all(&cp);
 	lb_log(LB_INFO, "stopped", "signal=%d", sig);
 	return 0;
 }

@@ -122,7 +122,8 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		}
 		if (healthy == n)
 			break;
-		if (lb_now_ms() >= deadline || atomic_load(&cp->stopping)) {
+		if (lb_now_ms() >= deadline ||
+		    !lb_sleep_unless(&cp->stopping, 50)) {
 			snprintf(err, errlen,
 			         "%zu of %zu new replicas did not answer "
 			         "/heartbeat within %lld ms",
@@ -130,7 +131,6 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 			rv = LB_ERR_TIMEOUT;
 			goto undo;
 		}
-		lb_sleep_ms(50);
 	}
 	free(probes);
 	free(healthy_at);
@@ -173,17 +173,11 @@ static bool listed_twice(char **v, size_t i)
 	return false;
 }
 
-static void op_add(struct cp *cp, const Lb__AdminRequest *req,
-                   Lb__AdminReply *reply)
+/* /add's checks of the names given, against the current state.  Returns
+ * false with the error in reply. */
+static bool add_names_ok(struct cp *cp, const Lb__AdminRequest *req,
+                         Lb__AdminReply *reply)
 {
-	struct cp_replica *r;
-	size_t have = cp_state_count(&cp->state), n;
-	uint32_t first;
-	char err[384];
-	int rv;
-
-	if (!counts_ok(req, reply, "newly added"))
-		return;
 	for (size_t i = 0; i < req->n_hostnames; i++) {
 		const char *h = req->hostnames[i];
 		if (!lb_name_valid(h)) {
@@ -192,21 +186,40 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 			            "' is not a valid replica name "
 			            "(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$)",
 			            h);
-			return;
+			return false;
 		}
 		if (listed_twice(req->hostnames, i)) {
 			reply_error(reply, 400,
 			            "Hostname '" NAME_ECHO "' is listed twice",
 			            h);
-			return;
+			return false;
 		}
-		if (cp_state_has(&cp->state, h)) {
+		/* Managed, or being added by another /add right now. */
+		if (cp_state_name_used(&cp->state, h)) {
 			reply_error(reply, 400,
 			            "Replica '" NAME_ECHO "' already exists",
 			            h);
-			return;
+			return false;
 		}
 	}
+	return true;
+}
+
+/* Checks an /add and takes its names and ids, under the orchestration lock
+ * (a check still holds when the names are taken).  Returns the replicas to
+ * start (free()), or NULL with the error in reply. */
+static struct cp_replica *
+add_prepare(struct cp *cp, const Lb__AdminRequest *req, Lb__AdminReply *reply)
+{
+	struct cp_replica *r = NULL;
+	size_t have, n;
+	uint32_t first;
+
+	pthread_mutex_lock(&cp->orch);
+	have = cp_state_count_with_taken(&cp->state);
+	if (!counts_ok(req, reply, "newly added") ||
+	    !add_names_ok(cp, req, reply))
+		goto out;
 	if (req->n > (uint64_t)cp->cfg.max_replicas ||
 	    have + req->n > (uint64_t)cp->cfg.max_replicas) {
 		reply_error(
@@ -214,12 +227,12 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 		    "Adding %llu replicas to %zu would pass the maximum "
 		    "of %lld replicas",
 		    (unsigned long long)req->n, have, cp->cfg.max_replicas);
-		return;
+		goto out;
 	}
 	n = (size_t)req->n;
 	if (!(r = calloc(n, sizeof(*r)))) {
 		reply_error(reply, 500, "out of memory");
-		return;
+		goto out;
 	}
 	first = cp_state_reserve_ids(&cp->state, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
@@ -229,16 +242,40 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 			         req->hostnames[i]);
 			continue;
 		}
-		/* A random name that is neither managed nor given here. */
+		/* A random name that is neither used nor given here. */
 		for (;;) {
 			bool clash = false;
 			lb_name_random(r[i].name, sizeof(r[i].name));
 			for (size_t j = 0; j < i; j++)
 				clash |= strcmp(r[j].name, r[i].name) == 0;
-			if (!clash && !cp_state_has(&cp->state, r[i].name))
+			if (!clash &&
+			    !cp_state_name_used(&cp->state, r[i].name))
 				break;
 		}
 	}
+	if (cp_state_take_names(&cp->state, r, n) != 0) {
+		reply_error(reply, 500, "cannot record the new names");
+		free(r);
+		r = NULL;
+	}
+out:
+	pthread_mutex_unlock(&cp->orch);
+	return r;
+}
+
+/* /add: checked and prepared under the orchestration lock, then the
+ * replicas start with no lock held (a death elsewhere is repaired
+ * meanwhile, /rep answers at once), then they join the ring together. */
+static void op_add(struct cp *cp, const Lb__AdminRequest *req,
+                   Lb__AdminReply *reply)
+{
+	struct cp_replica *r = add_prepare(cp, req, reply);
+	size_t n = r ? (size_t)req->n : 0;
+	char err[384];
+	int rv;
+
+	if (!r)
+		return;
 	rv = cp_ops_start_replicas(cp, r, n, err, sizeof(err));
 	if (rv == 0 && (rv = cp_state_add_up(&cp->state, r, n)) != 0) {
 		snprintf(err, sizeof(err), "cannot add to the ring: %s",
@@ -247,6 +284,7 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 			cp_ops_stop_replica(cp, r[i].name);
 	}
 	if (rv != 0) {
+		cp_state_give_back(&cp->state, r, n);
 		reply_error(reply, rv == LB_ERR_TIMEOUT ? 504 : 500,
 		            "Could not add replicas: %s", err);
 	} else {
@@ -258,22 +296,26 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 	free(r);
 }
 
-static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
-                      Lb__AdminReply *reply)
+/* Checks an /rm, picks the replicas and takes them out of the ring and the
+ * list, under the orchestration lock.  Returns their names (free()) and
+ * whether each needs stopping, or NULL with the error in reply. */
+static char (*rm_prepare(struct cp *cp, const Lb__AdminRequest *req,
+                         Lb__AdminReply *reply,
+                         bool **spawned))[LB_NAME_MAX + 1]
 {
-	struct cp_replica *v;
-	char(*names)[LB_NAME_MAX + 1];
-	bool *spawned;
+	char(*names)[LB_NAME_MAX + 1] = NULL;
+	struct cp_replica *v = NULL;
 	size_t have, n;
 
-	if (!counts_ok(req, reply, "removable"))
-		return;
+	pthread_mutex_lock(&cp->orch);
 	have = cp_state_count(&cp->state);
+	if (!counts_ok(req, reply, "removable"))
+		goto out;
 	if (req->n > have) {
 		reply_error(reply, 400,
 		            "Cannot remove %llu replicas: only %zu exist",
 		            (unsigned long long)req->n, have);
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < req->n_hostnames; i++) {
 		const char *h = req->hostnames[i];
@@ -281,23 +323,24 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 			reply_error(reply, 400,
 			            "Hostname '" NAME_ECHO "' is listed twice",
 			            h);
-			return;
+			goto out;
 		}
 		if (!cp_state_has(&cp->state, h)) {
 			reply_error(reply, 400,
 			            "Replica '" NAME_ECHO "' does not exist",
 			            h);
-			return;
+			goto out;
 		}
 	}
 	n = (size_t)req->n;
 	names = calloc(n, sizeof(*names));
-	spawned = calloc(n, sizeof(*spawned));
-	if (!names || !spawned || cp_state_copy(&cp->state, &v, &have) != 0) {
+	*spawned = calloc(n, sizeof(**spawned));
+	if (!names || !*spawned || cp_state_copy(&cp->state, &v, &have) != 0) {
 		free(names);
-		free(spawned);
+		free(*spawned);
+		names = NULL;
 		reply_error(reply, 500, "out of memory");
-		return;
+		goto out;
 	}
 	for (size_t i = 0; i < req->n_hostnames; i++)
 		snprintf(names[i], sizeof(names[i]), "%s", req->hostnames[i]);
@@ -315,17 +358,31 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 			}
 		}
 	}
-	/* Out of the ring first (and published), then a grace period for
-	 * requests in flight, then the replicas stop. */
-	cp_state_remove(&cp->state, names, n, spawned);
+	/* Out of the ring first (and published). */
+	cp_state_remove(&cp->state, names, n, *spawned);
+out:
+	pthread_mutex_unlock(&cp->orch);
+	free(v);
+	return names;
+}
+
+/* /rm: the replicas leave the ring at once; then, with no lock held, a
+ * grace period for requests in flight, and they stop. */
+static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
+                      Lb__AdminReply *reply)
+{
+	bool *spawned = NULL;
+	char(*names)[LB_NAME_MAX + 1] = rm_prepare(cp, req, reply, &spawned);
+
+	if (!names)
+		return;
 	if (cp->cfg.drain_ms)
-		lb_sleep_ms(cp->cfg.drain_ms);
-	for (size_t k = 0; k < n; k++) {
+		lb_sleep_unless(&cp->stopping, cp->cfg.drain_ms);
+	for (size_t k = 0; k < (size_t)req->n; k++) {
 		lb_log(LB_INFO, "replica_removed", "name=%s", names[k]);
 		if (spawned[k])
 			cp_ops_stop_replica(cp, names[k]);
 	}
-	free(v);
 	free(names);
 	free(spawned);
 	reply_list(cp, reply);

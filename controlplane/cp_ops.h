@@ -6,9 +6,10 @@
 #include "cp.h"
 #include "lb.pb-c.h"
 
-/* Fills reply for LIST, ADD and REMOVE.  Call with cp->orch held for ADD
- * and REMOVE (the caller also checks its reply cache under it).  Strings
- * in reply are owned by it: free with cp_ops_reply_fini(). */
+/* Fills reply for LIST, ADD and REMOVE.  ADD and REMOVE take cp->orch
+ * themselves, only while they check and change the state: the long waits
+ * (replicas starting, the drain, stopping) hold no lock.  Strings in reply
+ * are owned by it: free with cp_ops_reply_fini(). */
 void cp_ops_handle(struct cp *cp, const Lb__AdminRequest *req,
                    Lb__AdminReply *reply);
 void cp_ops_reply_fini(Lb__AdminReply *reply);
@@ -16,8 +17,8 @@ void cp_ops_reply_fini(Lb__AdminReply *reply);
 /* Starts replicas r[0..n) through the driver and waits until each answers
  * /heartbeat.  On success fills their host/port and returns 0; on failure
  * stops every one it started (nothing half-made is left), writes the reason
- * to err and returns LB_ERR_ENGINE or LB_ERR_TIMEOUT.  Call with cp->orch
- * held. */
+ * to err and returns LB_ERR_ENGINE or LB_ERR_TIMEOUT.  Call without
+ * cp->orch: it waits up to LB_START_TIMEOUT_MS. */
 int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
                           char *err, size_t errlen);
 

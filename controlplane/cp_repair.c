@@ -12,30 +12,24 @@
 /* Deletes what died (a dead container still holds its name). */
 static void repair_bury(struct cp *cp)
 {
-	struct cp_grave *g;
+	struct cp_name *g;
 	size_t n = cp_state_take_graves(&cp->state, &g);
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&cp->orch);
+	for (size_t i = 0; i < n; i++)
 		cp_ops_stop_replica(cp, g[i].name);
-		pthread_mutex_unlock(&cp->orch);
-	}
 	free(g);
 }
 
-/* Starts one wanted replica; returns false when a start failed. */
+/* Starts one wanted replica; returns false when a start failed.  No lock
+ * is held while it starts: an /rm that removes it meanwhile makes the
+ * promotion fail, and it is stopped again. */
 static bool repair_one(struct cp *cp)
 {
 	struct cp_replica *v, r;
 	size_t n, i;
 	char err[384];
-	bool ok = true;
 
-	pthread_mutex_lock(&cp->orch);
-	/* Looked up under orch: an admin /rm cannot remove it meanwhile. */
-	if (cp_state_copy(&cp->state, &v, &n) != 0) {
-		pthread_mutex_unlock(&cp->orch);
+	if (cp_state_copy(&cp->state, &v, &n) != 0)
 		return false;
-	}
 	/* Not one whose old container still waits to be deleted. */
 	for (i = 0; i < n; i++)
 		if (v[i].st == CP_R_STARTING && !v[i].spawned &&
@@ -43,7 +37,6 @@ static bool repair_one(struct cp *cp)
 			break;
 	if (i == n) {
 		free(v);
-		pthread_mutex_unlock(&cp->orch);
 		return true;
 	}
 	r = v[i];
@@ -51,15 +44,14 @@ static bool repair_one(struct cp *cp)
 	if (cp_ops_start_replicas(cp, &r, 1, err, sizeof(err)) != 0) {
 		lb_log(LB_WARN, "repair_failed", "name=%s reason=\"%s\"",
 		       r.name, err);
-		ok = false;
-	} else if (cp_state_promote(&cp->state, r.name, r.host, r.port) != 0) {
-		cp_ops_stop_replica(cp, r.name);
-	} else {
+		return false;
+	}
+	if (cp_state_promote(&cp->state, r.name, r.host, r.port) != 0)
+		cp_ops_stop_replica(cp, r.name); /* removed meanwhile */
+	else
 		lb_log(LB_INFO, "replica_up", "name=%s id=%u addr=%s:%u",
 		       r.name, r.id, r.host, r.port);
-	}
-	pthread_mutex_unlock(&cp->orch);
-	return ok;
+	return true;
 }
 
 static bool repair_pending(struct cp *cp)
@@ -97,10 +89,7 @@ static void *repair_thread(void *arg)
 			backoff = backoff ? backoff * 2 : 250;
 			if (backoff > 5000)
 				backoff = 5000;
-			for (int64_t t = 0;
-			     t < backoff && !atomic_load(&cp->stopping);
-			     t += 50)
-				lb_sleep_ms(50);
+			lb_sleep_unless(&cp->stopping, backoff);
 			continue;
 		}
 		seen = cp_state_wait_change(&cp->state, seen, 500);
@@ -110,12 +99,14 @@ static void *repair_thread(void *arg)
 
 int cp_repair_start(struct cp *cp)
 {
-	return pthread_create(&cp->repair_tid, NULL, repair_thread, cp) == 0
-	           ? 0
-	           : LB_ERR_SYS;
+	if (pthread_create(&cp->repair_tid, NULL, repair_thread, cp) != 0)
+		return LB_ERR_SYS;
+	cp->repair_started = true;
+	return 0;
 }
 
 void cp_repair_stop(struct cp *cp)
 {
-	pthread_join(cp->repair_tid, NULL);
+	if (cp->repair_started)
+		pthread_join(cp->repair_tid, NULL);
 }

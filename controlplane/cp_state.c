@@ -1,6 +1,7 @@
 #include "cp_state.h"
 
 #include "lb.pb-c.h"
+#include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_rand.h"
@@ -8,6 +9,7 @@
 #include "lb_wire.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ void cp_state_fini(struct cp_state *s)
 	lb_ring_destroy(s->ring);
 	free(s->v);
 	free(s->graves);
+	free(s->taken);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->changed);
 }
@@ -53,47 +56,89 @@ static void state_bump(struct cp_state *s)
 
 static ssize_t state_find(struct cp_state *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].name, name) == 0)
-			return (ssize_t)i;
-	return -1;
+	return lb_name_find(s->v, s->n, sizeof(*s->v),
+	                    offsetof(struct cp_replica, name), name);
 }
 
 static int state_reserve(struct cp_state *s, size_t extra)
 {
-	if (s->n + extra > s->cap) {
-		size_t cap = s->cap ? s->cap : 8;
-		struct cp_replica *v;
-		while (cap < s->n + extra)
-			cap *= 2;
-		if (!(v = realloc(s->v, cap * sizeof(*v))))
-			return LB_ERR_NOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	return 0;
+	return lb_array_grow((void **)&s->v, &s->cap, s->n + extra,
+	                     sizeof(*s->v));
 }
 
 static bool cp_state_grave_pending_locked(struct cp_state *s, const char *name)
 {
-	for (size_t i = 0; i < s->ngraves; i++)
-		if (strcmp(s->graves[i].name, name) == 0)
-			return true;
-	return false;
+	return lb_name_find(s->graves, s->ngraves, sizeof(*s->graves),
+	                    offsetof(struct cp_name, name), name) >= 0;
 }
 
 static int state_bury(struct cp_state *s, const char *name)
 {
-	if (s->ngraves == s->gravecap) {
-		size_t cap = s->gravecap ? s->gravecap * 2 : 8;
-		struct cp_grave *g = realloc(s->graves, cap * sizeof(*g));
-		if (!g)
-			return LB_ERR_NOMEM;
-		s->graves = g;
-		s->gravecap = cap;
-	}
+	if (lb_array_grow((void **)&s->graves, &s->gravecap, s->ngraves + 1,
+	                  sizeof(*s->graves)) != 0)
+		return LB_ERR_NOMEM;
 	snprintf(s->graves[s->ngraves++].name, LB_NAME_MAX + 1, "%s", name);
 	return 0;
+}
+
+static ssize_t taken_find(struct cp_state *s, const char *name)
+{
+	return lb_name_find(s->taken, s->ntaken, sizeof(*s->taken),
+	                    offsetof(struct cp_name, name), name);
+}
+
+static void taken_drop(struct cp_state *s, const char *name)
+{
+	ssize_t i = taken_find(s, name);
+	if (i >= 0)
+		s->taken[i] = s->taken[--s->ntaken];
+}
+
+int cp_state_take_names(struct cp_state *s, const struct cp_replica *r,
+                        size_t n)
+{
+	int rv = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < n && rv == 0; i++)
+		if (state_find(s, r[i].name) >= 0 ||
+		    taken_find(s, r[i].name) >= 0)
+			rv = LB_ERR_EXISTS;
+	if (rv == 0)
+		rv = lb_array_grow((void **)&s->taken, &s->takencap,
+		                   s->ntaken + n, sizeof(*s->taken));
+	for (size_t i = 0; i < n && rv == 0; i++)
+		snprintf(s->taken[s->ntaken++].name, LB_NAME_MAX + 1, "%s",
+		         r[i].name);
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+void cp_state_give_back(struct cp_state *s, const struct cp_replica *r,
+                        size_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < n; i++)
+		taken_drop(s, r[i].name);
+	pthread_mutex_unlock(&s->mu);
+}
+
+bool cp_state_name_used(struct cp_state *s, const char *name)
+{
+	bool used;
+	pthread_mutex_lock(&s->mu);
+	used = state_find(s, name) >= 0 || taken_find(s, name) >= 0;
+	pthread_mutex_unlock(&s->mu);
+	return used;
+}
+
+size_t cp_state_count_with_taken(struct cp_state *s)
+{
+	size_t n;
+	pthread_mutex_lock(&s->mu);
+	n = s->n + s->ntaken;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n)
@@ -169,6 +214,7 @@ int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n)
 		s->v[s->n].spawned = true;
 		s->v[s->n].fails = 0;
 		s->n++;
+		taken_drop(s, r[i].name);
 	}
 	state_bump(s);
 out:
@@ -308,7 +354,7 @@ bool cp_state_grave_pending(struct cp_state *s, const char *name)
 	return pending;
 }
 
-size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out)
+size_t cp_state_take_graves(struct cp_state *s, struct cp_name **out)
 {
 	size_t n;
 	pthread_mutex_lock(&s->mu);

@@ -33,9 +33,10 @@ struct cp_replica {
 	int fails; /* failed heartbeats in a row */
 };
 
-/* The name of a replica that died or was replaced, to be stopped and
- * deleted by the repair thread. */
-struct cp_grave {
+/* A name on a list: a replica that died or was replaced, to be stopped
+ * and deleted by the repair thread (a grave), or one that an /add in
+ * progress has taken. */
+struct cp_name {
 	char name[LB_NAME_MAX + 1];
 };
 
@@ -44,8 +45,10 @@ struct cp_state {
 	pthread_cond_t changed; /* version grew, or work for repair appeared */
 	struct cp_replica *v;   /* managed replicas, in join order */
 	size_t n, cap;
-	struct cp_grave *graves;
+	struct cp_name *graves;
 	size_t ngraves, gravecap;
+	struct cp_name *taken; /* by adds in progress */
+	size_t ntaken, takencap;
 	uint32_t next_id; /* ids are never reused */
 	struct lb_ring *ring;
 	uint64_t boot_id;
@@ -64,6 +67,22 @@ int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n);
 bool cp_state_has(struct cp_state *s, const char *name);
 size_t cp_state_count(struct cp_state *s);
 
+/* An /add starts its replicas without holding any lock, so the names it
+ * will add are taken first: no other add may take them, and they count
+ * towards the maximum, until cp_state_add_up() adds them or
+ * cp_state_give_back() returns them.  Fails with LB_ERR_EXISTS, nothing
+ * taken, when a name is managed or taken already. */
+int cp_state_take_names(struct cp_state *s, const struct cp_replica *r,
+                        size_t n);
+void cp_state_give_back(struct cp_state *s, const struct cp_replica *r,
+                        size_t n);
+
+/* True when name is managed or taken by an add in progress. */
+bool cp_state_name_used(struct cp_state *s, const char *name);
+
+/* Managed replicas plus names taken by adds in progress. */
+size_t cp_state_count_with_taken(struct cp_state *s);
+
 /* Reserves the next n server ids; returns the first. */
 uint32_t cp_state_reserve_ids(struct cp_state *s, uint32_t n);
 
@@ -71,7 +90,8 @@ uint32_t cp_state_reserve_ids(struct cp_state *s, uint32_t n);
 void cp_state_bump_next_id(struct cp_state *s, uint32_t id);
 
 /* Appends replicas that answered their first heartbeat: UP and in the ring,
- * all in one version.  Returns 0, or an error with nothing changed. */
+ * all in one version; names they had taken are released.  Returns 0, or an
+ * error with nothing changed. */
 int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n);
 
 /* Appends replicas to be started by the repair thread (initial ones). */
@@ -108,7 +128,7 @@ void cp_state_bury(struct cp_state *s, const char *name);
 bool cp_state_grave_pending(struct cp_state *s, const char *name);
 
 /* Takes the names waiting to be deleted.  *out owned (free()). */
-size_t cp_state_take_graves(struct cp_state *s, struct cp_grave **out);
+size_t cp_state_take_graves(struct cp_state *s, struct cp_name **out);
 
 /* Packs the current snapshot.  *buf owned (free()).  *version receives its
  * version. */

@@ -20,6 +20,7 @@ struct dp_config {
 	long long max_body;
 	long long replica_max_conns;
 	long long keepalive_ms;
+	long long ready_timeout_ms;
 	enum lb_log_level log_level;
 };
 

@@ -1,6 +1,7 @@
 #include "dp_cpclient.h"
 
 #include "lb_err.h"
+#include "lb_nng.h"
 #include "lb_wire.h"
 
 #include <nng/protocol/reqrep0/req.h>
@@ -32,17 +33,13 @@ int dp_cpclient_open(struct dp_cpclient *c, const char *url, char *err,
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, cpclient_pipe_event, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, cpclient_pipe_event, c);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, LB_WIRE_MAX_BYTES);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 100);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
 	/* No timed resend: an /add can take long, and the control plane
 	 * answers a resent request id from its cache anyway. */
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 	                  NNG_DURATION_INFINITE);
-	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		snprintf(err, errlen, "LB_ADMIN_URL=%s: %s", url,
-		         nng_strerror(rv));
+	if ((rv = lb_nng_dial(c->sock, url, "LB_ADMIN_URL", err, errlen))) {
 		nng_close(c->sock);
-		return LB_ERR_SYS;
+		return rv;
 	}
 	return 0;
 }
@@ -50,6 +47,11 @@ int dp_cpclient_open(struct dp_cpclient *c, const char *url, char *err,
 void dp_cpclient_close(struct dp_cpclient *c)
 {
 	nng_close(c->sock);
+}
+
+bool dp_cpclient_connected(struct dp_cpclient *c)
+{
+	return atomic_load(&c->pipes) > 0;
 }
 
 int dp_cpclient_call(struct dp_cpclient *c, const Lb__AdminRequest *req,
@@ -63,7 +65,7 @@ int dp_cpclient_call(struct dp_cpclient *c, const Lb__AdminRequest *req,
 	size_t len;
 	int rv;
 
-	if (atomic_load(&c->pipes) <= 0) {
+	if (!dp_cpclient_connected(c)) {
 		snprintf(err, errlen, "not connected to the control plane");
 		return LB_ERR_UNAVAIL;
 	}

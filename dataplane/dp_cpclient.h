@@ -11,6 +11,7 @@
 
 #include <nng/nng.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dp_cpclient {
@@ -23,6 +24,9 @@ struct dp_cpclient {
 int dp_cpclient_open(struct dp_cpclient *c, const char *url, char *err,
                      size_t errlen);
 void dp_cpclient_close(struct dp_cpclient *c);
+
+/* True while a pipe to the control plane is connected. */
+bool dp_cpclient_connected(struct dp_cpclient *c);
 
 /* Sends req and waits up to timeout_ms for the reply.  Returns 0 and *out
  * owned (lb__admin_reply__free_unpacked()), LB_ERR_UNAVAIL (not connected),

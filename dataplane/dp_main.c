@@ -10,15 +10,36 @@
 #include "lb_http.h"
 #include "lb_log.h"
 #include "lb_signal.h"
+#include "lb_time.h"
 
 #include <errno.h>
 #include <stdio.h>
 
-/* How long a starting data plane waits for the current ring before it
- * opens its port anyway (answering 503 until a snapshot arrives). */
-#define DP_FIRST_FETCH_MS 1000
 /* Requests in flight get this long after SIGTERM. */
 #define DP_STOP_GRACE_MS 500
+
+/* Ready means ready: a connected admin pipe and the current ring, fetched
+ * over it, so that the first client to find the port open can route and
+ * call /rep alike.  The control plane opens its admin socket only once its
+ * first replicas serve, so the ring fetched then is a working one.  Past
+ * LB_READY_TIMEOUT_MS the port opens anyway: routing with whatever ring
+ * came on the PUB socket, 503 for what needs the control plane. */
+static void dp_wait_ready(struct dp *dp)
+{
+	int64_t deadline = lb_now_ms() + dp->cfg.ready_timeout_ms;
+
+	while (!lb_signal_stopping() && lb_now_ms() < deadline) {
+		if (dp_cpclient_connected(&dp->cpclient) &&
+		    dp_sync_fetch(&dp->router, &dp->cpclient, 1000) == 0)
+			return;
+		lb_signal_wait(20);
+	}
+	lb_log(LB_WARN, "not_ready",
+	       "waited_ms=%lld admin_connected=%d version=%llu "
+	       "action=\"listening anyway\"",
+	       dp->cfg.ready_timeout_ms, dp_cpclient_connected(&dp->cpclient),
+	       (unsigned long long)dp_router_version(&dp->router));
+}
 
 int main(int argc, char **argv)
 {
@@ -50,17 +71,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-dataplane: %s\n", err);
 		return 1;
 	}
-	/* Route at once: ask for the current ring instead of waiting for the
-	 * next periodic publish.  The dial is asynchronous, so retry briefly.
-	 */
-	for (int waited = 0; waited < DP_FIRST_FETCH_MS; waited += 50) {
-		if (dp_router_version(&dp.router) != 0 ||
-		    dp_sync_fetch(&dp.router, &dp.cpclient, 500) == 0)
-			break;
-		lb_signal_wait(50);
-		if (lb_signal_stopping())
-			break;
-	}
+	dp_wait_ready(&dp);
 	hc = (struct lb_http_server_cfg){.host = dp.cfg.host,
 	                                 .port = dp.cfg.port,
 	                                 .threads = dp.cfg.threads,

@@ -2,6 +2,7 @@
 
 #include "lb_err.h"
 #include "lb_log.h"
+#include "lb_nng.h"
 #include "lb_rand.h"
 #include "lb_time.h"
 #include "lb_wire.h"
@@ -101,13 +102,9 @@ int dp_sync_start(struct dp_sync *s, struct dp_router *router,
 	/* Bounded before protobuf-c ever sees the bytes. */
 	nng_socket_set_size(s->sub, NNG_OPT_RECVMAXSZ, LB_WIRE_MAX_BYTES);
 	nng_socket_set_ms(s->sub, NNG_OPT_RECVTIMEO, 500);
-	nng_socket_set_ms(s->sub, NNG_OPT_RECONNMINT, 100);
-	nng_socket_set_ms(s->sub, NNG_OPT_RECONNMAXT, 1000);
-	if ((rv = nng_dial(s->sub, pub_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		snprintf(err, errlen, "LB_PUB_URL=%s: %s", pub_url,
-		         nng_strerror(rv));
+	if ((rv = lb_nng_dial(s->sub, pub_url, "LB_PUB_URL", err, errlen))) {
 		nng_close(s->sub);
-		return LB_ERR_SYS;
+		return rv;
 	}
 	if (pthread_create(&s->tid, NULL, sync_thread, s) != 0) {
 		nng_close(s->sub);

@@ -46,7 +46,7 @@ class Stack:
                        log)
         return self.cp
 
-    def start_dp(self, port=None):
+    def start_dp(self, port=None, wait=True):
         port = port or free_port()
         env = {"LB_ADMIN_URL": self.admin_url, "LB_PUB_URL": self.pub_url,
                "LB_PORT": str(port), "LB_HOST": "127.0.0.1"}
@@ -57,6 +57,8 @@ class Stack:
         self.dps.append((dp, port))
         if self.port is None:
             self.port = port
+        if not wait:
+            return dp, port
         wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/rep",
                                       timeout=2).status_code in (200, 503),
                  10, what="data plane listening")

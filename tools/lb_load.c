@@ -7,6 +7,7 @@
  *   lb-load --url http://127.0.0.1:5000/home --requests 10000 \
  *           --concurrency 64 --json out.json
  */
+#include "lb_array.h"
 #include "lb_config.h"
 #include "lb_time.h"
 
@@ -64,14 +65,9 @@ static void bucket_add(struct run *r, long long id)
 			return;
 		}
 	}
-	if (r->nb == r->capb) {
-		size_t cap = r->capb ? r->capb * 2 : 16;
-		struct bucket *nb = realloc(r->b, cap * sizeof(*nb));
-		if (!nb)
-			return;
-		r->b = nb;
-		r->capb = cap;
-	}
+	if (lb_array_grow((void **)&r->b, &r->capb, r->nb + 1, sizeof(*r->b)) !=
+	    0)
+		return;
 	r->b[r->nb++] = (struct bucket){id, 1};
 }
 

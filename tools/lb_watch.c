@@ -5,6 +5,7 @@
  */
 #include "lb_config.h"
 #include "lb_err.h"
+#include "lb_nng.h"
 #include "lb_time.h"
 #include "lb_wire.h"
 
@@ -83,9 +84,12 @@ int main(int argc, char **argv)
 	    (rv = nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
 	    (rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ,
 	                              LB_WIRE_MAX_BYTES)) != 0 ||
-	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 200)) != 0 ||
-	    (rv = nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 200)) != 0) {
 		fprintf(stderr, "lb-watch: %s: %s\n", url, nng_strerror(rv));
+		return 1;
+	}
+	if (lb_nng_dial(sock, url, "--pub-url", err, sizeof(err)) != 0) {
+		fprintf(stderr, "lb-watch: %s\n", err);
 		return 1;
 	}
 	deadline = timeout_ms ? lb_now_ms() + timeout_ms : INT64_MAX;

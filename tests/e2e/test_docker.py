@@ -215,6 +215,63 @@ def test_control_plane_down_data_plane_routes(stack):
              what="admin back")
 
 
+def container_ip(name, network):
+    info = json.loads(docker("inspect", name).stdout)[0]
+    return info["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+def nng_list_from(pid, url, tmp_path):
+    """Sends an admin LIST request (protobuf: op = 1, a request id) with
+    nngcat from inside the network namespace of process pid.  Returns the
+    raw reply, or None when no answer came within 5 s (a dial to an
+    address that is not routed waits for TCP's own timeout)."""
+    req = tmp_path / "list.bin"
+    req.write_bytes(b"\x08\x01\x11" + os.urandom(8))
+    try:
+        r = subprocess.run(
+            ["nsenter", "-t", str(pid), "-n", "nngcat", "--req", "--dial",
+             url, "--file", str(req), "--format", "raw", "--recv-timeout",
+             "2", "--send-timeout", "2"], capture_output=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        return None
+    return r.stdout if r.returncode == 0 and r.stdout else None
+
+
+def test_replicas_cannot_reach_the_admin_socket(stack, tmp_path):
+    """Code brought as a replica shares net1 with the planes: it must not
+    be able to send admin requests past LB_ADMIN_TOKEN.  The planes' NNG
+    traffic stays on lbctl, which replicas do not join."""
+    replica = stack.rep()["replicas"][0]
+    rpid = json.loads(docker("inspect", replica).stdout)[0]["State"]["Pid"]
+    dpid = json.loads(docker("inspect", "lb-dataplane").stdout)[0][
+        "State"]["Pid"]
+    ctl_ip = container_ip("lb-controlplane", "lbctl")
+    net1_ip = container_ip("lb-controlplane", "net1")
+    info = json.loads(docker("inspect", replica).stdout)[0]
+    assert list(info["NetworkSettings"]["Networks"]) == ["net1"]
+    # The data plane reaches it (so this probe can succeed) ...
+    ok = nng_list_from(dpid, f"tcp://{ctl_ip}:5101", tmp_path)
+    assert ok and ok.startswith(b"\x08\xc8\x01")  # status 200
+    # ... a replica reaches it neither on net1 nor across to lbctl.
+    assert nng_list_from(rpid, f"tcp://{net1_ip}:5101", tmp_path) is None
+    assert nng_list_from(rpid, f"tcp://{ctl_ip}:5101", tmp_path) is None
+
+
+def test_admin_is_back_soon_after_the_control_plane_returns(stack):
+    """After an outage, the data plane's dialers retry at most every
+    250 ms, so /rep answers soon after the control plane is back."""
+    docker("stop", "-t", "2", "lb-controlplane")
+    time.sleep(5)
+    docker("start", "lb-controlplane")
+    t0 = time.monotonic()
+    wait_for(lambda: stack.get("/rep").status_code == 200, 30, step=0.05,
+             what="admin back")
+    took = time.monotonic() - t0
+    logs = docker("logs", "--since", "30s", "lb-controlplane").stderr
+    assert "event=started" in logs
+    assert took < 5.0, took
+
+
 def test_concurrent_adds_and_removes_match_containers(stack):
     """20 concurrent /add and /rm against the engine: the end state is
     consistent, N == len(replicas) == running labelled containers."""

@@ -20,7 +20,8 @@ LB_REPLICA_BIN (same SERVER_ID / PORT / HOST as lb-replica).
                       answers the server id and the body size
   /stats              what happened to connections after a bad answer
 
-START_DELAY_MS delays the start (a replica that starts slowly).
+A replica whose name (LB_REPLICA_NAME, set by the process driver) starts
+with "slow" takes SLOW_START_S seconds to start listening.
 """
 import hashlib
 import json
@@ -259,8 +260,12 @@ class Handler(BaseHTTPRequestHandler):
         do_HEAD = answer
 
 
+SLOW_START_S = 4.0
+
+
 def main():
-    time.sleep(int(os.environ.get("START_DELAY_MS", "0")) / 1000)
+    if os.environ.get("LB_REPLICA_NAME", "").startswith("slow"):
+        time.sleep(SLOW_START_S)
     srv = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"),
                                int(os.environ["PORT"])), Handler)
     srv.daemon_threads = True

@@ -160,3 +160,37 @@ def test_initial_replicas_that_cannot_start_are_retried(stack_factory,
     wait_for(lambda: s.cp.output().count("repair_failed") >= 2, 10,
              what="repair retrying")
     assert "initial_start_failed" in s.cp.output()
+
+
+def test_a_death_is_repaired_while_a_slow_add_runs(stack_factory):
+    """The orchestration lock is held only to check and change the state,
+    never while replicas start: a replica that dies during a slow /add is
+    replaced at once, and /rep answers at once meanwhile."""
+    import threading
+    bad = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "bad_replica.py")
+    s = stack_factory(replica_bin=bad).start()
+    added = {}
+
+    def slow_add():
+        added["r"] = s.add({"n": 2, "hostnames": ["slow1", "slow2"]})
+    t = threading.Thread(target=slow_add)
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    os.kill(pid_of(s, "server2"), signal.SIGKILL)
+
+    def replaced():
+        reps = s.routable()
+        return "server2" not in reps and len(reps) == 3 and reps
+    wait_for(replaced, 2.0 * TIME_FACTOR, step=0.05,
+             what="the replacement serving during the /add")
+    took = time.monotonic() - t0
+    t1 = time.monotonic()
+    assert s.get("/rep").status_code == 200
+    assert time.monotonic() - t1 < 0.5 * TIME_FACTOR
+    assert t.is_alive()  # the /add still runs
+    t.join(30)
+    assert added["r"].status_code == 200, added["r"].text
+    assert added["r"].json()["message"]["replicas"][-2:] == ["slow1", "slow2"]
+    assert took < 1.5 * TIME_FACTOR

@@ -1,17 +1,24 @@
-"""tools/run.sh (what `make run` starts): the whole system in the
-foreground, and a Ctrl-C (SIGINT to its process group) that leaves no
-process behind."""
+"""tools/run.py (what `make run` starts): the whole system in the
+foreground, supervised like the Docker stack's restart policy, and a Ctrl-C
+(SIGINT to its process group) that leaves no process behind."""
 import os
 import signal
 import subprocess
+import time
 
+import pytest
 import requests
 
 from lbstack import count_replica_processes
 from lbtest import BUILD, SAN_ENV, ROOT, free_port, wait_for
 
+PYTHON = "/usr/bin/python3"
 
-def test_run_script_starts_all_and_ctrl_c_stops_all(tmp_path):
+
+@pytest.fixture
+def run(tmp_path):
+    """Starts tools/run.py in a session of its own; yields (proc, port,
+    instance, env); stops it (SIGKILL to its group) if a test left it."""
     port = free_port()
     instance = "run" + os.urandom(3).hex()
     env = dict(os.environ, **SAN_ENV, LB_PORT=str(port),
@@ -19,30 +26,111 @@ def test_run_script_starts_all_and_ctrl_c_stops_all(tmp_path):
                LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}",
                LB_STATE_DIR=str(tmp_path / "state"), LB_INSTANCE=instance)
     log = open(tmp_path / "run.log", "wb")
-    p = subprocess.Popen([os.path.join(ROOT, "tools", "run.sh"), BUILD],
-                         env=env, stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True)
-    try:
-        def serving():
-            r = requests.get(f"http://127.0.0.1:{port}/rep", timeout=2)
-            return r.status_code == 200 and r.json()["message"] == {
-                "N": 3, "replicas": ["server1", "server2", "server3"]}
-        wait_for(serving, 15, what="make run's stack serving")
-        assert requests.get(f"http://127.0.0.1:{port}/home",
-                            timeout=5).status_code == 200
-        assert count_replica_processes(instance) == 3
-        os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does
-        assert p.wait(20) == 0
-    finally:
+    started = []
+
+    def start(**extra):
+        p = subprocess.Popen([PYTHON, os.path.join(ROOT, "tools", "run.py"),
+                              BUILD], env=dict(env, **extra), stdout=log,
+                             stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        started.append(p)
+        return p
+    yield start, port, instance, tmp_path / "run.log"
+    for p in started:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
-        log.close()
-    # No replica (each runs in a session of its own) ...
-    assert count_replica_processes(instance) == 0
-    # ... and nothing of the script's process group (the two planes).
+    log.close()
+
+
+def group_alive(pgid):
     try:
-        os.killpg(p.pid, 0)
-        alive = True
+        os.killpg(pgid, 0)
+        return True
     except ProcessLookupError:
-        alive = False
-    assert not alive
+        return False
+
+
+def serving(port):
+    r = requests.get(f"http://127.0.0.1:{port}/rep", timeout=2)
+    return r.status_code == 200 and r.json()["message"] == {
+        "N": 3, "replicas": ["server1", "server2", "server3"]}
+
+
+def control_plane_pid(instance):
+    """The control plane of this run (it carries LB_INSTANCE but no
+    SERVER_ID)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"lb-controlplane" in cmd and \
+                f"LB_INSTANCE={instance}".encode() in env:
+            return int(pid)
+    return None
+
+
+def test_run_starts_all_and_ctrl_c_stops_all(run):
+    start, port, instance, _ = run
+    p = start()
+    wait_for(lambda: serving(port), 15, what="make run's stack serving")
+    assert requests.get(f"http://127.0.0.1:{port}/home",
+                        timeout=5).status_code == 200
+    assert count_replica_processes(instance) == 3
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does
+    assert p.wait(20) == 0
+    # No replica (each runs in a session of its own), nothing of the
+    # script's process group (the two planes).
+    assert count_replica_processes(instance) == 0
+    assert not group_alive(p.pid)
+
+
+def test_a_killed_control_plane_is_restarted_and_adopts(run):
+    start, port, instance, log = run
+    p = start()
+    wait_for(lambda: serving(port), 15, what="make run's stack serving")
+    before = requests.get(f"http://127.0.0.1:{port}/rep", timeout=5).json()
+    os.kill(control_plane_pid(instance), signal.SIGKILL)
+    t0 = time.monotonic()
+    with requests.Session() as s:
+        codes = [s.get(f"http://127.0.0.1:{port}/home", timeout=5).status_code
+                 for _ in range(100)]
+    assert codes == [200] * 100
+    wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/rep",
+                                  timeout=2).json() == before,
+             5, what="/rep with the same replicas")
+    assert time.monotonic() - t0 < 5
+    assert count_replica_processes(instance) == 3
+    assert "the control plane exited" in open(log).read()
+    # And Ctrl-C still leaves nothing behind.
+    os.killpg(p.pid, signal.SIGINT)
+    assert p.wait(20) == 0
+    assert count_replica_processes(instance) == 0
+    assert not group_alive(p.pid)
+
+
+def test_ctrl_c_while_the_control_plane_is_down_stops_its_replicas(run):
+    start, port, instance, _ = run
+    p = start()
+    wait_for(lambda: serving(port), 15, what="make run's stack serving")
+    os.kill(control_plane_pid(instance), signal.SIGKILL)
+    os.killpg(p.pid, signal.SIGINT)  # before the restart
+    assert p.wait(20) == 0
+    assert count_replica_processes(instance) == 0
+    assert not group_alive(p.pid)
+
+
+def test_a_plane_that_keeps_crashing_is_given_up_on(run):
+    start, port, instance, log = run
+    # A control plane that cannot start: its address is not one.
+    p = start(LB_ADMIN_URL="tcp://256.0.0.1:1")
+    assert p.wait(30) == 1
+    text = open(log).read()
+    assert "the control plane exited 5 times in 60 s" in text
+    assert "giving up" in text
+    assert not group_alive(p.pid)
