@@ -73,7 +73,8 @@ static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 	for (size_t i = 0; i < s->n_replicas; i++) {
 		const Lb__Replica *r = s->replicas[i];
 		if (!lb_name_valid(r->name) || r->server_id == 0 ||
-		    r->port == 0 || r->port > 65535 || r->host[0] == '\0') {
+		    r->port == 0 || r->port > 65535 || r->host[0] == '\0' ||
+		    strlen(r->host) > LB_HOST_MAX) {
 			snprintf(err, errlen, "bad replica entry %zu", i);
 			goto bad;
 		}

@@ -18,7 +18,7 @@
 struct cp_found {
 	char name[LB_NAME_MAX + 1];
 	uint32_t server_id;
-	char host[64];
+	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
 };
 

@@ -177,8 +177,12 @@ static const char *dd_ip(const cJSON *c, const char *network)
 	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(ns, "Networks");
 	const cJSON *net = cJSON_GetObjectItemCaseSensitive(nets, network);
 	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(net, "IPAddress");
-	return cJSON_IsString(ip) && ip->valuestring[0] ? ip->valuestring
-	                                                : NULL;
+	/* The address enters here, once: one that would not fit where
+	 * addresses are kept is no address. */
+	return cJSON_IsString(ip) && ip->valuestring[0] &&
+	               strlen(ip->valuestring) <= LB_HOST_MAX
+	           ? ip->valuestring
+	           : NULL;
 }
 
 static int dd_start(struct cp_driver *base, const char *name, uint32_t id,

@@ -1,6 +1,7 @@
 #include "cp_probe.h"
 
 #include "lb_err.h"
+#include "lb_name.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ int cp_probe_run(struct cp_probe *t, size_t n, long timeout_ms)
 		return LB_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char url[128];
+		char url[LB_HOST_MAX + 32];
 		if (!(easy[i] = curl_easy_init())) {
 			rv = LB_ERR_NOMEM;
 			goto out;

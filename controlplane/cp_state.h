@@ -27,8 +27,8 @@ struct cp_replica {
 	char name[LB_NAME_MAX + 1];
 	uint32_t id;
 	enum cp_rstate st;
-	bool spawned; /* the driver has started it */
-	char host[64];
+	bool spawned;               /* the driver has started it */
+	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
 	int fails; /* failed heartbeats in a row */
 };

@@ -19,7 +19,7 @@
 struct dp_backend {
 	char name[LB_NAME_MAX + 1];
 	uint32_t id;
-	char host[64];
+	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
 	struct dp_upstream_backend *up; /* its connection pool (a reference) */
 	/* The one mutable field: until when this replica is skipped because

@@ -6,7 +6,8 @@ import pytest
 
 from lbtest import BUILD, SAN_ENV
 
-SUITES = ["hash", "ring", "wire", "name", "config", "answer"]
+SUITES = ["hash", "ring", "wire", "name", "config", "answer", "table",
+          "state"]
 
 
 def cases():

@@ -1,9 +1,12 @@
 #include "lb_err.h"
+#include "lb_name.h"
 #include "lb_wire.h"
 #include "lbt.h"
 
-/* A snapshot of a 3-replica assignment ring, packed. */
-static void *make_snapshot(size_t *len, uint32_t corrupt_owner)
+/* A snapshot of a 3-replica assignment ring, packed; host2 (when not NULL)
+ * is the second replica's address. */
+static void *make_snapshot_host(size_t *len, uint32_t corrupt_owner,
+                                const char *host2)
 {
 	struct lb_preset p;
 	struct lb_ring *r;
@@ -22,7 +25,7 @@ static void *make_snapshot(size_t *len, uint32_t corrupt_owner)
 		snprintf(names[i], sizeof(names[i]), "server%u", i + 1);
 		reps[i].name = names[i];
 		reps[i].server_id = i + 1;
-		reps[i].host = "127.0.0.1";
+		reps[i].host = i == 1 && host2 ? (char *)host2 : "127.0.0.1";
 		reps[i].port = 5001 + i;
 		rp[i] = &reps[i];
 	}
@@ -40,6 +43,33 @@ static void *make_snapshot(size_t *len, uint32_t corrupt_owner)
 	LBT_EQ(lb_wire_pack(&s.base, &buf, len), 0);
 	lb_ring_destroy(r);
 	return buf;
+}
+
+static void *make_snapshot(size_t *len, uint32_t corrupt_owner)
+{
+	return make_snapshot_host(len, corrupt_owner, NULL);
+}
+
+/* An address longer than any buffer that keeps one is refused where it
+ * enters, not cut. */
+static void snapshot_long_host_refused(void)
+{
+	static char host[LB_HOST_MAX + 2];
+	Lb__Snapshot *s;
+	char err[128];
+	size_t len;
+	void *buf;
+
+	memset(host, 'h', LB_HOST_MAX + 1);
+	buf = make_snapshot_host(&len, 0, host);
+	LBT_EQ(lb_wire_snapshot_unpack(buf, len, &s, err, sizeof(err)),
+	       LB_ERR_DECODE);
+	free(buf);
+	host[LB_HOST_MAX] = '\0'; /* exactly the longest allowed */
+	buf = make_snapshot_host(&len, 0, host);
+	LBT_EQ(lb_wire_snapshot_unpack(buf, len, &s, err, sizeof(err)), 0);
+	lb__snapshot__free_unpacked(s, NULL);
+	free(buf);
 }
 
 static void snapshot_round_trip(void)
@@ -142,6 +172,7 @@ static const struct lbt_case cases[] = {
     {"oversize_is_refused_before_decoding",
      oversize_is_refused_before_decoding},
     {"unknown_owner_is_refused", unknown_owner_is_refused},
+    {"snapshot_long_host_refused", snapshot_long_host_refused},
     {"admin_request_round_trip", admin_request_round_trip},
 };
 LBT_MAIN(cases)
