@@ -38,10 +38,44 @@ static int http_authorize_all(struct mg_connection *c, void *data)
 	return 1;
 }
 
-int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
-                  struct mg_context **out, char *err, size_t errlen)
+static const struct lb_http_server_cfg *http_cfg(const struct mg_connection *c)
 {
-	char ports[96], threads[24], keepalive[24], reqto[24];
+	return mg_get_user_data(mg_get_context(c));
+}
+
+/* The mark of lb_http_close_after(): the request is served on one worker
+ * thread from its head to its answer, so the mark lives there, and is
+ * cleared as each request begins. */
+static _Thread_local bool http_closing_mark;
+
+static int http_begin_request(struct mg_connection *c)
+{
+	const struct lb_http_server_cfg *cfg = http_cfg(c);
+	http_closing_mark = false;
+	return cfg->begin_request ? cfg->begin_request(c, cfg->user) : 0;
+}
+
+static int http_init_connection(const struct mg_connection *c, void **data)
+{
+	const struct lb_http_server_cfg *cfg = http_cfg(c);
+	(void)data;
+	if (cfg->conn_open)
+		cfg->conn_open((struct mg_connection *)c, cfg->user);
+	return 0;
+}
+
+static void http_connection_close(const struct mg_connection *c)
+{
+	const struct lb_http_server_cfg *cfg = http_cfg(c);
+	if (cfg->conn_close)
+		cfg->conn_close(c, cfg->user);
+}
+
+int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
+                  char *err, size_t errlen)
+{
+	char ports[96], threads[24], keepalive[24], reqto[24], backlog[24],
+	    queue[24];
 	struct mg_callbacks cb;
 	struct mg_context *ctx;
 
@@ -49,6 +83,9 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 	snprintf(threads, sizeof(threads), "%lld", cfg->threads);
 	snprintf(keepalive, sizeof(keepalive), "%lld", cfg->keepalive_ms);
 	snprintf(reqto, sizeof(reqto), "%lld", cfg->request_timeout_ms);
+	snprintf(backlog, sizeof(backlog), "%lld",
+	         cfg->listen_backlog ? cfg->listen_backlog : 200);
+	snprintf(queue, sizeof(queue), "%lld", cfg->queue ? cfg->queue : 20);
 	/* Name/value pairs read best one pair a line. */
 	// clang-format off
 	const char *options[] = {
@@ -57,6 +94,8 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 	    "enable_keep_alive", "yes",
 	    "keep_alive_timeout_ms", keepalive,
 	    "request_timeout_ms", reqto,
+	    "listen_backlog", backlog,
+	    "connection_queue", queue,
 	    "tcp_nodelay", "1",
 	    /* The proxy forwards paths as the client sent them. */
 	    "decode_url", "no",
@@ -70,8 +109,10 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
 
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = http_log_message;
-	cb.begin_request = cfg->begin_request;
-	ctx = mg_start(&cb, user, options);
+	cb.begin_request = http_begin_request;
+	cb.init_connection = http_init_connection;
+	cb.connection_close = http_connection_close;
+	ctx = mg_start(&cb, (void *)cfg, options);
 	if (!ctx) {
 		snprintf(err, errlen,
 		         "cannot listen on %s (in use, or a bad "
@@ -197,14 +238,15 @@ bool lb_http_keep_alive(const struct mg_connection *c)
 	return ver && strcmp(ver, "1.1") == 0;
 }
 
-/* A connection marked by lb_http_close_after() points its user data
- * here. */
-static const char http_closing = 1;
-
 void lb_http_close_after(struct mg_connection *c)
 {
 	mg_disable_connection_keep_alive(c);
-	mg_set_user_connection_data(c, (void *)&http_closing);
+	http_closing_mark = true;
+}
+
+bool lb_http_closing(void)
+{
+	return http_closing_mark;
 }
 
 /* The head and a small body go out in one write: one segment on the wire
@@ -221,12 +263,8 @@ int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
 	int n, rv = 0;
 
 	/* Asked to close (lb_http_close_after()), or the client asked. */
-	if (mg_get_user_connection_data(c) == &http_closing) {
+	if (http_closing_mark)
 		keep = false;
-		/* One answer only: civetweb may reuse the structure for the
-		 * worker's next connection. */
-		mg_set_user_connection_data(c, NULL);
-	}
 	need = 256 + (ctype ? strlen(ctype) : 0) + (extra ? strlen(extra) : 0) +
 	       len;
 	if (need > cap && len < HTTP_ONE_WRITE * 4) {

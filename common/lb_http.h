@@ -13,25 +13,43 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How a server is started.  Borrowed for the server's whole life: its
+ * hooks are found through it. */
 struct lb_http_server_cfg {
 	const char *host;  /* "0.0.0.0", "127.0.0.1", ... */
 	long long port;    /* 0 lets the kernel choose (see lb_http_port()) */
-	long long threads; /* one per concurrent connection */
-	long long keepalive_ms;
-	long long request_timeout_ms;
-	/* Optional: sees every request first, WebSocket upgrades included
-	 * (civetweb's begin_request: return non-zero once answered). */
-	int (*begin_request)(struct mg_connection *c);
+	long long threads; /* workers: one per open connection */
+	long long keepalive_ms;       /* idle wait for a connection's next
+	                                 request */
+	long long request_timeout_ms; /* reading a connection's first request
+	                                 head; also the longest stall of a
+	                                 read or write later */
+	long long listen_backlog;     /* the kernel's accept queue; 0:
+	                                 civetweb's (200) */
+	long long queue; /* accepted connections waiting for a worker; 0:
+	                    civetweb's (20) */
+	/* Optional hooks, each called on the connection's worker thread with
+	 * `user`:
+	 * - begin_request sees every request first, WebSocket upgrades
+	 *   included, before civetweb's own routing; it returns the status it
+	 *   answered, or 0 to let civetweb route the request;
+	 * - conn_open runs when a worker takes a new connection (before any
+	 *   byte is read: the request info is not there yet), conn_close when
+	 *   the connection ends. */
+	int (*begin_request)(struct mg_connection *c, void *user);
+	void (*conn_open)(struct mg_connection *c, void *user);
+	void (*conn_close)(const struct mg_connection *c, void *user);
+	void *user;
 };
 
 /* Initialises civetweb; call once in main() before threads start. */
 void lb_http_global_init(void);
 
-/* Starts a server with no handlers yet.  user is passed to civetweb (see
- * mg_get_user_data()).  Returns 0 and *out (stop with mg_stop()), or
+/* Starts a server with no handlers yet.  cfg is borrowed until the server
+ * stops.  Returns 0 and *out (stop with lb_http_stop_or_exit()), or
  * LB_ERR_SYS with the reason in err. */
-int lb_http_start(const struct lb_http_server_cfg *cfg, void *user,
-                  struct mg_context **out, char *err, size_t errlen);
+int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
+                  char *err, size_t errlen);
 
 /* Stops ctx, giving requests in flight up to grace_ms.  civetweb 1.15's
  * mg_stop() can wait ~2 s for idle keep-alive connections (pitfalls.md);
@@ -54,8 +72,11 @@ bool lb_http_token_listed(const char *list, size_t len, const char *name,
 
 /* The answer about to be sent is the connection's last (say, an error that
  * leaves the request body unread): it says "Connection: close", and civetweb
- * closes after it. */
+ * closes after it.  The mark lasts for the current request only. */
 void lb_http_close_after(struct mg_connection *c);
+
+/* True when lb_http_close_after() was called for the current request. */
+bool lb_http_closing(void);
 
 /* Sends a whole answer.  extra is NULL or "Name: value\r\n" lines.
  * Returns 0 or LB_ERR_IO. */

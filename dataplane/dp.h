@@ -3,9 +3,12 @@
 #define DP_H
 
 #include "dp_config.h"
+#include "dp_conns.h"
 #include "dp_cpclient.h"
 #include "dp_sync.h"
 #include "dp_table.h"
+
+#include "lb_http.h"
 
 #include <civetweb.h>
 
@@ -14,6 +17,8 @@ struct dp {
 	struct dp_router router;
 	struct dp_cpclient cpclient;
 	struct dp_sync sync;
+	struct dp_conns conns;
+	struct lb_http_server_cfg http_cfg; /* lives as long as the server */
 	struct mg_context *http;
 };
 

@@ -60,9 +60,8 @@ static void admin_send_list(struct mg_connection *c, const Lb__AdminReply *r)
 	lb_http_send_json(c, 200, msg, true, NULL);
 }
 
-static int admin_handle(struct mg_connection *c, void *data)
+int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 {
-	struct dp *dp = data;
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	const struct admin_route *route = NULL;
 	Lb__AdminRequest req = LB__ADMIN_REQUEST__INIT;
@@ -136,11 +135,4 @@ out:
 	dp_admin_body_fini(&req);
 	free(body);
 	return status;
-}
-
-void dp_admin_register(struct mg_context *ctx, void *data)
-{
-	mg_set_request_handler(ctx, "/rep$", admin_handle, data);
-	mg_set_request_handler(ctx, "/add$", admin_handle, data);
-	mg_set_request_handler(ctx, "/rm$", admin_handle, data);
 }

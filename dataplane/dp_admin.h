@@ -7,7 +7,10 @@
 
 #include <civetweb.h>
 
-/* Registers the three handlers on ctx; data is the struct dp. */
-void dp_admin_register(struct mg_context *ctx, void *data);
+struct dp;
+
+/* Answers /rep, /add or /rm.  Returns the status answered, or 0 when the
+ * path is none of them ("/rep/x" is the replicas'). */
+int dp_admin_handle(struct mg_connection *c, struct dp *dp);
 
 #endif

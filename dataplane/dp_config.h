@@ -20,6 +20,9 @@ struct dp_config {
 	long long max_body;
 	long long replica_max_conns;
 	long long keepalive_ms;
+	long long head_timeout_ms;
+	long long max_conns_per_ip;
+	long long listen_backlog;
 	long long ready_timeout_ms;
 	enum lb_log_level log_level;
 };

@@ -3,8 +3,7 @@
  * control plane publishes.  Holds no Docker access, and keeps routing with
  * its last ring when the control plane is gone. */
 #include "dp.h"
-#include "dp_admin.h"
-#include "dp_proxy.h"
+#include "dp_front.h"
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_http.h"
@@ -13,10 +12,35 @@
 #include "lb_time.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <stdio.h>
 
 /* Requests in flight get this long after SIGTERM. */
 #define DP_STOP_GRACE_MS 500
+/* Accepted connections that wait for a free worker (civetweb's queue);
+ * past it they wait in the kernel's backlog. */
+#define DP_ACCEPT_QUEUE 512
+
+/* Every client connection and every upstream connection is a descriptor:
+ * the soft limit is raised to what the workers need, as far as the hard
+ * limit allows. */
+static void dp_raise_fd_limit(long long threads)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)threads * 2 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+	                  ? want
+	                  : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want)
+		lb_log(LB_WARN, "fd_limit_low",
+		       "limit=%llu wanted=%llu threads=%lld",
+		       (unsigned long long)rl.rlim_cur,
+		       (unsigned long long)want, threads);
+}
 
 /* Ready means ready: a connected admin pipe and the current ring, fetched
  * over it, so that the first client to find the port open can route and
@@ -44,7 +68,6 @@ static void dp_wait_ready(struct dp *dp)
 int main(int argc, char **argv)
 {
 	static struct dp dp; /* the one context */
-	struct lb_http_server_cfg hc;
 	char err[512];
 	int rv, sig;
 
@@ -61,6 +84,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lb_http_global_init();
+	dp_raise_fd_limit(dp.cfg.threads);
+	if (dp_conns_init(&dp.conns, (int)dp.cfg.threads,
+	                  (int)dp.cfg.max_conns_per_ip) != 0) {
+		fprintf(stderr, "lb-dataplane: out of memory\n");
+		return 1;
+	}
 	dp_upstream_set_max_conns((int)dp.cfg.replica_max_conns);
 	dp_answer_global_init();
 	dp_router_init(&dp.router);
@@ -72,24 +101,31 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	dp_wait_ready(&dp);
-	hc = (struct lb_http_server_cfg){.host = dp.cfg.host,
-	                                 .port = dp.cfg.port,
-	                                 .threads = dp.cfg.threads,
-	                                 .keepalive_ms = dp.cfg.keepalive_ms,
-	                                 .request_timeout_ms = 30000,
-	                                 .begin_request =
-	                                     dp_proxy_begin_request};
-	if (lb_http_start(&hc, &dp, &dp.http, err, sizeof(err)) != 0) {
+	dp.http_cfg = (struct lb_http_server_cfg){
+	    .host = dp.cfg.host,
+	    .port = dp.cfg.port,
+	    .threads = dp.cfg.threads,
+	    .keepalive_ms = dp.cfg.keepalive_ms,
+	    .request_timeout_ms = dp.cfg.head_timeout_ms,
+	    .listen_backlog = dp.cfg.listen_backlog,
+	    .queue = DP_ACCEPT_QUEUE,
+	    .begin_request = dp_front_begin_request,
+	    .conn_open = dp_front_conn_open,
+	    .conn_close = dp_front_conn_close,
+	    .user = &dp,
+	};
+	if (lb_http_start(&dp.http_cfg, &dp.http, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-dataplane: %s\n", err);
 		return 1;
 	}
-	dp_admin_register(dp.http, &dp);
-	mg_set_request_handler(dp.http, "**", dp_proxy_handle, &dp);
-	lb_log(LB_INFO, "started", "listen=%s:%d admin=%s pub=%s version=%llu",
+	lb_log(LB_INFO, "started",
+	       "listen=%s:%d admin=%s pub=%s version=%llu threads=%lld "
+	       "head_timeout_ms=%lld max_conns_per_ip=%lld",
 	       dp.cfg.host, lb_http_port(dp.http), dp.cfg.admin_url,
 	       dp.cfg.pub_url,
-	       (unsigned long long)dp_router_version(&dp.router));
+	       (unsigned long long)dp_router_version(&dp.router),
+	       dp.cfg.threads, dp.cfg.head_timeout_ms, dp.cfg.max_conns_per_ip);
 
 	sig = lb_signal_wait(-1);
 	lb_log(LB_INFO, "stopping", "signal=%d", sig);
@@ -98,6 +134,7 @@ int main(int argc, char **argv)
 	dp_cpclient_close(&dp.cpclient);
 	lb_http_stop_or_exit(dp.http, DP_STOP_GRACE_MS);
 	dp_router_fini(&dp.router);
+	dp_conns_fini(&dp.conns);
 	lb_log(LB_INFO, "stopped", "signal=%d", sig);
 	return 0;
 }

@@ -555,7 +555,7 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 	if ((status = proxy_body_start(px)) != 0)
 		return proxy_body_refused(px, status);
 	dp_reply_init(&px->reply, proxy_client_write, px->c);
-	px->ropts.keep_alive = lb_http_keep_alive(px->c);
+	px->ropts.keep_alive = lb_http_keep_alive(px->c) && !lb_http_closing();
 	px->ropts.http11 = strcmp(px->ri->http_version, "1.1") == 0;
 	t = dp_router_acquire(&dp->router);
 	if (!t || lb_ring_count(t->ring) == 0) {
@@ -569,7 +569,7 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 	return status;
 }
 
-int dp_proxy_handle(struct mg_connection *c, void *data)
+int dp_proxy_handle(struct mg_connection *c, struct dp *dp)
 {
 	struct proxy *px = proxy_of_thread();
 	int status;
@@ -580,29 +580,12 @@ int dp_proxy_handle(struct mg_connection *c, void *data)
 		return 503;
 	}
 	px->c = c;
-	px->cfg = &((struct dp *)data)->cfg;
+	px->cfg = &dp->cfg;
 	px->ri = mg_get_request_info(c);
 	px->path = px->ri->local_uri_raw;
 	px->key = lb_rand_range(100000, 999999);
 	px->idempotent = method_idempotent(px->ri->request_method);
-	status = proxy_run(px, data);
+	status = proxy_run(px, dp);
 	free(px->replay);
 	return status;
-}
-
-int dp_proxy_begin_request(struct mg_connection *c)
-{
-	const char *up = mg_get_header(c, "Upgrade");
-
-	/* civetweb hands WebSocket upgrades only to WebSocket handlers, and
-	 * its client side cannot carry the client's headers (see the
-	 * README): refused here, before civetweb's own routing. */
-	if (up && strcasecmp(up, "websocket") == 0) {
-		lb_http_close_after(c);
-		lb_http_send_error(c, 501, NULL,
-		                   "WebSocket is not proxied by this load "
-		                   "balancer");
-		return 501;
-	}
-	return 0;
 }

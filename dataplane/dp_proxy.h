@@ -6,12 +6,9 @@
 
 #include <civetweb.h>
 
-/* civetweb request handler; data is the struct dp. */
-int dp_proxy_handle(struct mg_connection *c, void *data);
+struct dp;
 
-/* civetweb's begin_request callback: answers what must not reach the
- * handlers (a WebSocket upgrade, 501).  Returns 0 to go on, or the status
- * it answered. */
-int dp_proxy_begin_request(struct mg_connection *c);
+/* Proxies the request; returns the status the client got. */
+int dp_proxy_handle(struct mg_connection *c, struct dp *dp);
 
 #endif

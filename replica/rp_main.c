@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	                                 .threads = threads,
 	                                 .keepalive_ms = 10000,
 	                                 .request_timeout_ms = 30000};
-	if (lb_http_start(&hc, NULL, &ctx, err, sizeof(err)) != 0) {
+	if (lb_http_start(&hc, &ctx, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		return 1;
 	}

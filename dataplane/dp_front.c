@@ -1,0 +1,53 @@
+#include "dp_front.h"
+
+#include "dp.h"
+#include "dp_admin.h"
+#include "dp_proxy.h"
+#include "lb_http.h"
+
+#include <strings.h>
+
+int dp_front_begin_request(struct mg_connection *c, void *user)
+{
+	struct dp *dp = user;
+	const char *up = mg_get_header(c, "Upgrade");
+	int status;
+
+	if (!dp_conns_admit(&dp->conns, c)) {
+		lb_http_close_after(c);
+		lb_http_send_error(c, 503, "Retry-After: 1\r\n",
+		                   "Too many connections from this address "
+		                   "(LB_MAX_CONNS_PER_IP=%d)",
+		                   dp->conns.max_per_ip);
+		return 503;
+	}
+	/* Workers run short: this connection gives its worker back after the
+	 * answer instead of idling on it. */
+	if (dp_conns_short(&dp->conns))
+		lb_http_close_after(c);
+	/* civetweb hands WebSocket upgrades only to WebSocket handlers, and
+	 * its client side cannot carry the client's headers (see the README):
+	 * refused here, before civetweb's own routing. */
+	if (up && strcasecmp(up, "websocket") == 0) {
+		lb_http_close_after(c);
+		lb_http_send_error(c, 501, NULL,
+		                   "WebSocket is not proxied by this load "
+		                   "balancer");
+		return 501;
+	}
+	if ((status = dp_admin_handle(c, dp)) != 0)
+		return status;
+	return dp_proxy_handle(c, dp);
+}
+
+void dp_front_conn_open(struct mg_connection *c, void *user)
+{
+	(void)c;
+	dp_conns_open(&((struct dp *)user)->conns);
+}
+
+void dp_front_conn_close(const struct mg_connection *c, void *user)
+{
+	(void)c;
+	dp_conns_close(&((struct dp *)user)->conns);
+}

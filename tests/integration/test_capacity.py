@@ -1,0 +1,186 @@
+"""Thousands of clients and slow clients, within civetweb's model (one
+worker per open connection): enough workers, a short head timeout, a cap
+per client address, and idle connections given back first when workers run
+short.  Fresh clients from another address must be served at once."""
+import selectors
+import socket
+import time
+
+import pytest
+import requests
+
+from lbtest import TIME_FACTOR, wait_for
+
+HEAD = b"GET /home HTTP/1.1\r\nHost: x\r\n"
+
+
+def open_many(port, n, data, deadline_s=20):
+    """n connections from 127.0.0.1 that each send data (non-blocking, so
+    a data plane that stops accepting cannot stall the test).  Returns the
+    sockets."""
+    sel = selectors.DefaultSelector()
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        sel.register(s, selectors.EVENT_WRITE)
+        socks.append(s)
+    pending = set(socks)
+    end = time.monotonic() + deadline_s
+    while pending and time.monotonic() < end:
+        for key, _ in sel.select(0.1):
+            s = key.fileobj
+            try:
+                s.send(data)
+            except OSError:
+                pass
+            sel.unregister(s)
+            pending.discard(s)
+    sel.close()
+    return socks
+
+
+def read_answers(socks, timeout=20):
+    """The first bytes each socket got (b"" when none within timeout)."""
+    sel = selectors.DefaultSelector()
+    got = {}
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    end = time.monotonic() + timeout
+    while len(got) < len(socks) and time.monotonic() < end:
+        for key, _ in sel.select(0.1):
+            try:
+                got[key.fileobj] = key.fileobj.recv(4096)
+            except OSError:
+                got[key.fileobj] = b""
+            sel.unregister(key.fileobj)
+    sel.close()
+    return [got.get(s, b"") for s in socks]
+
+
+def fresh_requests(port, n=20):
+    """n requests from another address (127.0.0.2), one after another, each
+    on a new connection: (status line, seconds) each."""
+    out = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        s = socket.socket()
+        s.settimeout(2)
+        s.bind(("127.0.0.2", 0))
+        line = b""
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(HEAD + b"Connection: close\r\n\r\n")
+            data = b""
+            while b"\r\n" not in data:
+                piece = s.recv(4096)
+                if not piece:
+                    break
+                data += piece
+            line = data.split(b"\r\n", 1)[0]
+        except OSError:
+            pass
+        finally:
+            s.close()
+        out.append((line, time.monotonic() - t0))
+    return out
+
+
+def close_all(socks):
+    for s in socks:
+        s.close()
+
+
+def assert_fresh_served(port):
+    res = fresh_requests(port)
+    bad = [r for r in res if r[0] != b"HTTP/1.1 200 OK"]
+    slowest = max(t for _, t in res)
+    assert not bad, bad[:3]
+    assert slowest < 0.2 * TIME_FACTOR, f"slowest {slowest * 1000:.0f} ms"
+
+
+def test_1000_partial_heads_from_one_address_do_not_block_others(stack):
+    held = open_many(stack.port, 1000, HEAD)
+    try:
+        time.sleep(0.3)  # let the workers take them
+        assert_fresh_served(stack.port)
+    finally:
+        close_all(held)
+
+
+def test_1000_idle_keepalive_clients_do_not_block_others(stack):
+    held = open_many(stack.port, 1000, HEAD + b"\r\n")
+    try:
+        answers = read_answers(held)
+        # Each was answered: served, or refused at once past the cap of
+        # one address (LB_MAX_CONNS_PER_IP, 512 by default).
+        ok = sum(a.startswith(b"HTTP/1.1 200") for a in answers)
+        refused = sum(a.startswith(b"HTTP/1.1 503") for a in answers)
+        assert ok + refused == 1000
+        assert ok >= 500
+        assert_fresh_served(stack.port)
+    finally:
+        close_all(held)
+
+
+def test_cap_per_address_refuses_at_once(stack_factory):
+    s = stack_factory(dp_env={"LB_MAX_CONNS_PER_IP": "5"}).start()
+    sessions = [requests.Session() for _ in range(5)]
+    try:
+        for sess in sessions:  # five keep-alive connections, held
+            assert sess.get(s.url("/home"), timeout=5).status_code == 200
+        t0 = time.monotonic()
+        r = requests.get(s.url("/home"), timeout=5)
+        assert time.monotonic() - t0 < 0.5
+        assert r.status_code == 503
+        assert r.headers["Connection"] == "close"
+        assert "LB_MAX_CONNS_PER_IP=5" in r.json()["message"]
+        # Another address is not affected.
+        assert fresh_requests(s.port, 1)[0][0] == b"HTTP/1.1 200 OK"
+        log = open(s.logs[1]).read()
+        assert "event=connection_refused reason=max_conns_per_ip" in log
+        sessions.pop().close()  # one connection fewer: room again
+        wait_for(lambda: requests.get(s.url("/home"), timeout=5)
+                 .status_code == 200, 5, what="admitted again")
+    finally:
+        for sess in sessions:
+            sess.close()
+
+
+def test_head_timeout_frees_a_worker(stack_factory):
+    s = stack_factory(dp_env={"LB_HEAD_TIMEOUT_MS": "500"}).start()
+    c = socket.create_connection(("127.0.0.1", s.port), 5)
+    c.sendall(HEAD)  # and never the rest
+    t0 = time.monotonic()
+    c.settimeout(5)
+    data = b""
+    try:
+        while True:
+            piece = c.recv(4096)
+            if not piece:
+                break
+            data += piece
+    finally:
+        c.close()
+    took = time.monotonic() - t0
+    # civetweb answers 400 and closes; its deadline is loose (a client
+    # that dribbles can stretch it to about twice).
+    assert 0.4 < took < 1.5 * TIME_FACTOR, took
+    assert data.startswith(b"HTTP/1.0 400") or data == b""
+
+
+def test_idle_connections_are_given_back_when_workers_run_short(
+        stack_factory):
+    s = stack_factory(dp_env={"LB_THREADS": "16",
+                              "LB_MAX_CONNS_PER_IP": "0"}).start()
+    held = open_many(s.port, 13, HEAD + b"\r\n")  # over 3/4 of 16
+    try:
+        answers = read_answers(held)
+        assert all(a.startswith(b"HTTP/1.1 200") for a in answers)
+        # The last ones to arrive found workers short: told to close.
+        closing = sum(b"Connection: close" in a for a in answers)
+        assert closing >= 1
+        assert b"Connection: close" not in answers[0]
+    finally:
+        close_all(held)
