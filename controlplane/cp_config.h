@@ -22,6 +22,7 @@ struct cp_config {
 	const char *driver;        /* "process" or "docker" */
 	const char *instance;      /* tells this balancer's replicas apart */
 	const char *replica_bin;   /* process driver */
+	long long replica_threads; /* THREADS of each replica */
 	const char *state_dir;     /* process driver */
 	const char *docker_socket; /* docker driver */
 	const char *image;

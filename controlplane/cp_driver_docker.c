@@ -37,6 +37,7 @@ struct dd {
 	char image[256];
 	char network[128];
 	char instance[LB_NAME_MAX + 1];
+	long long replica_threads;
 	atomic_bool network_ok; /* set by whichever start finds it */
 	pthread_mutex_t mu;     /* entries */
 	struct dd_entry *v;
@@ -121,7 +122,7 @@ static int dd_network(struct dd *d, char *err, size_t errlen)
 
 static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id)
 {
-	char env_id[32], idtext[16];
+	char env_id[32], env_threads[32], idtext[16];
 	cJSON *b = cJSON_CreateObject(), *env, *labels, *hc, *nc, *ep, *net,
 	      *aliases;
 
@@ -131,6 +132,9 @@ static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id)
 	cJSON_AddStringToObject(b, "Hostname", name);
 	env = cJSON_AddArrayToObject(b, "Env");
 	cJSON_AddItemToArray(env, cJSON_CreateString(env_id));
+	snprintf(env_threads, sizeof(env_threads), "THREADS=%lld",
+	         d->replica_threads);
+	cJSON_AddItemToArray(env, cJSON_CreateString(env_threads));
 	cJSON_AddItemToArray(env, cJSON_CreateString("PORT=5000"));
 	labels = cJSON_AddObjectToObject(b, "Labels");
 	cJSON_AddStringToObject(labels, LABEL_MANAGED, "true");
@@ -539,6 +543,7 @@ int cp_driver_docker_create(const struct cp_config *cfg,
 	snprintf(d->image, sizeof(d->image), "%s", cfg->image);
 	snprintf(d->network, sizeof(d->network), "%s", cfg->network);
 	snprintf(d->instance, sizeof(d->instance), "%s", cfg->instance);
+	d->replica_threads = cfg->replica_threads;
 	d->api.socket = d->socket;
 	d->api.timeout_ms = ENGINE_TIMEOUT_MS;
 	pthread_mutex_init(&d->mu, NULL);

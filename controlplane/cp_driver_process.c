@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* close_range, pipe2 */
 #include "cp_driver_process.h"
 
+#include "cp_config.h"
+
 #include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
@@ -40,6 +42,7 @@ struct pd {
 	char bin[PATH_MAX];
 	char state_path[PATH_MAX];
 	char instance[LB_NAME_MAX + 1];
+	char env_threads[32]; /* "THREADS=<LB_REPLICA_THREADS>" */
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* an entry went away, or a child was born */
 	struct pd_entry *v;
@@ -194,9 +197,10 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 	static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS",
 	                                   "TSAN_OPTIONS", "LSAN_OPTIONS"};
 	char pass_buf[4][1024];
-	char *envp[6 + 4 + 1] = {env_id,   env_port, "HOST=127.0.0.1",
-	                         env_inst, env_name, "LOG_LEVEL=warn"};
-	size_t ne = 6;
+	char *envp[7 + 4 + 1] = {env_id,        env_port, "HOST=127.0.0.1",
+	                         env_inst,      env_name, "LOG_LEVEL=warn",
+	                         d->env_threads};
+	size_t ne = 7;
 	int pfd[2], child_errno = 0;
 	ssize_t got;
 	pid_t pid;
@@ -543,11 +547,12 @@ static const struct cp_driver_ops pd_ops = {
     .destroy = pd_destroy,
 };
 
-int cp_driver_process_create(const char *replica_bin, const char *state_dir,
-                             const char *instance, cp_driver_exit_cb on_exit,
-                             void *arg, struct cp_driver **out, char *err,
-                             size_t errlen)
+int cp_driver_process_create(const struct cp_config *cfg,
+                             cp_driver_exit_cb on_exit, void *arg,
+                             struct cp_driver **out, char *err, size_t errlen)
 {
+	const char *replica_bin = cfg->replica_bin, *state_dir = cfg->state_dir,
+	           *instance = cfg->instance;
 	pthread_condattr_t ca;
 	struct pd *d;
 
@@ -575,6 +580,8 @@ int cp_driver_process_create(const char *replica_bin, const char *state_dir,
 	snprintf(d->state_path, sizeof(d->state_path), "%s/%s.json", state_dir,
 	         instance);
 	snprintf(d->instance, sizeof(d->instance), "%s", instance);
+	snprintf(d->env_threads, sizeof(d->env_threads), "THREADS=%lld",
+	         cfg->replica_threads);
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -13,11 +13,13 @@
 
 #include <stddef.h>
 
-/* Returns 0 and *out (destroy with (*out)->ops->destroy()), or an error
- * with the reason in err. */
-int cp_driver_process_create(const char *replica_bin, const char *state_dir,
-                             const char *instance, cp_driver_exit_cb on_exit,
-                             void *arg, struct cp_driver **out, char *err,
-                             size_t errlen);
+struct cp_config;
+
+/* Uses cfg's replica_bin, state_dir, instance and replica_threads (cfg is
+ * copied from, not kept).  Returns 0 and *out (destroy with
+ * (*out)->ops->destroy()), or an error with the reason in err. */
+int cp_driver_process_create(const struct cp_config *cfg,
+                             cp_driver_exit_cb on_exit, void *arg,
+                             struct cp_driver **out, char *err, size_t errlen);
 
 #endif

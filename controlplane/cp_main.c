@@ -125,9 +125,8 @@ static int cp_driver_make(struct cp *cp, char *err, size_t errlen)
 	if (strcmp(cp->cfg.driver, "docker") == 0)
 		return cp_driver_docker_create(&cp->cfg, cp_on_replica_exit, cp,
 		                               &cp->driver, err, errlen);
-	return cp_driver_process_create(cp->cfg.replica_bin, cp->cfg.state_dir,
-	                                cp->cfg.instance, cp_on_replica_exit,
-	                                cp, &cp->driver, err, errlen);
+	return cp_driver_process_create(&cp->cfg, cp_on_replica_exit, cp,
+	                                &cp->driver, err, errlen);
 }
 
 /* Stops whatever runs, in order: no more requests, no more repairs, the

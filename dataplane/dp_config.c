@@ -57,10 +57,10 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	     "time a new connection has to send its first request head; "
 	     "also the longest stall of a client mid-request or mid-answer",
 	     &c->head_timeout_ms},
-	    {"max-conns-per-ip", "LB_MAX_CONNS_PER_IP", LB_OPT_INT, "512", 0,
+	    {"max-conns-per-ip", "LB_MAX_CONNS_PER_IP", LB_OPT_INT, "1024", 0,
 	     1000000, NULL,
-	     "connections one client address may hold (0: no cap); past it, "
-	     "503 and close",
+	     "connections one client address may hold (0: no cap; keep it "
+	     "under LB_THREADS); past it, 503 and close",
 	     &c->max_conns_per_ip},
 	    {"listen-backlog", "LB_LISTEN_BACKLOG", LB_OPT_INT, "4096", 1,
 	     1000000, NULL,

@@ -5,6 +5,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The tools' Python helpers (lbclients) serve the tests too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "tools"))
 
 from lbstack import Stack  # noqa: E402
 

@@ -5,17 +5,27 @@ replicas, in one run.
 Starts a control plane (process driver, `maglev` preset so that every proxy
 spreads evenly) with three replicas, our data plane, HAProxy and nginx from
 bench/*.in (consistent hashing of a random key, upstream keep-alive), and
-runs wrk against each and against one replica directly, several rounds in a
-rotating order.  Prints a table of medians (requests/s, p50, p99, ratio to
-HAProxy), runs lb-microbench, measures the idle data plane's memory, and
-writes docs/bench/results.md and the README's performance tables.
+optionally a second data plane from another build (--baseline, say the
+previous commit's), all following the same replicas.  Then:
 
-Bounded: every wrk run lasts --duration seconds; nothing else loops.
+- the sweep: wrk on `/home` at 1, 8, 32, 256 and 1,024 connections against
+  each target, targets alternated, --rounds rounds, medians;
+- held clients: 1,000 sockets that hold a partial request head, then 1,000
+  idle keep-alive clients, each time 20 fresh requests from 127.0.0.2:
+  how many are answered, and the slowest;
+- lb-microbench and lb-upstream-bench (the costs of the parts);
+
+and writes docs/bench/results.{json,md}, the sweep chart
+(docs/bench/sweep.png) and the README's performance tables.
+
+Bounded: every wrk run lasts --duration seconds; every held-client case is
+bounded in count and time.
 """
 import argparse
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -24,7 +34,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbclients import held_clients_case  # noqa: E402
 from lbtools import ROOT, free_port, rss_kb, wait_http  # noqa: E402
+
+OURS, HAPROXY, NGINX = "lb (ours)", "HAProxy", "nginx"
+
 
 def render(template, out, **values):
     with open(os.path.join(ROOT, "bench", template)) as f:
@@ -35,11 +49,13 @@ def render(template, out, **values):
         f.write(text)
     return out
 
-def wrk(port, duration, connections, threads):
+
+def wrk(port, duration, connections):
+    threads = 1 if connections == 1 else 2
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-         "--latency", f"http://127.0.0.1:{port}/home"],
-        capture_output=True, text=True, timeout=duration + 30).stdout
+         "--timeout", "5s", "--latency", f"http://127.0.0.1:{port}/home"],
+        capture_output=True, text=True, timeout=duration + 60).stdout
 
     def ms(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -48,119 +64,179 @@ def wrk(port, duration, connections, threads):
         v = float(m.group(1))
         return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write "
+                     r"(\d+), timeout (\d+)", out)
     return {"rps": float(rps.group(1)) if rps else 0.0,
             "p50": ms("50%"), "p99": ms("99%"),
-            "non2xx": int(errors.group(1)) if errors else 0,
-            "socket_errors": sock.group(1) if sock else ""}
+            "errors": (int(non2xx.group(1)) if non2xx else 0) +
+            (sum(int(x) for x in sock.groups()) if sock else 0)}
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=5)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "bench"))
-    ap.add_argument("--baseline", help="another build's data plane to "
-                    "measure in the same run (say, the previous commit's), "
-                    "following the same control plane")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    tmp = tempfile.mkdtemp(prefix="lb-bench-")
-    os.makedirs(args.out, exist_ok=True)
-    procs = []
-    log = open(os.path.join(tmp, "bench.log"), "ab")
 
-    def spawn(argv, env=None):
-        p = subprocess.Popen(argv, env=dict(os.environ, **(env or {})),
-                             stdout=log, stderr=log)
-        procs.append(p)
-        return p
+class Rig:
+    """The processes of one run: replicas, our data plane(s), HAProxy and
+    nginx.  Stopped when the run ends, whatever happens."""
 
-    try:
+    def __init__(self, build, baselines, tmp):
+        self.tmp = tmp
+        self.procs = []
+        self.log = open(os.path.join(tmp, "bench.log"), "ab")
         admin = f"tcp://127.0.0.1:{free_port()}"
         pub = f"tcp://127.0.0.1:{free_port()}"
         common = {"LB_ADMIN_URL": admin, "LB_PUB_URL": pub,
                   "LB_LOG_LEVEL": "warn"}
-        spawn([os.path.join(build, "controlplane", "lb-controlplane")],
-              dict(common, LB_PRESET="maglev", LB_REPLICAS="3",
-                   LB_STATE_DIR=tmp, LB_INSTANCE="bench"))
+        # Replicas with threads to spare (each civetweb worker holds one
+        # connection, and the proxies open up to one per request in
+        # flight), so that the proxies are measured, not the replicas.
+        self.spawn([os.path.join(build, "controlplane", "lb-controlplane")],
+                   dict(common, LB_PRESET="maglev", LB_REPLICAS="3",
+                        LB_STATE_DIR=tmp, LB_INSTANCE="bench",
+                        LB_REPLICA_THREADS="4096"))
+        # Ours may open as many connections per replica as the others
+        # (they have no cap).
+        common["LB_REPLICA_MAX_CONNS"] = "1024"
+        self.targets = {}
         ours = free_port()
-        dp = spawn([os.path.join(build, "dataplane", "lb-dataplane")],
-                   dict(common, LB_PORT=str(ours)))
+        self.dp = self.spawn([os.path.join(build, "dataplane",
+                                           "lb-dataplane")],
+                             dict(common, LB_PORT=str(ours)))
         wait_http(f"http://127.0.0.1:{ours}/home")
-        base_port = None
-        if args.baseline:
-            base_port = free_port()
-            spawn([os.path.join(os.path.abspath(args.baseline), "dataplane",
-                                "lb-dataplane")],
-                  dict(common, LB_PORT=str(base_port)))
-            wait_http(f"http://127.0.0.1:{base_port}/home")
-        time.sleep(1.0)
-        idle_rss = rss_kb(dp.pid)
+        self.targets[OURS] = ours
         with open(os.path.join(tmp, "bench.json")) as f:
-            ports = [r["port"] for r in json.load(f)["replicas"]]
+            self.replicas = [r["port"] for r in json.load(f)["replicas"]]
+        s = dict(zip(("S1", "S2", "S3"), self.replicas))
         hap = free_port()
-        spawn(["haproxy", "-db", "-f",
-               render("haproxy.cfg.in", os.path.join(tmp, "haproxy.cfg"),
-                      PORT=hap, S1=ports[0], S2=ports[1], S3=ports[2])])
+        self.spawn(["haproxy", "-db", "-f", render(
+            "haproxy.cfg.in", os.path.join(tmp, "haproxy.cfg"), PORT=hap,
+            **s)])
+        self.targets[HAPROXY] = hap
         ngx = free_port()
-        spawn(["nginx", "-c",
-               render("nginx.conf.in", os.path.join(tmp, "nginx.conf"),
-                      PORT=ngx, S1=ports[0], S2=ports[1], S3=ports[2],
-                      DIR=tmp), "-g", "daemon off;"])
-        targets = {"lb (ours)": ours, "HAProxy": hap, "nginx": ngx,
-                   "direct (1 replica)": ports[0]}
-        if base_port:
-            targets["lb (baseline)"] = base_port
-        for name, port in targets.items():
+        self.spawn(["nginx", "-c", render(
+            "nginx.conf.in", os.path.join(tmp, "nginx.conf"), PORT=ngx,
+            DIR=tmp, **s), "-g", "daemon off;"])
+        self.targets[NGINX] = ngx
+        for spec in baselines:
+            label, _, path = spec.rpartition("=")
+            base = free_port()
+            self.spawn([os.path.join(os.path.abspath(path), "dataplane",
+                                     "lb-dataplane")],
+                       dict(common, LB_PORT=str(base)))
+            self.targets[f"lb ({label or 'baseline'})"] = base
+        for port in self.targets.values():
             wait_http(f"http://127.0.0.1:{port}/home")
-            wrk(port, 1, args.connections, args.threads)  # warm-up
-        runs = {name: [] for name in targets}
-        names = list(targets)
-        for r in range(args.rounds):
-            order = names[r % len(names):] + names[:r % len(names)]
-            for name in order:
-                res = wrk(targets[name], args.duration, args.connections,
-                          args.threads)
-                runs[name].append(res)
-                print(f"round {r + 1} {name:20s} {res['rps']:9.0f} req/s  "
-                      f"p50 {res['p50']:.2f} ms  p99 {res['p99']:.2f} ms",
-                      flush=True)
-        micro = json.loads(subprocess.run(
-            [os.path.join(build, "tools", "lb-microbench")],
-            capture_output=True, text=True, check=True).stdout)
-        upstream = json.loads(subprocess.run(
-            [os.path.join(build, "tools", "lb-upstream-bench"),
-             "--port", str(ports[0]), "--requests", "40000"],
-            capture_output=True, text=True, check=True).stdout)
-    finally:
-        for p in reversed(procs):
+
+    def spawn(self, argv, env=None):
+        p = subprocess.Popen(argv, env=dict(os.environ, **(env or {})),
+                             stdout=self.log, stderr=self.log)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in reversed(self.procs):
             p.send_signal(signal.SIGTERM)
-        for p in reversed(procs):
+        for p in reversed(self.procs):
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
 
-    med = {n: {k: statistics.median(x[k] for x in v)
-               for k in ("rps", "p50", "p99")} for n, v in runs.items()}
-    base = med["HAProxy"]["rps"]
+
+def sweep(targets, conns, rounds, duration):
+    runs = {n: {c: [] for c in conns} for n in targets}
+    names = list(targets)
+    for c in conns:
+        for n in names:
+            wrk(targets[n], 1, c)  # warm-up: connections, pools
+        for r in range(rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for n in order:
+                res = wrk(targets[n], duration, c)
+                runs[n][c].append(res)
+                print(f"c={c:<5} round {r + 1} {n:14s} {res['rps']:9.0f} "
+                      f"req/s  p99 {res['p99']:8.2f} ms  errors "
+                      f"{res['errors']}", flush=True)
+    med = {n: {c: {k: statistics.median(x[k] for x in runs[n][c])
+                   for k in ("rps", "p50", "p99", "errors")}
+               for c in conns} for n in targets}
+    return runs, med
+
+
+def held(targets):
+    out = {}
+    for n, port in targets.items():
+        out[n] = {}
+        for kind in ("partial", "idle"):
+            ok, total, slowest = held_clients_case(port, kind)
+            out[n][kind] = {"ok": ok, "total": total,
+                            "slowest_ms": slowest * 1000}
+            print(f"held {kind:8s} {n:14s} {ok}/{total} fresh answered, "
+                  f"slowest {slowest * 1000:.0f} ms", flush=True)
+            time.sleep(1)  # let the held sockets' close settle
+    return out
+
+
+def chart(med, conns, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no matplotlib: chart skipped", file=sys.stderr)
+        return False
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for n in med:
+        a.plot(conns, [med[n][c]["rps"] for c in conns], marker="o", label=n)
+        b.plot(conns, [med[n][c]["p99"] for c in conns], marker="o", label=n)
+    for ax, title, unit in ((a, "throughput", "requests/s"),
+                            (b, "p99 latency", "ms")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(conns)
+        ax.set_xticklabels([str(c) for c in conns])
+        ax.set_xlabel("concurrent connections (wrk)")
+        ax.set_ylabel(unit)
+        ax.set_title(f"/home {title}, medians")
+        ax.grid(alpha=0.3)
+    b.set_yscale("log")
+    a.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def markdown(args, med, conns, held_res, micro, upstream, idle_rss):
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo"],
                          capture_output=True, text=True).stdout
     cpu = cpu.split(":", 1)[-1].strip() or "unknown"
     md = [f"_`make bench` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} "
-          f"cores ({cpu}), wrk -t{args.threads} -c{args.connections} "
-          f"-d{args.duration}s on `/home`, medians of {args.rounds} rounds, "
-          f"everything on this one machine._\n",
-          "| target | requests/s | p50 | p99 | vs HAProxy |",
-          "| --- | --- | --- | --- | --- |"]
-    for n in targets:
-        m = med[n]
-        md.append(f"| {n} | {m['rps']:,.0f} | {m['p50']:.2f} ms | "
-                  f"{m['p99']:.2f} ms | {m['rps'] / base:.2f}× |")
+          f"cores ({cpu}), wrk on `/home` for {args.duration} s per run, "
+          f"targets alternated, medians of {args.rounds} rounds, everything "
+          f"on this one machine (the replicas included)._\n"]
+    names = list(med)
+    head = "| connections | " + " | ".join(names) + \
+        " | ours / HAProxy | p99 ours vs HAProxy |"
+    md += [head, "|" + " --- |" * (len(names) + 3)]
+    for c in conns:
+        row = [f"{c:,}"] + [f"{med[n][c]['rps']:,.0f}" for n in names]
+        o, h = med[OURS][c], med[HAPROXY][c]
+        row.append(f"{o['rps'] / h['rps']:.2f}×" if h["rps"] else "–")
+        row.append(f"{o['p99']:.2f} vs {h['p99']:.2f} ms")
+        md.append("| " + " | ".join(row) + " |")
+    errs = {n: sum(med[n][c]["errors"] for c in conns) for n in names}
+    md.append("")
+    md.append("Errors (non-2xx, socket errors; medians summed over the "
+              "sweep): " + ", ".join(f"{n} {e:.0f}" for n, e in errs.items())
+              + ".")
+    md += ["", "| 20 fresh requests from 127.0.0.2 while 127.0.0.1 holds "
+           "1,000 connections | " + " | ".join(names) + " |",
+           "|" + " --- |" * (len(names) + 1)]
+    for kind, label in (("partial", "1,000 partial request heads"),
+                        ("idle", "1,000 idle keep-alive clients")):
+        cells = []
+        for n in names:
+            h = held_res[n][kind]
+            cells.append(f"{h['ok']}/{h['total']}, slowest "
+                         f"{h['slowest_ms']:.0f} ms")
+        md.append(f"| {label} | " + " | ".join(cells) + " |")
     lk = micro["lookup_ns"]
     md += ["", "| micro benchmark | result |", "| --- | --- |",
            f"| ring lookup, assignment (512 slots), N = 3 | "
@@ -179,7 +255,6 @@ def main():
     md.append(f"| propagation, publish to ring ready (NNG over TCP loopback) "
               f"| median {pr.get('median_us', 0):.0f} µs, p99 "
               f"{pr.get('p99_us', 0) / 1000:.1f} ms |")
-    md.append(f"| data plane resident memory, idle | {idle_rss / 1024:.1f} MB |")
     o, c = upstream["ours"], upstream["libcurl"]
     md.append(f"| one upstream exchange, `/home`, ours (pooled socket, "
               f"http-parser) | {o['cpu_us']:.1f} µs CPU, {o['wall_us']:.1f} "
@@ -187,22 +262,67 @@ def main():
     md.append(f"| one upstream exchange, `/home`, libcurl (one reused "
               f"handle) | {c['cpu_us']:.1f} µs CPU, {c['wall_us']:.1f} µs "
               f"wall ({c['cpu_us'] / o['cpu_us']:.1f}× the CPU) |")
-    text = "\n".join(md)
+    md.append(f"| data plane resident memory, idle (2,048 workers) | "
+              f"{idle_rss / 1024:.1f} MB |")
+    return "\n".join(md)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--baseline", action="append", default=[],
+                    metavar="LABEL=BUILD",
+                    help="another build's data plane to measure in the same "
+                    "run (say, the previous commit's); repeatable")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--connections", default="1,8,32,256,1024")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "bench"))
+    ap.add_argument("--no-readme", action="store_true")
+    args = ap.parse_args()
+    conns = [int(c) for c in args.connections.split(",")]
+    build = os.path.abspath(args.build)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    tmp = tempfile.mkdtemp(prefix="lb-bench-")
+    os.makedirs(args.out, exist_ok=True)
+    rig = None
+    try:
+        rig = Rig(build, args.baseline, tmp)
+        time.sleep(1.0)
+        idle_rss = rss_kb(rig.dp.pid)
+        runs, med = sweep(rig.targets, conns, args.rounds, args.duration)
+        held_res = held(rig.targets)
+        micro = json.loads(subprocess.run(
+            [os.path.join(build, "tools", "lb-microbench")],
+            capture_output=True, text=True, check=True).stdout)
+        upstream = json.loads(subprocess.run(
+            [os.path.join(build, "tools", "lb-upstream-bench"),
+             "--port", str(rig.replicas[0]), "--requests", "40000"],
+            capture_output=True, text=True, check=True).stdout)
+    finally:
+        if rig:
+            rig.stop()
+    chart(med, conns, os.path.join(args.out, "sweep.png"))
+    text = markdown(args, med, conns, held_res, micro, upstream, idle_rss)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"runs": runs, "medians": med, "micro": micro,
-                   "upstream": upstream, "idle_rss_kb": idle_rss}, f,
-                  indent=1)
-    readme = os.path.join(ROOT, "README.md")
-    with open(readme) as f:
-        r = f.read()
-    b, e = "<!-- bench:begin -->", "<!-- bench:end -->"
-    if b in r and e in r:
-        head, rest = r.split(b, 1)
-        with open(readme, "w") as f:
-            f.write(head + b + "\n" + text + "\n" + e + rest.split(e, 1)[1])
+        json.dump({"runs": runs, "medians": med, "held": held_res,
+                   "micro": micro, "upstream": upstream,
+                   "idle_rss_kb": idle_rss}, f, indent=1)
+    if not args.no_readme:
+        readme = os.path.join(ROOT, "README.md")
+        with open(readme) as f:
+            r = f.read()
+        b, e = "<!-- bench:begin -->", "<!-- bench:end -->"
+        if b in r and e in r:
+            head, rest = r.split(b, 1)
+            with open(readme, "w") as f:
+                f.write(head + b + "\n" + text + "\n" + e +
+                        rest.split(e, 1)[1])
     print("\n" + text)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ libcjson-dev libhttp-parser-dev python3 python3-pytest python3-requests curl cla
 clang libclang-rt-14-dev"
 DOCKER_PKGS="docker.io docker-compose"
 ANALYSIS_PKGS="python3-matplotlib"
-BENCH_PKGS="haproxy nginx-light wrk"
+BENCH_PKGS="haproxy nginx-light wrk python3-matplotlib"
 
 want_docker=0
 pkgs="$BUILD_PKGS"
