@@ -53,8 +53,36 @@ int lb_wire_preset_get(const Lb__Preset *w, struct lb_preset *out)
 	return 0;
 }
 
+void lb_wire_routing_set(Lb__Routing *w, const struct lb_routing *r,
+                         char *keybuf, size_t keylen)
+{
+	lb_key_format(&r->key, keybuf, keylen);
+	w->key = keybuf;
+	w->has_balance_factor = w->has_trust_forwarded = w->has_set_cookie =
+	    true;
+	w->balance_factor = r->balance_factor;
+	w->trust_forwarded = r->trust_forwarded;
+	w->set_cookie = r->set_cookie;
+}
+
+int lb_wire_routing_get(const Lb__Snapshot *s, struct lb_routing *out,
+                        char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->key.kind = LB_KEY_REQUEST_ID;
+	if (!s->routing)
+		return 0;
+	if (lb_key_parse(s->routing->key, &out->key, err, errlen) != 0)
+		return LB_ERR_DECODE;
+	out->balance_factor = s->routing->balance_factor;
+	out->trust_forwarded = s->routing->trust_forwarded;
+	out->set_cookie = s->routing->set_cookie;
+	return lb_routing_check(out, err, errlen) ? LB_ERR_DECODE : 0;
+}
+
 static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 {
+	struct lb_routing routing;
 	struct lb_idset ids;
 	struct lb_preset p;
 
@@ -62,6 +90,8 @@ static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)
 		snprintf(err, errlen, "bad preset");
 		return LB_ERR_DECODE;
 	}
+	if (lb_wire_routing_get(s, &routing, err, errlen) != 0)
+		return LB_ERR_DECODE;
 	if (s->n_owner != p.slots) {
 		snprintf(err, errlen,
 		         "slot table has %zu entries, preset says %u",

@@ -10,6 +10,7 @@
 #define LB_WIRE_H
 
 #include "lb.pb-c.h"
+#include "lb_key.h"
 #include "lb_preset.h"
 #include "lb_ring.h"
 
@@ -49,6 +50,16 @@ void lb_wire_preset_set(Lb__Preset *w, const struct lb_preset *p);
 
 /* Reads a wire Preset into *out.  Returns 0 or LB_ERR_DECODE. */
 int lb_wire_preset_get(const Lb__Preset *w, struct lb_preset *out);
+
+/* Fills a wire Routing from r; keybuf (LB_KEY_NAME_MAX + 16 bytes) holds
+ * the key's text. */
+void lb_wire_routing_set(Lb__Routing *w, const struct lb_routing *r,
+                         char *keybuf, size_t keylen);
+
+/* Reads a snapshot's routing (the defaults when it has none).  Returns 0
+ * or LB_ERR_DECODE with the reason in err. */
+int lb_wire_routing_get(const Lb__Snapshot *s, struct lb_routing *out,
+                        char *err, size_t errlen);
 
 /* Builds the ring a snapshot describes.  Returns 0 and *out owned, or an
  * error from lb_ring_from_table(). */

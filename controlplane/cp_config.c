@@ -33,14 +33,37 @@ static const char *default_replica_bin(void)
 	return path;
 }
 
+static int routing_load(struct lb_routing *r, const char *key,
+                        const char *factor, long long trust, long long cookie,
+                        char *err, size_t errlen)
+{
+	char why[192], *end;
+
+	memset(r, 0, sizeof(*r));
+	if (lb_key_parse(key, &r->key, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "LB_KEY=%s: %s", key, why);
+		return LB_ERR_INVAL;
+	}
+	r->balance_factor = strtod(factor, &end);
+	if (end == factor || *end != '\0') {
+		snprintf(err, errlen,
+		         "LB_BALANCE_FACTOR=%s: must be a number (0: off)",
+		         factor);
+		return LB_ERR_INVAL;
+	}
+	r->trust_forwarded = trust != 0;
+	r->set_cookie = cookie != 0;
+	return lb_routing_check(r, err, errlen);
+}
+
 int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
 {
 	static const char *const drivers[] = {"process", "docker", NULL};
 	static const char *const hashes[] = {"", "quadratic", "mix", NULL};
 	static const char *const placements[] = {"", "linear", "maglev", NULL};
-	const char *preset, *hash, *placement, *level;
-	long long slots, vnodes;
+	const char *preset, *hash, *placement, *level, *key, *factor;
+	long long slots, vnodes, trust_forwarded, set_cookie;
 	const struct lb_opt opts[] = {
 	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
 	     0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
@@ -61,6 +84,20 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	     "hash pair: quadratic or mix (empty: the preset's)", &hash},
 	    {"placement", "LB_PLACEMENT", LB_OPT_STR, "", 0, 0, placements,
 	     "linear (probing) or maglev (empty: the preset's)", &placement},
+	    {"key", "LB_KEY", LB_OPT_STR, "request-id", 0, 0, NULL,
+	     "what requests are hashed by: request-id, ip, path, "
+	     "header:<Name>, cookie:<name>, query:<name>",
+	     &key},
+	    {"balance-factor", "LB_BALANCE_FACTOR", LB_OPT_STR, "0", 0, 0, NULL,
+	     "bounded loads: a replica takes at most factor x the mean "
+	     "in-flight load (0: off; e.g. 1.25)",
+	     &factor},
+	    {"trust-forwarded", "LB_TRUST_FORWARDED", LB_OPT_INT, "0", 0, 1,
+	     NULL, "LB_KEY=ip reads the first address of X-Forwarded-For",
+	     &trust_forwarded},
+	    {"set-cookie", "LB_SET_COOKIE", LB_OPT_INT, "0", 0, 1, NULL,
+	     "with LB_KEY=cookie:<name>, give clients without it a cookie",
+	     &set_cookie},
 	    {"heartbeat-ms", "LB_HEARTBEAT_MS", LB_OPT_INT, "500", 50, 600000,
 	     NULL, "interval between heartbeats", &c->heartbeat_ms},
 	    {"heartbeat-timeout-ms", "LB_HEARTBEAT_TIMEOUT_MS", LB_OPT_INT,
@@ -128,6 +165,9 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 		lb_placement_parse(placement, &c->preset.placement);
 	if (lb_preset_check(&c->preset, err, errlen) != 0)
 		return LB_ERR_INVAL; /* err names the field */
+	if ((rv = routing_load(&c->routing, key, factor, trust_forwarded,
+	                       set_cookie, err, errlen)) != 0)
+		return rv;
 	if ((uint64_t)c->max_replicas > lb_preset_capacity(&c->preset)) {
 		snprintf(
 		    err, errlen,

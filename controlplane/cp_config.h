@@ -3,6 +3,7 @@
 #define CP_CONFIG_H
 
 #include "lb_log.h"
+#include "lb_key.h"
 #include "lb_preset.h"
 
 #include <stdbool.h>
@@ -13,6 +14,7 @@ struct cp_config {
 	long long replicas;    /* replicas to start when none exist */
 	long long max_replicas;
 	struct lb_preset preset;
+	struct lb_routing routing; /* LB_KEY, LB_BALANCE_FACTOR, ... */
 	long long heartbeat_ms;
 	long long heartbeat_timeout_ms;
 	long long fail_threshold;

@@ -150,7 +150,7 @@ static void cp_stop_all(struct cp *cp)
 int main(int argc, char **argv)
 {
 	static struct cp cp; /* the one context; static only for its size */
-	char err[512] = "";
+	char err[512] = "", key[LB_KEY_NAME_MAX + 16];
 	int rv, sig;
 
 	rv = cp_config_load(&cp.cfg, argc, argv, err, sizeof(err));
@@ -168,7 +168,8 @@ int main(int argc, char **argv)
 	/* Library init, once, before any thread starts. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&cp.orch, NULL);
-	if ((rv = cp_state_init(&cp.state, &cp.cfg.preset)) != 0) {
+	if ((rv = cp_state_init(&cp.state, &cp.cfg.preset, &cp.cfg.routing)) !=
+	    0) {
 		fprintf(stderr, "lb-controlplane: %s\n", lb_strerror(rv));
 		return 1;
 	}
@@ -195,14 +196,15 @@ int main(int argc, char **argv)
 		cp_stop_all(&cp);
 		return 1;
 	}
+	lb_key_format(&cp.cfg.routing.key, key, sizeof(key));
 	lb_log(LB_INFO, "started",
 	       "admin=%s pub=%s driver=%s preset=%s slots=%u vnodes=%u "
-	       "hash=%s placement=%s replicas=%zu",
+	       "hash=%s placement=%s key=%s balance_factor=%g replicas=%zu",
 	       cp.cfg.admin_url, cp.cfg.pub_url, cp.cfg.driver,
 	       cp.cfg.preset.name, cp.cfg.preset.slots, cp.cfg.preset.vnodes,
 	       lb_hash_name(cp.cfg.preset.hash),
-	       lb_placement_name(cp.cfg.preset.placement),
-	       cp_state_count(&cp.state));
+	       lb_placement_name(cp.cfg.preset.placement), key,
+	       cp.cfg.routing.balance_factor, cp_state_count(&cp.state));
 
 	sig = lb_signal_wait(-1);
 	lb_log(LB_INFO, "stopping", "signal=%d", sig);

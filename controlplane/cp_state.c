@@ -15,12 +15,17 @@
 #include <string.h>
 #include <time.h>
 
-int cp_state_init(struct cp_state *s, const struct lb_preset *p)
+int cp_state_init(struct cp_state *s, const struct lb_preset *p,
+                  const struct lb_routing *routing)
 {
 	pthread_condattr_t ca;
 	int rv;
 
 	memset(s, 0, sizeof(*s));
+	if (routing)
+		s->routing = *routing;
+	else
+		s->routing.key.kind = LB_KEY_REQUEST_ID;
 	if ((rv = lb_ring_create(p, &s->ring)) != 0)
 		return rv;
 	pthread_mutex_init(&s->mu, NULL);
@@ -371,6 +376,8 @@ int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
 {
 	Lb__Snapshot snap = LB__SNAPSHOT__INIT;
 	Lb__Preset preset = LB__PRESET__INIT;
+	Lb__Routing routing = LB__ROUTING__INIT;
+	char key[LB_KEY_NAME_MAX + 16];
 	Lb__Replica *reps = NULL, **rp = NULL;
 	size_t nup = 0;
 	int rv = LB_ERR_NOMEM;
@@ -397,6 +404,8 @@ int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
 	snap.boot_id = s->boot_id;
 	snap.version = s->version;
 	snap.preset = &preset;
+	lb_wire_routing_set(&routing, &s->routing, key, sizeof(key));
+	snap.routing = &routing;
 	snap.n_replicas = nup;
 	snap.replicas = rp;
 	snap.n_owner = lb_ring_preset(s->ring)->slots;

@@ -9,6 +9,7 @@
 #ifndef CP_STATE_H
 #define CP_STATE_H
 
+#include "lb_key.h"
 #include "lb_name.h"
 #include "lb_preset.h"
 #include "lb_ring.h"
@@ -51,13 +52,16 @@ struct cp_state {
 	size_t ntaken, takencap;
 	uint32_t next_id; /* ids are never reused */
 	struct lb_ring *ring;
+	struct lb_routing routing;
 	uint64_t boot_id;
 	uint64_t version;
 	bool stopping;
 };
 
-/* Returns 0, LB_ERR_INVAL (preset) or LB_ERR_NOMEM. */
-int cp_state_init(struct cp_state *s, const struct lb_preset *p);
+/* routing (NULL: request ids, no bounded loads) travels in every snapshot.
+ * Returns 0, LB_ERR_INVAL (preset) or LB_ERR_NOMEM. */
+int cp_state_init(struct cp_state *s, const struct lb_preset *p,
+                  const struct lb_routing *routing);
 void cp_state_fini(struct cp_state *s);
 
 /* Copies the managed replicas (in join order) to *out (free()). */

@@ -1,6 +1,7 @@
 #include "dp_proxy.h"
 
 #include "dp.h"
+#include "dp_key.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
 #include "lb_err.h"
@@ -9,6 +10,7 @@
 #include "lb_rand.h"
 #include "lb_time.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,7 +32,9 @@ struct proxy {
 	const struct dp_config *cfg;
 	const struct mg_request_info *ri;
 	const char *path;
-	unsigned long long key;
+	struct dp_stats *stats;
+	struct dp_key key;             /* what the ring hashes */
+	unsigned long long request_id; /* sent on as X-Request-ID */
 	bool idempotent;
 	/* The request body: the replay buffer, then the rest as it comes. */
 	char *replay;
@@ -46,6 +50,7 @@ struct proxy {
 	bool swallow; /* a 404: the assignment's 400 goes out instead */
 	bool answer_toobig;
 	unsigned long long answer_bytes;
+	char set_cookie[LB_KEY_NAME_MAX + 96];
 	const char *replica; /* the last one tried */
 	int status;          /* what the client was answered */
 	/* Buffers, never zeroed, and off the worker's stack (civetweb gives
@@ -240,8 +245,8 @@ static int proxy_headers(const struct proxy *px, char *buf, size_t cap,
 			return -1;
 	}
 	n = snprintf(ours, sizeof(ours),
-	             "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n", px->key,
-	             ri->remote_addr);
+	             "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n",
+	             px->request_id, ri->remote_addr);
 	f = proxy_framing(px, framing, sizeof(framing), chunked);
 	if (!put(buf, cap, &off, ours, (size_t)n) ||
 	    !put(buf, cap, &off, framing, (size_t)f) ||
@@ -302,29 +307,38 @@ static int proxy_on_flush(void *arg)
 /* ---- the failover walk -------------------------------------------------- */
 
 /* The replicas to try for a key, in order: distinct ones clockwise from
- * its slot, those ejected a moment ago (they refused a connection) last.
- * Walked lazily: the first one nearly always serves. */
+ * its slot; with bounded loads, those over their share of the requests in
+ * flight come after those under it (Mirrokni, Thorup and Zadimoghaddam,
+ * "Consistent Hashing with Bounded Loads", 2016); those ejected a moment
+ * ago (they refused a connection) come last.  Walked lazily: the first one
+ * nearly always serves. */
 struct walk {
 	const struct dp_table *t;
-	unsigned long long key;
+	uint64_t key;
 	int64_t now;
+	int cap;    /* in-flight requests a replica may have; 0: no bound */
 	size_t max; /* distinct replicas to visit at most */
 	uint32_t tried[PROXY_MAX_TRIES], pos;
 	size_t ntried;
-	struct dp_backend *later[PROXY_MAX_TRIES];
-	size_t nlater, next_later;
+	struct dp_backend *later[2][PROXY_MAX_TRIES]; /* full, ejected */
+	size_t nlater[2], next_later[2];
 	bool ring_done;
 };
 
-static void walk_init(struct walk *w, const struct dp_table *t,
-                      unsigned long long key)
+static void walk_init(struct walk *w, const struct dp_table *t, uint64_t key)
 {
 	size_t members = lb_ring_count(t->ring);
+	double f = t->routing.balance_factor;
+
 	memset(w, 0, sizeof(*w));
 	w->t = t;
 	w->key = key;
 	w->now = lb_now_ms();
 	w->max = members < PROXY_MAX_TRIES ? members : PROXY_MAX_TRIES;
+	/* ceil(factor x (requests in flight + this one) / N) */
+	if (f > 0 && members > 0)
+		w->cap = (int)ceil(f * (dp_upstream_inflight_total() + 1) /
+		                   (double)members);
 }
 
 static struct dp_backend *walk_next(struct walk *w)
@@ -332,6 +346,7 @@ static struct dp_backend *walk_next(struct walk *w)
 	while (!w->ring_done) {
 		uint32_t id = 0;
 		struct dp_backend *b;
+		int defer;
 		if (w->ntried == 0)
 			id = lb_ring_lookup(w->t->ring, w->key, &w->pos);
 		else if (w->ntried < w->max)
@@ -344,11 +359,18 @@ static struct dp_backend *walk_next(struct walk *w)
 		w->tried[w->ntried++] = id;
 		if (!(b = dp_table_backend(w->t, id)))
 			continue;
-		if (atomic_load(&b->ejected_until) <= w->now)
+		if (atomic_load(&b->ejected_until) > w->now)
+			defer = 1;
+		else if (w->cap && dp_upstream_inflight(b->up) + 1 > w->cap)
+			defer = 0;
+		else
 			return b;
-		w->later[w->nlater++] = b;
+		w->later[defer][w->nlater[defer]++] = b;
 	}
-	return w->next_later < w->nlater ? w->later[w->next_later++] : NULL;
+	for (int k = 0; k < 2; k++)
+		if (w->next_later[k] < w->nlater[k])
+			return w->later[k][w->next_later[k]++];
+	return NULL;
 }
 
 /* Whether a failed try may go to the next replica: only while the first
@@ -385,7 +407,7 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	struct dp_backend *b;
 	struct walk w;
 
-	walk_init(&w, t, px->key);
+	walk_init(&w, t, px->key.value);
 	while ((b = walk_next(&w))) {
 		req->backend = b->up;
 		px->replica = b->name;
@@ -394,7 +416,7 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 			return r;
 		lb_log(LB_WARN, "upstream_failed",
 		       "replica=%s result=%d reason=\"%s\" request_id=%llu",
-		       b->name, (int)r, err, px->key);
+		       b->name, (int)r, err, px->request_id);
 		if (r == DP_UP_CONNECT)
 			atomic_store(&b->ejected_until,
 			             lb_now_ms() + px->cfg->eject_ms);
@@ -501,9 +523,32 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
 	lb_log(LB_WARN, "answer_cut",
 	       "replica=%s reason=\"%s\" sent=%llu "
 	       "request_id=%llu",
-	       px->replica, err, (unsigned long long)px->reply.bytes, px->key);
+	       px->replica, err, (unsigned long long)px->reply.bytes,
+	       px->request_id);
 	mg_disable_connection_keep_alive(px->c);
 	return px->status;
+}
+
+/* The request's routing key under the table's LB_KEY, and the request id
+ * sent on as X-Request-ID (the key itself under request-id, the
+ * assignment's model). */
+static void proxy_route_key(struct proxy *px, const struct dp_table *t)
+{
+	dp_key_of(px->c, &t->routing, lb_ring_preset(t->ring), &px->key);
+	px->request_id = t->routing.key.kind == LB_KEY_REQUEST_ID
+	                     ? px->key.value
+	                     : lb_key_random_id();
+	if (px->key.fallback)
+		atomic_fetch_add(&px->stats->key_fallbacks, 1);
+	if (px->key.cookie[0]) {
+		/* A sticky cookie for a new client: its next requests carry
+		 * it, and land where this one does. */
+		snprintf(px->set_cookie, sizeof(px->set_cookie),
+		         "Set-Cookie: %s=%s; Path=/; HttpOnly\r\n",
+		         t->routing.key.name, px->key.cookie);
+		px->ropts.extra = px->set_cookie;
+		atomic_fetch_add(&px->stats->cookies_set, 1);
+	}
 }
 
 /* Checks that need no replica.  Returns 0, or the status answered. */
@@ -558,6 +603,8 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 	px->ropts.keep_alive = lb_http_keep_alive(px->c) && !lb_http_closing();
 	px->ropts.http11 = strcmp(px->ri->http_version, "1.1") == 0;
 	t = dp_router_acquire(&dp->router);
+	if (t)
+		proxy_route_key(px, t);
 	if (!t || lb_ring_count(t->ring) == 0) {
 		lb_http_send_error(px->c, 503, NULL,
 		                   "No server replicas available");
@@ -583,7 +630,7 @@ int dp_proxy_handle(struct mg_connection *c, struct dp *dp)
 	px->cfg = &dp->cfg;
 	px->ri = mg_get_request_info(c);
 	px->path = px->ri->local_uri_raw;
-	px->key = lb_rand_range(100000, 999999);
+	px->stats = &dp->stats;
 	px->idempotent = method_idempotent(px->ri->request_method);
 	status = proxy_run(px, dp);
 	free(px->replay);

@@ -17,12 +17,18 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
                    struct dp_table **out)
 {
 	struct dp_table *t = calloc(1, sizeof(*t));
+	char err[160];
 	int rv;
 
 	if (!t)
 		return LB_ERR_NOMEM;
+
 	atomic_init(&t->refs, 1);
 	t->version = s->version;
+	if (lb_wire_routing_get(s, &t->routing, err, sizeof(err)) != 0) {
+		free(t);
+		return LB_ERR_DECODE; /* checked at unpack: cannot happen */
+	}
 	if ((rv = lb_wire_snapshot_ring(s, &t->ring)) != 0) {
 		free(t);
 		return rv;

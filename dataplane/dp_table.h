@@ -8,6 +8,7 @@
 
 #include "dp_upstream.h"
 #include "lb.pb-c.h"
+#include "lb_key.h"
 #include "lb_name.h"
 #include "lb_ring.h"
 
@@ -31,6 +32,7 @@ struct dp_backend {
 struct dp_table {
 	atomic_int refs;
 	uint64_t version;
+	struct lb_routing routing; /* the key, bounded loads, ... */
 	struct lb_ring *ring;
 	struct dp_backend *b; /* sorted by id, for binary search */
 	size_t n;

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@ struct dp_upstream_backend {
 	int open;          /* connections open: idle + in use */
 	int idle[POOL_MAX];
 	int nidle;
-	int refs; /* under registry_mu */
+	atomic_int inflight; /* exchanges running */
+	int refs;            /* under registry_mu */
 	struct dp_upstream_backend *next;
 };
 
@@ -42,6 +44,17 @@ struct dp_upstream_backend {
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dp_upstream_backend *registry;
 static int max_conns = 128;
+static atomic_int inflight_total;
+
+int dp_upstream_inflight(const struct dp_upstream_backend *b)
+{
+	return atomic_load(&b->inflight);
+}
+
+int dp_upstream_inflight_total(void)
+{
+	return atomic_load(&inflight_total);
+}
 
 void dp_upstream_set_max_conns(int n)
 {
@@ -429,17 +442,16 @@ exchange(int fd, const struct dp_upstream_req *req,
 	return r;
 }
 
-enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
-                                       const struct dp_upstream_sink *sink,
-                                       struct dp_upstream_info *info, char *err,
-                                       size_t errlen)
+static enum dp_upstream_result upstream_run(const struct dp_upstream_req *req,
+                                            const struct dp_upstream_sink *sink,
+                                            struct dp_upstream_info *info,
+                                            char *err, size_t errlen)
 {
 	struct dp_upstream_backend *b = req->backend;
 	enum dp_upstream_result r;
 	bool reusable, pooled;
 	int fd;
 
-	memset(info, 0, sizeof(*info));
 	for (;;) {
 		fd = pool_take(b, req->connect_timeout_ms, &pooled);
 		if (fd == -1) {
@@ -469,4 +481,21 @@ enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
 			continue;
 		return r;
 	}
+}
+
+enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
+                                       const struct dp_upstream_sink *sink,
+                                       struct dp_upstream_info *info, char *err,
+                                       size_t errlen)
+{
+	struct dp_upstream_backend *b = req->backend;
+	enum dp_upstream_result r;
+
+	memset(info, 0, sizeof(*info));
+	atomic_fetch_add(&b->inflight, 1);
+	atomic_fetch_add(&inflight_total, 1);
+	r = upstream_run(req, sink, info, err, errlen);
+	atomic_fetch_sub(&inflight_total, 1);
+	atomic_fetch_sub(&b->inflight, 1);
+	return r;
 }

@@ -41,6 +41,11 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
  * NULL. */
 void dp_upstream_backend_put(struct dp_upstream_backend *b);
 
+/* Requests in flight to b (from this data plane), and to all replicas:
+ * what bounded loads weigh. */
+int dp_upstream_inflight(const struct dp_upstream_backend *b);
+int dp_upstream_inflight_total(void);
+
 /* Reads more of the client's body into buf: returns the bytes read, 0 at
  * its end, or -1 when it cannot be read (the client is gone, or it passed
  * a limit: the caller knows which). */

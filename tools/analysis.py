@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The assignment's Task 4 (A-1..A-4), regenerated with one command
-(make analysis).
+"""The assignment's Task 4 (A-1..A-4) and the keys that move (A-5),
+regenerated with one command (make analysis).
 
 Runs the load balancer (the Docker stack by default, or local processes
 with --stack local), drives it with lb-load, and writes PNG charts, a JSON
@@ -42,7 +42,7 @@ def wait_for(pred, timeout, what):
 class LocalStack:
     """Control plane (process driver) and data plane as local processes."""
 
-    def __init__(self, build, preset, replicas):
+    def __init__(self, build, preset, replicas, extra=None):
         self.build = build
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="lb-analysis-")
@@ -51,7 +51,8 @@ class LocalStack:
         env = dict(os.environ, LB_ADMIN_URL=admin, LB_PUB_URL=pub,
                    LB_PRESET=preset, LB_REPLICAS=str(replicas),
                    LB_STATE_DIR=self.tmp, LB_LOG_LEVEL="warn",
-                   LB_PORT=str(self.port), LB_HOST="127.0.0.1")
+                   LB_PORT=str(self.port), LB_HOST="127.0.0.1",
+                   **(extra or {}))
         log = open(os.path.join(self.tmp, "stack.log"), "ab")
         self.procs = [
             subprocess.Popen([os.path.join(build, "controlplane",
@@ -81,11 +82,11 @@ class DockerStack:
     COMPOSE = ["docker-compose", "-p", "lb", "-f",
                os.path.join(ROOT, "compose", "docker-compose.yml")]
 
-    def __init__(self, build, preset, replicas):
+    def __init__(self, build, preset, replicas, extra=None):
         self.port = free_port()
         down()
         env = dict(os.environ, LB_PRESET=preset, LB_REPLICAS=str(replicas),
-                   LB_PUBLISH=f"127.0.0.1:{self.port}")
+                   LB_PUBLISH=f"127.0.0.1:{self.port}", **(extra or {}))
         subprocess.run(self.COMPOSE + ["up", "-d"], env=env, check=True,
                        capture_output=True)
 
@@ -134,16 +135,32 @@ class Client:
         plane to replicas) so that the measured run does not pay for it."""
         self.load(requests_=2000)
 
-    def load(self, requests_=REQUESTS, concurrency=CONCURRENCY):
+    def load(self, requests_=REQUESTS, concurrency=CONCURRENCY, key=None):
+        """lb-load's results; key=(spec, K) sends K distinct key values."""
         out = tempfile.mktemp(suffix=".json")
+        extra = ["--key", key[0], "--keys", str(key[1])] if key else []
         subprocess.run([self.load_bin, "--url", self.base + "/home",
                         "--requests", str(requests_), "--concurrency",
                         str(concurrency), "--json", out, "--quiet", "1",
-                        "--max-seconds", "120"], capture_output=True)
+                        "--max-seconds", "120"] + extra, capture_output=True)
         with open(out) as f:
             res = json.load(f)
         os.unlink(out)
         return res
+
+    def key_map(self, keys=REQUESTS):
+        """Which server answers each of `keys` users (X-User: k<n>)."""
+        out = tempfile.mktemp(suffix=".csv")
+        subprocess.run([self.load_bin, "--url", self.base + "/home",
+                        "--requests", str(keys), "--concurrency",
+                        str(CONCURRENCY), "--key", "header:X-User", "--keys",
+                        str(keys), "--key-map", out, "--quiet", "1",
+                        "--max-seconds", "120"], capture_output=True)
+        with open(out) as f:
+            rows = dict(line.strip().split(",") for line in f
+                        if not line.startswith("key,"))
+        os.unlink(out)
+        return rows
 
 
 def spread(counts, n, total):
@@ -269,6 +286,89 @@ def a3(stack_cls, build):
         s.stop()
 
 
+def moved(a, b):
+    return sum(a[k] != b[k] for k in a) / len(a)
+
+
+def a5_moves(stack_cls, build, preset):
+    """LB_KEY=header:X-User, 10,000 users: at N = 3..6, the share of users
+    whose replica changes when one replica is added, and when it is removed
+    again, beside the ideal (1/(N+1); the removed one's share)."""
+    s = stack_cls(build, preset, 3, {"LB_KEY": "header:X-User"})
+    rows = []
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(3)
+        c.warm_up()
+        for n in range(3, 7):
+            if n > 3:  # grow to n for good
+                st, body = c.call("POST", "/add",
+                                  {"n": 1, "hostnames": [f"server{n}"]})
+                assert st == 200, body
+                c.wait_serving(n)
+            before = c.key_map()
+            st, body = c.call("POST", "/add", {"n": 1, "hostnames": ["probe"]})
+            assert st == 200, body
+            c.wait_serving(n + 1)
+            added = c.key_map()
+            probe_id = max(int(v) for v in added.values())
+            share = sum(v == str(probe_id) for v in added.values()) / \
+                len(added)
+            st, body = c.call("DELETE", "/rm", {"n": 1, "hostnames": ["probe"]})
+            assert st == 200, body
+            c.wait_serving(n)
+            back = c.key_map()
+            rows.append({"n": n, "add_moved": moved(before, added),
+                         "add_ideal": 1 / (n + 1),
+                         "rm_moved": moved(added, back), "rm_ideal": share})
+        return rows
+    finally:
+        s.stop()
+
+
+def a5_hot(stack_cls, build, preset, factor):
+    """One hot key (every request the same user), 32 in flight: the
+    busiest replica's share."""
+    extra = {"LB_KEY": "header:X-User"}
+    if factor:
+        extra["LB_BALANCE_FACTOR"] = str(factor)
+    s = stack_cls(build, preset, 3, extra)
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(3)
+        c.warm_up()
+        res = c.load(key=("header:X-User", 1))
+        counts = res["servers"].values()
+        return max(counts) / max(1, sum(counts))
+    finally:
+        s.stop()
+
+
+def chart_a5(results, path):
+    presets = list(results)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    width = 0.8 / (len(presets) + 1)
+    ns = [r["n"] for r in results[presets[0]]["moves"]]
+    for ax, what, title in ((axes[0], "add", "one replica added"),
+                            (axes[1], "rm", "that replica removed")):
+        for i, p in enumerate(presets):
+            rows = results[p]["moves"]
+            ax.bar([x + i * width for x in range(len(ns))],
+                   [100 * r[f"{what}_moved"] for r in rows], width, label=p)
+        ideal = [100 * r[f"{what}_ideal"]
+                 for r in results[presets[-1]]["moves"]]
+        ax.bar([x + len(presets) * width for x in range(len(ns))], ideal,
+               width, color="lightgray", label="ideal")
+        ax.set_xticks([x + width * len(presets) / 2 for x in range(len(ns))])
+        ax.set_xticklabels([f"N = {n}" for n in ns])
+        ax.set_title(f"A-5: users whose replica changed, {title}")
+    axes[0].set_ylabel("% of 10,000 users")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def chart_a1(results, path):
     fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.6),
                              sharey=True, squeeze=False)
@@ -359,6 +459,29 @@ def tables(res):
     for e in res["a3"]["endpoints"]:
         ans = e["answer"].strip().replace("|", "\\|")
         md.append(f"| `{e['request']}` | {e['status']} | `{ans}` |")
+    if res.get("a5"):
+        md.append("")
+        md.append("**A-5: keys that move** (`LB_KEY=header:X-User`, 10,000 "
+                  "users; the share of users whose replica changed when one "
+                  "replica was added at N, and when it was removed again; "
+                  "ideal: 1/(N+1), and the removed replica's share)\n")
+        md.append("| preset | N | added: moved | ideal | removed: moved | "
+                  "ideal |")
+        md.append("| --- | --- | --- | --- | --- | --- |")
+        for p, r in res["a5"].items():
+            for m in r["moves"]:
+                md.append(f"| `{p}` | {m['n']} | {100 * m['add_moved']:.1f} % "
+                          f"| {100 * m['add_ideal']:.1f} % | "
+                          f"{100 * m['rm_moved']:.1f} % | "
+                          f"{100 * m['rm_ideal']:.1f} % |")
+        md.append("")
+        md.append("**A-5: one hot key** (every request the same user, 32 in "
+                  "flight, N = 3): the busiest replica's share\n")
+        md.append("| preset | no bound | `LB_BALANCE_FACTOR=1.25` |")
+        md.append("| --- | --- | --- |")
+        for p, r in res["a5"].items():
+            md.append(f"| `{p}` | {100 * r['hot_plain']:.1f} % | "
+                      f"{100 * r['hot_bounded']:.1f} % |")
     k = res["a3"]["kill"]
     md.append("")
     md.append(f"**A-3: a replica killed under load** (`{k['how']}` during "
@@ -403,6 +526,13 @@ def main():
         res["a2"][p] = a2(stack_cls, build, p)
     print("A-3 ...", flush=True)
     res["a3"] = a3(stack_cls, build)
+    res["a5"] = {}
+    for p in os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split():
+        print(f"A-5 {p} ...", flush=True)
+        res["a5"][p] = {"moves": a5_moves(stack_cls, build, p),
+                        "hot_plain": a5_hot(stack_cls, build, p, 0),
+                        "hot_bounded": a5_hot(stack_cls, build, p, 1.25)}
+    chart_a5(res["a5"], os.path.join(args.out, "a5-keys-moved.png"))
     chart_a1(res["a1"], os.path.join(args.out, "a1-requests-per-server.png"))
     chart_a2(res["a2"], os.path.join(args.out, "a2-load-vs-n.png"))
     chart_a4(res["a2"], os.path.join(args.out, "a4-imbalance.png"))

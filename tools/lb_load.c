@@ -6,6 +6,14 @@
  *
  *   lb-load --url http://127.0.0.1:5000/home --requests 10000 \
  *           --concurrency 64 --json out.json
+ *
+ * With --key, each request carries a routing key drawn from --keys
+ * distinct values ("k<n>"), in a header, a cookie or a query parameter:
+ * request i takes value i mod K, so K requests send each value once, and
+ * --key-map writes which server answered each value.
+ *
+ *   lb-load --key header:X-User --keys 10000 --requests 10000 \
+ *           --key-map users.csv
  */
 #include "lb_array.h"
 #include "lb_config.h"
@@ -20,11 +28,26 @@
 
 #define BODY_MAX 4096
 
+/* How requests carry their key. */
+enum key_in { KEY_NONE, KEY_HEADER, KEY_COOKIE, KEY_QUERY };
+
+struct load {
+	const char *url;
+	enum key_in key_in;
+	const char *key_name;
+	long long keys;
+	long long *key_server; /* by key value: who answered it (-2: none) */
+};
+
 struct slot {
 	CURL *h;
 	char body[BODY_MAX];
 	size_t len;
 	int64_t t0_us;
+	long long key;              /* the value this request carries */
+	struct curl_slist *headers; /* the key's header, if any */
+	char url[2048];
+	char cookie[256];
 };
 
 struct bucket {
@@ -119,13 +142,231 @@ static int bucket_cmp(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Parses --key ("header:X-User", "cookie:sid", "query:user", "none"). */
+static int load_key_parse(struct load *l, const char *spec)
+{
+	static const struct {
+		const char *prefix;
+		enum key_in in;
+	} kinds[] = {{"header:", KEY_HEADER},
+	             {"cookie:", KEY_COOKIE},
+	             {"query:", KEY_QUERY}};
+
+	l->key_in = KEY_NONE;
+	if (strcmp(spec, "none") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t n = strlen(kinds[i].prefix);
+		if (strncmp(spec, kinds[i].prefix, n) == 0 && spec[n]) {
+			l->key_in = kinds[i].in;
+			l->key_name = spec + n;
+			return 0;
+		}
+	}
+	fprintf(stderr,
+	        "lb-load: --key %s: must be none, header:<Name>, "
+	        "cookie:<name> or query:<name>\n",
+	        spec);
+	return -1;
+}
+
+/* Points the slot's handle at request number i (its key, if any). */
+static void slot_prepare(const struct load *l, struct slot *s, long long i)
+{
+	char line[320];
+
+	s->len = 0;
+	s->t0_us = now_us();
+	s->key = l->key_in == KEY_NONE ? -1 : i % l->keys;
+	curl_slist_free_all(s->headers);
+	s->headers = NULL;
+	snprintf(s->url, sizeof(s->url), "%s", l->url);
+	switch (l->key_in) {
+	case KEY_HEADER:
+		snprintf(line, sizeof(line), "%s: k%lld", l->key_name, s->key);
+		s->headers = curl_slist_append(NULL, line);
+		break;
+	case KEY_COOKIE:
+		snprintf(s->cookie, sizeof(s->cookie), "%s=k%lld", l->key_name,
+		         s->key);
+		curl_easy_setopt(s->h, CURLOPT_COOKIE, s->cookie);
+		break;
+	case KEY_QUERY:
+		snprintf(s->url, sizeof(s->url), "%s%c%s=k%lld", l->url,
+		         strchr(l->url, '?') ? '&' : '?', l->key_name, s->key);
+		break;
+	case KEY_NONE:
+		break;
+	}
+	curl_easy_setopt(s->h, CURLOPT_URL, s->url);
+	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->headers);
+}
+
+static void slot_setup(struct slot *s, long long timeout_ms)
+{
+	s->h = curl_easy_init();
+	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
+}
+
+/* Records one finished request. */
+static void on_done(struct run *r, const struct load *l, struct slot *s,
+                    CURLcode rc)
+{
+	long code = 0;
+
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+	r->lat_ms[r->done++] = (double)(now_us() - s->t0_us) / 1e3;
+	if (rc != CURLE_OK) {
+		r->errors++;
+		r->status[0]++;
+		if (!r->first_error[0])
+			snprintf(r->first_error, sizeof(r->first_error), "%s",
+			         curl_easy_strerror(rc));
+		return;
+	}
+	r->status[code > 0 && code < 600 ? code : 0]++;
+	if (code != 200) {
+		r->errors++;
+		return;
+	}
+	r->ok++;
+	long long id = server_id(s->body, s->len);
+	bucket_add(r, id);
+	if (s->key >= 0 && l->key_server)
+		l->key_server[s->key] = id;
+}
+
+/* Sends total requests, conc at a time, until done or the deadline. */
+static void load_run(struct run *r, const struct load *l, struct slot *slots,
+                     long long conc, long long total, int64_t deadline,
+                     bool bar)
+{
+	CURLM *multi = curl_multi_init();
+	long long started = 0;
+	int64_t t0 = now_us();
+	int running = 1;
+
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conc);
+	for (long long i = 0; i < conc; i++) {
+		slot_prepare(l, &slots[i], started++);
+		curl_multi_add_handle(multi, slots[i].h);
+	}
+	while (running || r->done < started) {
+		CURLMsg *m;
+		int left;
+		curl_multi_perform(multi, &running);
+		while ((m = curl_multi_info_read(multi, &left))) {
+			struct slot *s;
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			                  (char **)&s);
+			on_done(r, l, s, m->data.result);
+			curl_multi_remove_handle(multi, s->h);
+			if (started < total && now_us() < deadline) {
+				slot_prepare(l, s, started++);
+				curl_multi_add_handle(multi, s->h);
+				running = 1;
+			}
+			if (bar && (r->done % 250 == 0 || r->done == total))
+				progress(r->done, total, t0);
+		}
+		if (running)
+			curl_multi_poll(multi, NULL, 0, 100, NULL);
+	}
+	curl_multi_cleanup(multi);
+}
+
+static void report_text(const struct run *r, double secs)
+{
+	printf("requests %lld  ok %lld  errors %lld  in %.3f s  (%.0f req/s)\n",
+	       r->done, r->ok, r->errors, secs, (double)r->done / secs);
+	printf("latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
+	       pct(r->lat_ms, r->done, 50), pct(r->lat_ms, r->done, 90),
+	       pct(r->lat_ms, r->done, 99), pct(r->lat_ms, r->done, 100));
+	for (size_t i = 0; i < r->nb; i++)
+		printf("server %-6lld %8lld  %5.1f %%\n", r->b[i].id,
+		       r->b[i].count,
+		       100.0 * (double)r->b[i].count /
+		           (double)(r->ok ? r->ok : 1));
+	if (r->first_error[0])
+		printf("first transport error: %s\n", r->first_error);
+}
+
+static int report_json(const struct run *r, const char *url, long long conc,
+                       double secs, const char *path)
+{
+	cJSON *j = cJSON_CreateObject(), *o;
+	char key[32], *text;
+	FILE *f;
+	int rv = 0;
+
+	cJSON_AddStringToObject(j, "url", url);
+	cJSON_AddNumberToObject(j, "requests", (double)r->done);
+	cJSON_AddNumberToObject(j, "concurrency", (double)conc);
+	cJSON_AddNumberToObject(j, "ok", (double)r->ok);
+	cJSON_AddNumberToObject(j, "errors", (double)r->errors);
+	cJSON_AddNumberToObject(j, "seconds", secs);
+	cJSON_AddNumberToObject(j, "rps", (double)r->done / secs);
+	o = cJSON_AddObjectToObject(j, "latency_ms");
+	cJSON_AddNumberToObject(o, "p50", pct(r->lat_ms, r->done, 50));
+	cJSON_AddNumberToObject(o, "p90", pct(r->lat_ms, r->done, 90));
+	cJSON_AddNumberToObject(o, "p99", pct(r->lat_ms, r->done, 99));
+	cJSON_AddNumberToObject(o, "max", pct(r->lat_ms, r->done, 100));
+	o = cJSON_AddObjectToObject(j, "servers");
+	for (size_t i = 0; i < r->nb; i++) {
+		snprintf(key, sizeof(key), "%lld", r->b[i].id);
+		cJSON_AddNumberToObject(o, key, (double)r->b[i].count);
+	}
+	o = cJSON_AddObjectToObject(j, "status");
+	for (int s = 0; s < 600; s++) {
+		if (!r->status[s])
+			continue;
+		snprintf(key, sizeof(key), "%d", s);
+		cJSON_AddNumberToObject(o, key, (double)r->status[s]);
+	}
+	text = cJSON_Print(j);
+	cJSON_Delete(j);
+	if (!text || !(f = fopen(path, "w")) || fputs(text, f) < 0)
+		rv = -1;
+	else if (fclose(f) != 0)
+		rv = -1;
+	cJSON_free(text);
+	return rv;
+}
+
+/* CSV rows: server,count -- or, with a key map, key,server. */
+static int report_csv(const struct run *r, const struct load *l,
+                      const char *path, bool key_map)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	if (key_map) {
+		fprintf(f, "key,server\n");
+		for (long long k = 0; k < l->keys; k++)
+			fprintf(f, "k%lld,%lld\n", k, l->key_server[k]);
+	} else {
+		fprintf(f, "server,count\n");
+		for (size_t i = 0; i < r->nb; i++)
+			fprintf(f, "%lld,%lld\n", r->b[i].id, r->b[i].count);
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-	const char *url, *json_path, *csv_path;
+	const char *json_path, *csv_path, *key_spec, *map_path;
 	long long total, conc, timeout_ms, max_seconds, quiet;
+	struct load l = {0};
 	const struct lb_opt opts[] = {
 	    {"url", "LOAD_URL", LB_OPT_STR, "http://127.0.0.1:5000/home", 0, 0,
-	     NULL, "what to request", &url},
+	     NULL, "what to request", &l.url},
 	    {"requests", "LOAD_REQUESTS", LB_OPT_INT, "10000", 1, 100000000,
 	     NULL, "how many requests", &total},
 	    {"concurrency", "LOAD_CONCURRENCY", LB_OPT_INT, "64", 1, 10000,
@@ -134,6 +375,16 @@ int main(int argc, char **argv)
 	     NULL, "per request", &timeout_ms},
 	    {"max-seconds", "LOAD_MAX_SECONDS", LB_OPT_INT, "300", 1, 86400,
 	     NULL, "stop after this long, whatever is left", &max_seconds},
+	    {"key", "LOAD_KEY", LB_OPT_STR, "none", 0, 0, NULL,
+	     "a routing key per request: none, header:<Name>, cookie:<name> "
+	     "or query:<name>",
+	     &key_spec},
+	    {"keys", "LOAD_KEYS", LB_OPT_INT, "1000", 1, 100000000, NULL,
+	     "distinct key values (k0..k<K-1>; request i sends i mod K)",
+	     &l.keys},
+	    {"key-map", "LOAD_KEY_MAP", LB_OPT_STR, "", 0, 0, NULL,
+	     "write key,server rows (who answered each key) to this file",
+	     &map_path},
 	    {"json", "LOAD_JSON", LB_OPT_STR, "", 0, 0, NULL,
 	     "write the results as JSON to this file", &json_path},
 	    {"csv", "LOAD_CSV", LB_OPT_STR, "", 0, 0, NULL,
@@ -145,163 +396,53 @@ int main(int argc, char **argv)
 	struct run r;
 	struct slot *slots;
 	int exit_code;
-	long long started = 0;
-	int64_t t0, deadline;
-	int running = 1;
-	bool bar;
-	CURLM *multi;
+	int64_t t0;
 
 	if (lb_config_cli(opts, nopts, argc, argv, "lb-load", &exit_code))
 		return exit_code;
+	if (load_key_parse(&l, key_spec) != 0)
+		return 2;
 	memset(&r, 0, sizeof(r));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (conc > total)
 		conc = total;
-	multi = curl_multi_init();
 	slots = calloc((size_t)conc, sizeof(*slots));
 	r.lat_ms = calloc((size_t)total, sizeof(double));
-	if (!multi || !slots || !r.lat_ms) {
-		fprintf(stderr, "lb-load: out of memory\n");
+	if (map_path[0] && l.key_in != KEY_NONE) {
+		l.key_server = malloc((size_t)l.keys * sizeof(long long));
+		for (long long k = 0; l.key_server && k < l.keys; k++)
+			l.key_server[k] = -2; /* never answered */
+	}
+	if (!slots || !r.lat_ms || (map_path[0] && !l.key_server)) {
+		fprintf(stderr, "lb-load: out of memory (or --key-map "
+		                "without --key)\n");
 		return 1;
 	}
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conc);
-	bar = !quiet && isatty(STDERR_FILENO);
+	for (long long i = 0; i < conc; i++)
+		slot_setup(&slots[i], timeout_ms);
 	t0 = now_us();
-	deadline = t0 + max_seconds * 1000000;
-	for (long long i = 0; i < conc; i++) {
-		struct slot *s = &slots[i];
-		s->h = curl_easy_init();
-		curl_easy_setopt(s->h, CURLOPT_URL, url);
-		curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
-		curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
-		curl_easy_setopt(s->h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-		curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
-		s->t0_us = now_us();
-		curl_multi_add_handle(multi, s->h);
-		started++;
-	}
-	while (running || r.done < started) {
-		CURLMsg *m;
-		int left;
-		curl_multi_perform(multi, &running);
-		while ((m = curl_multi_info_read(multi, &left))) {
-			struct slot *s;
-			long code = 0;
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-			                  (char **)&s);
-			curl_easy_getinfo(m->easy_handle,
-			                  CURLINFO_RESPONSE_CODE, &code);
-			r.lat_ms[r.done++] =
-			    (double)(now_us() - s->t0_us) / 1e3;
-			if (m->data.result != CURLE_OK) {
-				r.errors++;
-				r.status[0]++;
-				if (!r.first_error[0])
-					snprintf(
-					    r.first_error,
-					    sizeof(r.first_error), "%s",
-					    curl_easy_strerror(m->data.result));
-			} else {
-				r.status[code > 0 && code < 600 ? code : 0]++;
-				if (code == 200) {
-					r.ok++;
-					bucket_add(&r,
-					           server_id(s->body, s->len));
-				} else {
-					r.errors++;
-				}
-			}
-			curl_multi_remove_handle(multi, s->h);
-			s->len = 0;
-			if (started < total && now_us() < deadline) {
-				s->t0_us = now_us();
-				curl_multi_add_handle(multi, s->h);
-				started++;
-				running = 1;
-			}
-			if (bar && (r.done % 250 == 0 || r.done == total))
-				progress(r.done, total, t0);
-		}
-		if (running)
-			curl_multi_poll(multi, NULL, 0, 100, NULL);
-	}
+	load_run(&r, &l, slots, conc, total, t0 + max_seconds * 1000000,
+	         !quiet && isatty(STDERR_FILENO));
 	double secs = (double)(now_us() - t0) / 1e6;
-	if (bar)
-		fputc('\n', stderr);
 	qsort(r.lat_ms, (size_t)r.done, sizeof(double), cmp_double);
 	if (r.nb)
 		qsort(r.b, r.nb, sizeof(*r.b), bucket_cmp);
-
-	printf("requests %lld  ok %lld  errors %lld  in %.3f s  (%.0f req/s)\n",
-	       r.done, r.ok, r.errors, secs, (double)r.done / secs);
-	printf("latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
-	       pct(r.lat_ms, r.done, 50), pct(r.lat_ms, r.done, 90),
-	       pct(r.lat_ms, r.done, 99), pct(r.lat_ms, r.done, 100));
-	for (size_t i = 0; i < r.nb; i++)
-		printf(
-		    "server %-6lld %8lld  %5.1f %%\n", r.b[i].id, r.b[i].count,
-		    100.0 * (double)r.b[i].count / (double)(r.ok ? r.ok : 1));
-	if (r.first_error[0])
-		printf("first transport error: %s\n", r.first_error);
-
-	if (json_path[0]) {
-		cJSON *j = cJSON_CreateObject(), *o;
-		char key[32];
-		cJSON_AddStringToObject(j, "url", url);
-		cJSON_AddNumberToObject(j, "requests", (double)r.done);
-		cJSON_AddNumberToObject(j, "concurrency", (double)conc);
-		cJSON_AddNumberToObject(j, "ok", (double)r.ok);
-		cJSON_AddNumberToObject(j, "errors", (double)r.errors);
-		cJSON_AddNumberToObject(j, "seconds", secs);
-		cJSON_AddNumberToObject(j, "rps", (double)r.done / secs);
-		o = cJSON_AddObjectToObject(j, "latency_ms");
-		cJSON_AddNumberToObject(o, "p50", pct(r.lat_ms, r.done, 50));
-		cJSON_AddNumberToObject(o, "p90", pct(r.lat_ms, r.done, 90));
-		cJSON_AddNumberToObject(o, "p99", pct(r.lat_ms, r.done, 99));
-		cJSON_AddNumberToObject(o, "max", pct(r.lat_ms, r.done, 100));
-		o = cJSON_AddObjectToObject(j, "servers");
-		for (size_t i = 0; i < r.nb; i++) {
-			snprintf(key, sizeof(key), "%lld", r.b[i].id);
-			cJSON_AddNumberToObject(o, key, (double)r.b[i].count);
-		}
-		o = cJSON_AddObjectToObject(j, "status");
-		for (int s = 0; s < 600; s++) {
-			if (!r.status[s])
-				continue;
-			snprintf(key, sizeof(key), "%d", s);
-			cJSON_AddNumberToObject(o, key, (double)r.status[s]);
-		}
-		char *text = cJSON_Print(j);
-		FILE *f = fopen(json_path, "w");
-		if (!f || !text || fputs(text, f) < 0 || fclose(f) != 0) {
-			fprintf(stderr, "lb-load: cannot write %s\n",
-			        json_path);
-			return 1;
-		}
-		cJSON_free(text);
-		cJSON_Delete(j);
+	report_text(&r, secs);
+	if ((json_path[0] &&
+	     report_json(&r, l.url, conc, secs, json_path) != 0) ||
+	    (csv_path[0] && report_csv(&r, &l, csv_path, false) != 0) ||
+	    (map_path[0] && report_csv(&r, &l, map_path, true) != 0)) {
+		fprintf(stderr, "lb-load: cannot write the results\n");
+		return 1;
 	}
-	if (csv_path[0]) {
-		FILE *f = fopen(csv_path, "w");
-		if (!f) {
-			fprintf(stderr, "lb-load: cannot write %s\n", csv_path);
-			return 1;
-		}
-		fprintf(f, "server,count\n");
-		for (size_t i = 0; i < r.nb; i++)
-			fprintf(f, "%lld,%lld\n", r.b[i].id, r.b[i].count);
-		fclose(f);
-	}
-	for (long long i = 0; i < conc; i++)
+	for (long long i = 0; i < conc; i++) {
+		curl_slist_free_all(slots[i].headers);
 		curl_easy_cleanup(slots[i].h);
-	curl_multi_cleanup(multi);
+	}
 	free(slots);
 	free(r.lat_ms);
 	free(r.b);
+	free(l.key_server);
 	curl_global_cleanup();
 	return r.errors ? 3 : 0;
 }

@@ -30,6 +30,15 @@ static cJSON *snapshot_json(const Lb__Snapshot *s, bool table)
 	cJSON_AddNumberToObject(p, "vnodes", s->preset->vnodes);
 	cJSON_AddStringToObject(p, "hash", s->preset->hash);
 	cJSON_AddStringToObject(p, "placement", s->preset->placement);
+	p = cJSON_AddObjectToObject(o, "routing");
+	cJSON_AddStringToObject(p, "key",
+	                        s->routing ? s->routing->key : "request-id");
+	cJSON_AddNumberToObject(p, "balance_factor",
+	                        s->routing ? s->routing->balance_factor : 0);
+	cJSON_AddBoolToObject(p, "trust_forwarded",
+	                      s->routing && s->routing->trust_forwarded);
+	cJSON_AddBoolToObject(p, "set_cookie",
+	                      s->routing && s->routing->set_cookie);
 	reps = cJSON_AddArrayToObject(o, "replicas");
 	for (size_t i = 0; i < s->n_replicas; i++) {
 		const Lb__Replica *r = s->replicas[i];

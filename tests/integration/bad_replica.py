@@ -18,6 +18,7 @@ LB_REPLICA_BIN (same SERVER_ID / PORT / HOST as lb-replica).
   /drop?on=ID         on the replica with SERVER_ID == ID: reads the
                       request, then closes without answering; elsewhere
                       answers the server id and the body size
+  /home?delay_ms=N    /home, answered after N ms
   /stats              what happened to connections after a bad answer
 
 A replica whose name (LB_REPLICA_NAME, set by the process driver) starts
@@ -197,6 +198,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/heartbeat":
             return self.send(200, b"")
         if path == "/home":
+            time.sleep(int(q.get("delay_ms", "0")) / 1000)
             return self.send(200, json.dumps(
                 {"message": f"Hello from Server: {SERVER_ID}",
                  "status": "successful"}).encode())
@@ -266,6 +268,9 @@ SLOW_START_S = 4.0
 def main():
     if os.environ.get("LB_REPLICA_NAME", "").startswith("slow"):
         time.sleep(SLOW_START_S)
+    # A backlog that takes the data plane's pool opening at once (the
+    # default of 5 would refuse connections under a burst).
+    ThreadingHTTPServer.request_queue_size = 256
     srv = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"),
                                int(os.environ["PORT"])), Handler)
     srv.daemon_threads = True

@@ -10,7 +10,7 @@ static void init(struct cp_state *s)
 {
 	struct lb_preset p;
 	LBT_EQ(lb_preset_lookup("assignment", &p), 0);
-	LBT_EQ(cp_state_init(s, &p), 0);
+	LBT_EQ(cp_state_init(s, &p, NULL), 0);
 }
 
 /* Adds named replicas with fresh ids, UP and in the ring. */

@@ -1,0 +1,148 @@
+"""Routing by what the client sends (LB_KEY), bounded loads
+(LB_BALANCE_FACTOR) and the sticky cookie (LB_SET_COOKIE)."""
+import json
+import os
+import subprocess
+
+import pytest
+import requests
+
+from lbstack import server_id
+from lbtest import binary
+
+BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                   "bad_replica.py")
+
+
+def keyed_stack(stack_factory, key, **cp):
+    env = {"LB_KEY": key, "LB_PRESET": "maglev"}
+    env.update(cp)
+    return stack_factory(cp_env=env).start()
+
+
+def served_by(stack, n=20, path="/home", **kw):
+    with requests.Session() as s:
+        return {server_id(s.get(stack.url(path), timeout=5, **kw))
+                for _ in range(n)}
+
+
+@pytest.mark.parametrize("key,how", [
+    ("header:X-User", lambda v: {"headers": {"X-User": v}}),
+    ("cookie:sid", lambda v: {"cookies": {"sid": v}}),
+    ("query:user", lambda v: {"path": f"/home?user={v}"}),
+])
+def test_the_same_key_reaches_the_same_replica(stack_factory, key, how):
+    s = keyed_stack(stack_factory, key)
+    seen = set()
+    for user in ("alice", "bob", "carol", "dave", "erin", "frank"):
+        ids = served_by(s, **how(user))
+        assert len(ids) == 1, (user, ids)  # affinity
+        seen |= ids
+    assert len(seen) > 1  # and different keys spread
+    # A request without its key is still answered.
+    assert s.get("/home").status_code == 200
+
+
+def test_path_key(stack_factory):
+    s = keyed_stack(stack_factory, "path")
+    ids = served_by(s, path="/home?x=1") | served_by(s, path="/home?x=2")
+    assert len(ids) == 1  # the query is not part of the key
+
+
+def test_ip_key_and_trusted_forwarded_for(stack_factory):
+    s = keyed_stack(stack_factory, "ip")
+    assert len(served_by(s)) == 1  # every request here is from 127.0.0.1
+    assert len(served_by(s, headers={"X-Forwarded-For": "10.0.0.1"})) == 1
+    t = keyed_stack(stack_factory, "ip", LB_TRUST_FORWARDED="1")
+    seen = set()
+    for i in range(8):
+        ids = served_by(t, 5, headers={
+            "X-Forwarded-For": f"10.0.0.{i}, 192.168.1.1"})
+        assert len(ids) == 1
+        seen |= ids
+    assert len(seen) > 1
+
+
+def test_sticky_cookie(stack_factory):
+    s = keyed_stack(stack_factory, "cookie:sid", LB_SET_COOKIE="1")
+    with requests.Session() as sess:
+        r = sess.get(s.url("/home"), timeout=5)
+        cookie = r.headers["Set-Cookie"]
+        assert cookie.startswith("sid=")
+        assert "Path=/" in cookie and "HttpOnly" in cookie
+        first = server_id(r)
+        for _ in range(20):  # the session sends it back
+            r = sess.get(s.url("/home"), timeout=5)
+            assert "Set-Cookie" not in r.headers
+            assert server_id(r) == first
+
+
+def test_bad_routing_settings_stop_the_start(tmp_path):
+    exe = binary("controlplane/lb-controlplane")
+    for env, needle in [
+            ({"LB_KEY": "bogus"}, "LB_KEY=bogus: 'bogus' must be"),
+            ({"LB_KEY": "header:"}, "needs a name"),
+            ({"LB_KEY": "header:X User"}, "needs a name"),
+            ({"LB_BALANCE_FACTOR": "0.5"}, "LB_BALANCE_FACTOR=0.5"),
+            ({"LB_BALANCE_FACTOR": "x"}, "must be a number"),
+            ({"LB_SET_COOKIE": "1"}, "LB_SET_COOKIE=1 needs LB_KEY=cookie"),
+    ]:
+        r = subprocess.run([exe], env=dict(os.environ, **env,
+                                           LB_STATE_DIR=str(tmp_path)),
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2, (env, r.stderr)
+        assert needle in r.stderr, (env, r.stderr)
+
+
+def hot_key_shares(stack, tmp_path):
+    """32 concurrent requests of one hot key to replicas that take 20 ms:
+    the share of each replica."""
+    out = tmp_path / "load.json"
+    subprocess.run([binary("tools/lb-load"), "--url",
+                    stack.url("/home?delay_ms=20"), "--requests", "640",
+                    "--concurrency", "32", "--key", "header:X-User",
+                    "--keys", "1", "--json", str(out), "--quiet", "1"],
+                   check=True, timeout=60, capture_output=True)
+    servers = json.loads(out.read_text())["servers"]
+    total = sum(servers.values())
+    return sorted((c / total for c in servers.values()), reverse=True)
+
+
+def test_bounded_loads_spread_a_hot_key(stack_factory, tmp_path):
+    plain = stack_factory(replica_bin=BAD, cp_env={
+        "LB_KEY": "header:X-User", "LB_PRESET": "maglev"}).start()
+    shares = hot_key_shares(plain, tmp_path)
+    assert shares == [1.0]  # one replica takes it all
+    bounded = stack_factory(replica_bin=BAD, cp_env={
+        "LB_KEY": "header:X-User", "LB_PRESET": "maglev",
+        "LB_BALANCE_FACTOR": "1.25"}).start()
+    shares = hot_key_shares(bounded, tmp_path)
+    assert len(shares) == 3
+    # ceil(1.25 * 33 / 3) = 14 of the 32 in flight at most
+    assert shares[0] < 0.6, shares
+
+
+def key_map(stack, path, keys=10000):
+    subprocess.run([binary("tools/lb-load"), "--url", stack.url("/home"),
+                    "--requests", str(keys), "--concurrency", "32",
+                    "--key", "header:X-User", "--keys", str(keys),
+                    "--key-map", str(path), "--quiet", "1"],
+                   check=True, timeout=120, capture_output=True)
+    with open(path) as f:
+        rows = [line.strip().split(",") for line in f][1:]
+    return dict(rows)
+
+
+def test_adding_a_replica_moves_about_its_share_of_users(stack_factory,
+                                                         tmp_path):
+    """maglev with LB_KEY=header:X-User at N = 3: one more replica moves
+    at most 1.3x the ideal 1/4 of 10,000 users."""
+    s = keyed_stack(stack_factory, "header:X-User")
+    before = key_map(s, tmp_path / "before.csv")
+    assert s.add({"n": 1}).status_code == 200
+    s.wait_serving(4)
+    after = key_map(s, tmp_path / "after.csv")
+    assert "-2" not in before.values() and "-2" not in after.values()
+    moved = sum(before[k] != after[k] for k in before) / len(before)
+    assert moved <= 1.3 * 0.25, moved
+    assert moved >= 0.15  # the new replica took its share
