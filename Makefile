@@ -6,7 +6,7 @@ PYTHON     ?= /usr/bin/python3
 PYTEST     ?= $(PYTHON) -m pytest -p no:cacheprovider
 TESTS      ?= tests
 
-.PHONY: all deps deps-docker build build-asan build-fuzz build-tsan fuzz run test \
+.PHONY: all deps deps-docker deps-test build build-asan build-fuzz build-tsan fuzz run test \
         test-unit test-tsan \
         test-integration test-e2e up down logs images analysis bench soak format format-check clean
 
@@ -17,6 +17,9 @@ deps:
 
 deps-docker:
 	@tools/setup.sh --docker
+
+deps-test:
+	@tools/setup.sh --docker --test
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release
@@ -70,7 +73,7 @@ run: build
 
 # Every suite: unit and integration under ASan+UBSan, end-to-end against a
 # real Docker engine.  The last line counts: "N passed, N failed".
-test: deps-docker build build-asan build-fuzz build-tsan format-check
+test: deps-test build build-asan build-fuzz build-tsan format-check
 	LB_BUILD=$(TSAN_BUILD) LB_TIME_FACTOR=3 $(PYTEST) -q $(TSAN_TESTS)
 	LB_BUILD=$(ASAN_BUILD) LB_RELEASE_BUILD=$(BUILD) $(PYTEST) $(TESTS)
 
@@ -81,16 +84,20 @@ test-integration: build-asan
 	LB_BUILD=$(ASAN_BUILD) $(PYTEST) tests/integration
 
 COMPOSE = docker-compose -p lb -f compose/docker-compose.yml
+# make up MONITORING=1 adds Prometheus (the compose profile "monitoring").
+MONITORING ?=
+PROFILES = $(if $(MONITORING),--profile monitoring,)
 INSTANCE ?= lb
 
 # Images FROM scratch, built offline from the release build.
 images: deps-docker build
+	@if [ -n "$(MONITORING)" ]; then tools/setup.sh --monitoring; fi
 	@tools/build-images.sh $(BUILD)
 
 # The stack in Docker: control plane, data plane on 127.0.0.1:5000, and the
 # replicas the control plane starts on net1.
 up: images
-	$(COMPOSE) up -d
+	$(COMPOSE) $(PROFILES) up -d
 	@tools/wait-http.sh http://$${LB_PUBLISH:-127.0.0.1:5000}/rep 60
 
 # Control plane first (so nothing replaces the replicas), then the replicas,
@@ -99,7 +106,7 @@ down:
 	-$(COMPOSE) stop controlplane
 	@ids=$$(docker ps -aq --filter label=lb.instance=$(INSTANCE)); \
 	  [ -z "$$ids" ] || docker rm -f $$ids >/dev/null
-	$(COMPOSE) down --remove-orphans
+	$(COMPOSE) --profile monitoring down --remove-orphans
 
 logs:
 	$(COMPOSE) logs -f --tail=100

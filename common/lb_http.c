@@ -47,11 +47,13 @@ static const struct lb_http_server_cfg *http_cfg(const struct mg_connection *c)
  * thread from its head to its answer, so the mark lives there, and is
  * cleared as each request begins. */
 static _Thread_local bool http_closing_mark;
+static _Thread_local size_t http_sent;
 
 static int http_begin_request(struct mg_connection *c)
 {
 	const struct lb_http_server_cfg *cfg = http_cfg(c);
 	http_closing_mark = false;
+	http_sent = 0;
 	return cfg->begin_request ? cfg->begin_request(c, cfg->user) : 0;
 }
 
@@ -225,6 +227,45 @@ bool lb_http_token_listed(const char *list, size_t len, const char *name,
 	return false;
 }
 
+bool lb_http_split_listen(const char *s, char *host, size_t hostlen,
+                          long long *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= hostlen || !colon[1])
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = strtoll(colon + 1, &end, 10);
+	return *end == '\0' && *port >= 0 && *port <= 65535;
+}
+
+/* Constant-time comparison, so that a token cannot be guessed by timing. */
+static bool http_same(const char *want, const char *got)
+{
+	size_t wl = strlen(want), gl = strlen(got);
+	unsigned char diff = 0;
+	for (size_t i = 0; i < wl; i++)
+		diff |= (unsigned char)want[i] ^
+		        (unsigned char)(i < gl ? got[i] : 0);
+	return diff == 0 && gl == wl;
+}
+
+bool lb_http_token_ok(const struct mg_connection *c, const char *token,
+                      bool query_ok)
+{
+	const char *h = mg_get_header(c, "Authorization");
+	const char *q = mg_get_request_info(c)->query_string;
+	char got[256];
+
+	if (h && strncmp(h, "Bearer ", 7) == 0 && http_same(token, h + 7))
+		return true;
+	return query_ok && q &&
+	       mg_get_var(q, strlen(q), "token", got, sizeof(got)) > 0 &&
+	       http_same(token, got);
+}
+
 bool lb_http_keep_alive(const struct mg_connection *c)
 {
 	const char *v = mg_get_header(c, "Connection");
@@ -247,6 +288,11 @@ void lb_http_close_after(struct mg_connection *c)
 bool lb_http_closing(void)
 {
 	return http_closing_mark;
+}
+
+size_t lb_http_sent(void)
+{
+	return http_sent;
 }
 
 /* The head and a small body go out in one write: one segment on the wire
@@ -291,6 +337,8 @@ int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
 	           mg_write(c, body, len) != (int)len) {
 		rv = LB_ERR_IO; /* a large body: two writes, no copy */
 	}
+	if (rv == 0)
+		http_sent += (size_t)n + len;
 	if (buf != stack)
 		free(buf);
 	return rv;

@@ -65,6 +65,17 @@ int lb_http_port(struct mg_context *ctx);
  * names keep-alive; without one, for HTTP/1.1. */
 bool lb_http_keep_alive(const struct mg_connection *c);
 
+/* Splits "host:port" (a listen address setting).  Returns false when s is
+ * not one, or the host does not fit in hostlen. */
+bool lb_http_split_listen(const char *s, char *host, size_t hostlen,
+                          long long *port);
+
+/* True when the request carries the token: "Authorization: Bearer
+ * <token>", or (query_ok, for pages that a browser opens) "?token=<token>".
+ * Compared in constant time. */
+bool lb_http_token_ok(const struct mg_connection *c, const char *token,
+                      bool query_ok);
+
 /* True when the comma-separated token list (say, a Connection value)
  * names name[0..nlen), case-insensitively. */
 bool lb_http_token_listed(const char *list, size_t len, const char *name,
@@ -77,6 +88,9 @@ void lb_http_close_after(struct mg_connection *c);
 
 /* True when lb_http_close_after() was called for the current request. */
 bool lb_http_closing(void);
+
+/* Bytes that lb_http_send*() wrote for the current request (access log). */
+size_t lb_http_sent(void);
 
 /* Sends a whole answer.  extra is NULL or "Name: value\r\n" lines.
  * Returns 0 or LB_ERR_IO. */

@@ -10,6 +10,9 @@
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t lb_now_ms(void);
 
+/* Microseconds on CLOCK_MONOTONIC. */
+int64_t lb_now_us(void);
+
 /* Microseconds on CLOCK_REALTIME (wall clock). */
 uint64_t lb_wall_us(void);
 

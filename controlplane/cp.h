@@ -6,6 +6,7 @@
 #include "cp_config.h"
 #include "cp_driver.h"
 #include "cp_state.h"
+#include "lb_http.h"
 
 #include <nng/nng.h>
 #include <pthread.h>
@@ -13,6 +14,8 @@
 #include <stdbool.h>
 
 #define CP_ADMIN_WORKERS 8
+#define CP_ADMIN_OPS     6 /* Lb__AdminRequest__Op values, 1..5 */
+#define CP_ADMIN_CODES   600
 #define CP_REPLY_CACHE   64
 
 /* Replies to recent add/remove requests by request id: NNG's REQ resends a
@@ -29,6 +32,15 @@ struct cp_reply_cache {
 	pthread_cond_t filled; /* with cp->orch */
 };
 
+/* Counters of the control plane (its /metrics); those of deaths and
+ * replacements live in cp_state, where they happen. */
+struct cp_stats {
+	atomic_ullong heartbeats[2]; /* [0] failed, [1] ok */
+	atomic_ullong admin[CP_ADMIN_OPS][CP_ADMIN_CODES]; /* by op, status */
+	atomic_ullong snapshots_published;
+	atomic_ullong engine_errors; /* a driver's start or stop failed */
+};
+
 struct cp {
 	struct cp_config cfg;
 	struct cp_state state;
@@ -39,6 +51,9 @@ struct cp {
 	 * drain, a stop).  Never taken while holding state.mu. */
 	pthread_mutex_t orch;
 	struct cp_reply_cache cache; /* under orch */
+	struct cp_stats stats;
+	struct mg_context *http; /* the metrics listener, or NULL */
+	struct lb_http_server_cfg http_cfg;
 	nng_socket rep;
 	nng_socket pub;
 	pthread_t admin_tid[CP_ADMIN_WORKERS];

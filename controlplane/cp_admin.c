@@ -160,6 +160,9 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	}
 	cp_ops_handle(cp, req, &reply);
 	rv = admin_pack(&reply, out, outlen);
+	if (req->op > 0 && req->op < CP_ADMIN_OPS &&
+	    reply.status < CP_ADMIN_CODES)
+		atomic_fetch_add(&cp->stats.admin[req->op][reply.status], 1);
 	if (mutating) {
 		pthread_mutex_lock(&cp->orch);
 		cache_fill(&cp->cache, req->request_id, rv == 0 ? *out : NULL,

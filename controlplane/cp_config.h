@@ -29,6 +29,9 @@ struct cp_config {
 	const char *docker_socket; /* docker driver */
 	const char *image;
 	const char *network;
+	const char *metrics_listen; /* host:port of /metrics, "" = off */
+	const char *admin_token;    /* guards /metrics too, unless open */
+	long long metrics_open;
 	enum lb_log_level log_level;
 };
 

@@ -30,6 +30,7 @@ static void health_round(struct cp *cp)
 	}
 	cp_probe_run(p, np, (long)cp->cfg.heartbeat_timeout_ms);
 	for (size_t i = 0; i < np; i++) {
+		atomic_fetch_add(&cp->stats.heartbeats[p[i].ok ? 1 : 0], 1);
 		if (!p[i].ok)
 			lb_log(LB_DEBUG, "heartbeat_failed", "name=%s",
 			       v[i].name);

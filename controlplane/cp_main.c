@@ -6,6 +6,7 @@
 #include "cp_driver_docker.h"
 #include "cp_driver_process.h"
 #include "cp_health.h"
+#include "cp_metrics.h"
 #include "cp_ops.h"
 #include "cp_probe.h"
 #include "cp_publish.h"
@@ -106,6 +107,8 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 		up[nup].port = f[i].port;
 		lb_log(LB_INFO, "replica_adopted", "name=%s id=%u addr=%s:%u",
 		       f[i].name, f[i].server_id, f[i].host, f[i].port);
+		cp_events_add(&cp->state.events, "adopted", f[i].name,
+		              "found running at start");
 		nup++;
 	}
 	rv = cp_state_add_up(&cp->state, up, nup);
@@ -143,6 +146,10 @@ static void cp_stop_all(struct cp *cp)
 	cp_publish_stop(cp);
 	cp->driver->ops->shutdown(cp->driver);
 	cp->driver->ops->destroy(cp->driver);
+	/* Last: stopping a listener with idle keep-alive connections may end
+	 * the process (lb_http_stop_or_exit()), and nothing is left to save
+	 * now. */
+	cp_metrics_stop(cp);
 	cp_state_fini(&cp->state);
 	curl_global_cleanup();
 }
@@ -177,6 +184,7 @@ int main(int argc, char **argv)
 	 * replica is touched. */
 	if ((rv = cp_publish_start(&cp, err, sizeof(err))) != 0 ||
 	    (rv = cp_admin_listen(&cp, err, sizeof(err))) != 0 ||
+	    (rv = cp_metrics_start(&cp, err, sizeof(err))) != 0 ||
 	    (rv = cp_driver_make(&cp, err, sizeof(err))) != 0) {
 		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-controlplane: %s\n", err);

@@ -49,18 +49,83 @@ static void reply_list(struct cp *cp, Lb__AdminReply *reply)
 	free(v);
 }
 
+/* The dashboard's view: every replica's state and the recent events.  One
+ * allocation holds it all (freed by cp_ops_reply_fini()). */
+struct status_block {
+	Lb__Status st;
+	Lb__ReplicaStatus *rs;
+	Lb__ReplicaStatus **rsp;
+	Lb__Event ev[CP_EVENTS_MAX];
+	Lb__Event *evp[CP_EVENTS_MAX];
+	struct cp_event events[CP_EVENTS_MAX];
+	struct cp_replica *v;
+};
+
+static void reply_status(struct cp *cp, Lb__AdminReply *reply)
+{
+	struct status_block *b = calloc(1, sizeof(*b));
+	size_t n, ne;
+
+	if (!b || cp_state_copy(&cp->state, &b->v, &n) != 0 ||
+	    !(b->rs = calloc(n ? n : 1, sizeof(*b->rs))) ||
+	    !(b->rsp = calloc(n ? n : 1, sizeof(*b->rsp)))) {
+		if (b) {
+			free(b->v);
+			free(b->rs);
+			free(b);
+		}
+		reply_error(reply, 500, "out of memory");
+		return;
+	}
+	lb__status__init(&b->st);
+	for (size_t i = 0; i < n; i++) {
+		lb__replica_status__init(&b->rs[i]);
+		b->rs[i].name = b->v[i].name;
+		b->rs[i].server_id = b->v[i].id;
+		b->rs[i].state = b->v[i].st == CP_R_UP ? "up" : "starting";
+		b->rs[i].has_fails = true;
+		b->rs[i].fails = (uint32_t)b->v[i].fails;
+		b->rsp[i] = &b->rs[i];
+		b->st.ready += b->v[i].st == CP_R_UP;
+	}
+	b->st.desired = (uint32_t)n;
+	b->st.n_replicas = n;
+	b->st.replicas = b->rsp;
+	ne = cp_events_last(&cp->state.events, b->events, CP_EVENTS_MAX);
+	for (size_t i = 0; i < ne; i++) {
+		lb__event__init(&b->ev[i]);
+		b->ev[i].wall_ms = b->events[i].wall_ms;
+		b->ev[i].kind = b->events[i].kind;
+		b->ev[i].name = b->events[i].name;
+		b->ev[i].detail = b->events[i].detail;
+		b->evp[i] = &b->ev[i];
+	}
+	b->st.n_events = ne;
+	b->st.events = b->evp;
+	reply->status = 200;
+	reply->state = &b->st; /* st is b's first member */
+}
+
 void cp_ops_reply_fini(Lb__AdminReply *reply)
 {
 	for (size_t i = 0; i < reply->n_replicas; i++)
 		free(reply->replicas[i]);
 	free(reply->replicas);
 	free(reply->error);
+	if (reply->state) {
+		struct status_block *b = (struct status_block *)reply->state;
+		free(b->v);
+		free(b->rs);
+		free(b->rsp);
+		free(b);
+	}
 }
 
 void cp_ops_stop_replica(struct cp *cp, const char *name)
 {
 	char err[256];
 	if (cp->driver->ops->stop(cp->driver, name, err, sizeof(err)) != 0) {
+		atomic_fetch_add(&cp->stats.engine_errors, 1);
 		/* Nothing is left behind: the repair thread tries again
 		 * until the engine lets it. */
 		lb_log(LB_WARN, "replica_stop_failed",
@@ -92,6 +157,7 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		    cp->driver, r[started].name, r[started].id, r[started].host,
 		    sizeof(r[started].host), &r[started].port, err, errlen);
 		if (e != 0) {
+			atomic_fetch_add(&cp->stats.engine_errors, 1);
 			rv = LB_ERR_ENGINE;
 			goto undo;
 		}
@@ -288,9 +354,12 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 		reply_error(reply, rv == LB_ERR_TIMEOUT ? 504 : 500,
 		            "Could not add replicas: %s", err);
 	} else {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			lb_log(LB_INFO, "replica_added", "name=%s id=%u",
 			       r[i].name, r[i].id);
+			cp_events_add(&cp->state.events, "added", r[i].name,
+			              "/add");
+		}
 		reply_list(cp, reply);
 	}
 	free(r);
@@ -380,6 +449,7 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 		lb_sleep_unless(&cp->stopping, cp->cfg.drain_ms);
 	for (size_t k = 0; k < (size_t)req->n; k++) {
 		lb_log(LB_INFO, "replica_removed", "name=%s", names[k]);
+		cp_events_add(&cp->state.events, "removed", names[k], "/rm");
 		if (spawned[k])
 			cp_ops_stop_replica(cp, names[k]);
 	}
@@ -400,6 +470,9 @@ void cp_ops_handle(struct cp *cp, const Lb__AdminRequest *req,
 		return;
 	case LB__ADMIN_REQUEST__OP__REMOVE:
 		op_remove(cp, req, reply);
+		return;
+	case LB__ADMIN_REQUEST__OP__STATUS:
+		reply_status(cp, reply);
 		return;
 	default:
 		reply_error(reply, 400, "unknown admin operation");

@@ -39,6 +39,9 @@ static void *publish_thread(void *arg)
 			/* PUB never blocks; a slow subscriber drops. */
 			if (nng_sendmsg(cp->pub, msg, 0) != 0)
 				nng_msg_free(msg);
+			else
+				atomic_fetch_add(&cp->stats.snapshots_published,
+				                 1);
 		}
 		cp_state_wait_change(&cp->state, seen, cp->cfg.republish_ms);
 	}

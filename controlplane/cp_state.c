@@ -26,6 +26,9 @@ int cp_state_init(struct cp_state *s, const struct lb_preset *p,
 		s->routing = *routing;
 	else
 		s->routing.key.kind = LB_KEY_REQUEST_ID;
+	cp_events_init(&s->events);
+	lb_histo_init(&s->replacement_time, lb_histo_latency_bounds,
+	              lb_histo_latency_nbounds);
 	if ((rv = lb_ring_create(p, &s->ring)) != 0)
 		return rv;
 	pthread_mutex_init(&s->mu, NULL);
@@ -48,6 +51,7 @@ void cp_state_fini(struct cp_state *s)
 	free(s->v);
 	free(s->graves);
 	free(s->taken);
+	cp_events_fini(&s->events);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->changed);
 }
@@ -295,6 +299,19 @@ bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why)
 	while (state_find(s, repl.name) >= 0);
 	repl.id = s->next_id++;
 	repl.st = CP_R_STARTING;
+	repl.died_us = lb_now_us();
+	atomic_fetch_add(
+	    &s->deaths[strcmp(why, "exited") == 0      ? CP_DEATH_EXITED
+	               : strcmp(why, "heartbeat") == 0 ? CP_DEATH_HEARTBEAT
+	                                               : CP_DEATH_OTHER],
+	    1);
+	atomic_fetch_add(&s->replacements, 1);
+	{
+		char detail[96];
+		snprintf(detail, sizeof(detail), "%s; replaced by %s", why,
+		         repl.name);
+		cp_events_add(&s->events, "died", name, detail);
+	}
 	lb_log(LB_WARN, "replica_dead",
 	       "name=%s id=%u why=%s replacement=%s replacement_id=%u", name,
 	       s->v[i].id, why, repl.name, repl.id);
@@ -321,6 +338,13 @@ int cp_state_promote(struct cp_state *s, const char *name, const char *host,
 		s->v[i].fails = 0;
 		snprintf(s->v[i].host, sizeof(s->v[i].host), "%s", host);
 		s->v[i].port = port;
+		if (s->v[i].died_us) {
+			lb_histo_observe(
+			    &s->replacement_time,
+			    (uint64_t)(lb_now_us() - s->v[i].died_us));
+			s->v[i].died_us = 0;
+		}
+		cp_events_add(&s->events, "up", name, "serving");
 		state_bump(s);
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -9,15 +9,20 @@
 #ifndef CP_STATE_H
 #define CP_STATE_H
 
+#include "cp_events.h"
 #include "lb_key.h"
 #include "lb_name.h"
 #include "lb_preset.h"
+#include "lb_prom.h"
 #include "lb_ring.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+enum cp_death_cause { CP_DEATH_EXITED, CP_DEATH_HEARTBEAT, CP_DEATH_OTHER };
 
 enum cp_rstate {
 	CP_R_STARTING, /* a replacement or initial replica, not in the ring */
@@ -31,7 +36,8 @@ struct cp_replica {
 	bool spawned;               /* the driver has started it */
 	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
-	int fails; /* failed heartbeats in a row */
+	int fails;       /* failed heartbeats in a row */
+	int64_t died_us; /* a replacement: when its predecessor died (0: not) */
 };
 
 /* A name on a list: a replica that died or was replaced, to be stopped
@@ -53,6 +59,11 @@ struct cp_state {
 	uint32_t next_id; /* ids are never reused */
 	struct lb_ring *ring;
 	struct lb_routing routing;
+	struct cp_events events; /* for the dashboard */
+	/* Counted here, where deaths and promotions happen. */
+	atomic_ullong deaths[3]; /* by enum cp_death_cause */
+	atomic_ullong replacements;
+	struct lb_histo replacement_time; /* death to serving */
 	uint64_t boot_id;
 	uint64_t version;
 	bool stopping;
@@ -107,14 +118,15 @@ int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
 int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
                     bool *was_spawned);
 
-/* A replica is dead: it leaves the ring at once and a replacement with a
- * new random name and id takes its place at the end of the list (N stays).
- * A STARTING one only goes back to "not spawned".  Returns true when
- * something changed. */
+/* A replica is dead (why: "exited", "heartbeat", ...): it leaves the ring
+ * at once and a replacement with a new random name and id takes its place
+ * at the end of the list (N stays).  A STARTING one only goes back to "not
+ * spawned".  Returns true when something changed. */
 bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why);
 
 /* A STARTING replica runs at host:port and answered: UP and into the
- * ring.  Returns 0 or LB_ERR_NOTFOUND (it was removed meanwhile). */
+ * ring (a replacement's time from its predecessor's death is recorded).
+ * Returns 0 or LB_ERR_NOTFOUND (it was removed meanwhile). */
 int cp_state_promote(struct cp_state *s, const char *name, const char *host,
                      uint16_t port);
 

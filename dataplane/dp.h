@@ -5,18 +5,13 @@
 #include "dp_config.h"
 #include "dp_conns.h"
 #include "dp_cpclient.h"
+#include "dp_metrics.h"
 #include "dp_sync.h"
 #include "dp_table.h"
 
 #include "lb_http.h"
 
 #include <civetweb.h>
-
-/* Counters that the data plane keeps (exposed on its admin listener). */
-struct dp_stats {
-	atomic_ullong key_fallbacks; /* requests that lacked their key */
-	atomic_ullong cookies_set;   /* sticky cookies handed out */
-};
 
 struct dp {
 	struct dp_config cfg;
@@ -25,8 +20,11 @@ struct dp {
 	struct dp_sync sync;
 	struct dp_conns conns;
 	struct dp_stats stats;
+	int access_fd;                      /* the access log, -1: off */
 	struct lb_http_server_cfg http_cfg; /* lives as long as the server */
 	struct mg_context *http;
+	struct lb_http_server_cfg site_cfg; /* the admin listener's */
+	struct mg_context *site;
 };
 
 #endif

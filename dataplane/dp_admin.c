@@ -28,23 +28,6 @@ static const struct admin_route routes[] = {
     {"/rm", "DELETE", LB__ADMIN_REQUEST__OP__REMOVE, true, true},
 };
 
-/* Constant-time comparison, so the token cannot be guessed by timing. */
-static bool token_ok(const char *want, const char *header)
-{
-	const char *got;
-	size_t wl = strlen(want), gl;
-	unsigned char diff = 0;
-
-	if (!header || strncmp(header, "Bearer ", 7) != 0)
-		return false;
-	got = header + 7;
-	gl = strlen(got);
-	for (size_t i = 0; i < wl; i++)
-		diff |= (unsigned char)want[i] ^
-		        (unsigned char)(i < gl ? got[i] : 0);
-	return diff == 0 && gl == wl;
-}
-
 /* {"message": {"N": 3, "replicas": [...]}, "status": "successful"} */
 static void admin_send_list(struct mg_connection *c, const Lb__AdminReply *r)
 {
@@ -83,7 +66,7 @@ int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 		return 405;
 	}
 	if (route->needs_token && dp->cfg.admin_token[0] &&
-	    !token_ok(dp->cfg.admin_token, mg_get_header(c, "Authorization"))) {
+	    !lb_http_token_ok(c, dp->cfg.admin_token, false)) {
 		lb_http_send_error(c, 401, "WWW-Authenticate: Bearer\r\n",
 		                   "Missing or wrong admin token");
 		return 401;

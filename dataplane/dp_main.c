@@ -3,7 +3,9 @@
  * control plane publishes.  Holds no Docker access, and keeps routing with
  * its last ring when the control plane is gone. */
 #include "dp.h"
+#include "dp_access.h"
 #include "dp_front.h"
+#include "dp_site.h"
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_http.h"
@@ -12,6 +14,7 @@
 #include "lb_time.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <stdio.h>
 
@@ -85,6 +88,12 @@ int main(int argc, char **argv)
 	}
 	lb_http_global_init();
 	dp_raise_fd_limit(dp.cfg.threads);
+	dp_stats_init(&dp.stats);
+	if ((dp.access_fd = dp_access_open(dp.cfg.access_log)) == -2) {
+		fprintf(stderr, "lb-dataplane: LB_ACCESS_LOG=%s: %s\n",
+		        dp.cfg.access_log, strerror(errno));
+		return 2;
+	}
 	if (dp_conns_init(&dp.conns, (int)dp.cfg.threads,
 	                  (int)dp.cfg.max_conns_per_ip) != 0) {
 		fprintf(stderr, "lb-dataplane: out of memory\n");
@@ -97,6 +106,11 @@ int main(int argc, char **argv)
 	                     sizeof(err)) != 0 ||
 	    dp_sync_start(&dp.sync, &dp.router, &dp.cpclient, dp.cfg.pub_url,
 	                  err, sizeof(err)) != 0) {
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 1;
+	}
+	if (dp_site_start(&dp, err, sizeof(err)) != 0) {
+		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-dataplane: %s\n", err);
 		return 1;
 	}
@@ -133,6 +147,7 @@ int main(int argc, char **argv)
 	dp_sync_stop(&dp.sync);
 	dp_cpclient_close(&dp.cpclient);
 	lb_http_stop_or_exit(dp.http, DP_STOP_GRACE_MS);
+	dp_site_stop(&dp);
 	dp_router_fini(&dp.router);
 	dp_conns_fini(&dp.conns);
 	lb_log(LB_INFO, "stopped", "signal=%d", sig);

@@ -1,6 +1,7 @@
 #include "dp_proxy.h"
 
 #include "dp.h"
+#include "dp_access.h"
 #include "dp_key.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
@@ -51,8 +52,11 @@ struct proxy {
 	bool answer_toobig;
 	unsigned long long answer_bytes;
 	char set_cookie[LB_KEY_NAME_MAX + 96];
-	const char *replica; /* the last one tried */
-	int status;          /* what the client was answered */
+	const char *replica;             /* the last one tried */
+	struct dp_replica_stats *served; /* its counters */
+	int retries;
+	int64_t t0_us;
+	int status; /* what the client was answered */
 	/* Buffers, never zeroed, and off the worker's stack (civetweb gives
 	 * it 100 KiB). */
 	char headers[PROXY_HEAD_MAX];
@@ -411,17 +415,27 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	while ((b = walk_next(&w))) {
 		req->backend = b->up;
 		px->replica = b->name;
+		px->served = b->stats;
 		r = dp_upstream_do(req, &sink, &info, err, errlen);
 		if (r == DP_UP_OK || r == DP_UP_STOPPED)
 			return r;
 		lb_log(LB_WARN, "upstream_failed",
 		       "replica=%s result=%d reason=\"%s\" request_id=%llu",
 		       b->name, (int)r, err, px->request_id);
-		if (r == DP_UP_CONNECT)
+		if (r == DP_UP_CONNECT) {
 			atomic_store(&b->ejected_until,
 			             lb_now_ms() + px->cfg->eject_ms);
+			if (b->stats)
+				atomic_fetch_add(&b->stats->ejections, 1);
+		}
 		if (!proxy_may_retry(px, r, &info))
 			return r;
+		px->retries++;
+		atomic_fetch_add(
+		    &px->stats->retries[r == DP_UP_CONNECT ? DP_RETRY_CONNECT
+		                        : r == DP_UP_BUSY  ? DP_RETRY_BUSY
+		                                           : DP_RETRY_BROKEN],
+		    1);
 	}
 	return r;
 }
@@ -590,16 +604,43 @@ static int proxy_body_refused(struct proxy *px, int status)
 	return status;
 }
 
+/* Counts the request, and writes its access log line. */
+static void proxy_account(struct proxy *px, struct dp *dp, int status)
+{
+	uint64_t us = (uint64_t)(lb_now_us() - px->t0_us);
+	struct dp_access_entry e;
+
+	dp_metrics_count(&dp->stats, px->served, status, us);
+	if (dp->access_fd < 0)
+		return;
+	e = (struct dp_access_entry){
+	    .client = px->ri->remote_addr,
+	    .method = px->ri->request_method,
+	    .path = px->path ? px->path : "",
+	    .status = status,
+	    .replica = px->served ? px->replica : NULL,
+	    .bytes_in = px->body_read,
+	    .bytes_out = px->reply.bytes + lb_http_sent(),
+	    .duration_us = us,
+	    .retries = px->retries,
+	    .request_id = px->request_id,
+	};
+	dp_access_write(dp->access_fd, &e);
+}
+
 static int proxy_run(struct proxy *px, struct dp *dp)
 {
 	struct dp_table *t;
 	int status;
 
-	if ((status = proxy_precheck(px)) != 0)
-		return status;
-	if ((status = proxy_body_start(px)) != 0)
-		return proxy_body_refused(px, status);
 	dp_reply_init(&px->reply, proxy_client_write, px->c);
+	if ((status = proxy_precheck(px)) == 0 &&
+	    (status = proxy_body_start(px)) != 0)
+		proxy_body_refused(px, status);
+	if (status != 0) {
+		proxy_account(px, dp, status);
+		return status;
+	}
 	px->ropts.keep_alive = lb_http_keep_alive(px->c) && !lb_http_closing();
 	px->ropts.http11 = strcmp(px->ri->http_version, "1.1") == 0;
 	t = dp_router_acquire(&dp->router);
@@ -612,7 +653,8 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 	} else {
 		status = proxy_forward(px, t);
 	}
-	dp_table_release(t);
+	proxy_account(px, dp, status);
+	dp_table_release(t); /* after: the replica's counters live with it */
 	return status;
 }
 
@@ -631,6 +673,7 @@ int dp_proxy_handle(struct mg_connection *c, struct dp *dp)
 	px->ri = mg_get_request_info(c);
 	px->path = px->ri->local_uri_raw;
 	px->stats = &dp->stats;
+	px->t0_us = lb_now_us();
 	px->idempotent = method_idempotent(px->ri->request_method);
 	status = proxy_run(px, dp);
 	free(px->replay);

@@ -13,10 +13,18 @@
 static void sync_install(struct dp_router *router, const Lb__Snapshot *s,
                          const char *via)
 {
-	struct dp_table *prev = dp_router_acquire(router), *t;
-	uint64_t old = prev ? prev->version : 0;
-	int rv = dp_table_build(s, prev, &t);
+	struct dp_table *prev, *t;
+	uint64_t old;
+	int rv;
 
+	dp_router_touch(router);
+	/* Republished every second: a version already in use is not built
+	 * again. */
+	if (s->version <= dp_router_version(router))
+		return;
+	prev = dp_router_acquire(router);
+	old = prev ? prev->version : 0;
+	rv = dp_table_build(s, prev, &t);
 	dp_table_release(prev);
 	if (rv != 0) {
 		lb_log(LB_WARN, "snapshot_rejected", "reason=\"%s\"",

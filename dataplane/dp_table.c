@@ -1,6 +1,7 @@
 #include "dp_table.h"
 
 #include "lb_err.h"
+#include "lb_time.h"
 #include "lb_wire.h"
 
 #include <stdio.h>
@@ -46,6 +47,7 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 		b->id = r->server_id;
 		snprintf(b->host, sizeof(b->host), "%s", r->host);
 		b->port = (uint16_t)r->port;
+		b->stats = dp_metrics_replica_get(b->name);
 		if (!(b->up = dp_upstream_backend_get(b->host, b->port))) {
 			t->n = i; /* release what was taken so far */
 			dp_table_release(t);
@@ -85,8 +87,10 @@ void dp_table_release(struct dp_table *t)
 {
 	if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		dp_upstream_backend_put(t->b[i].up);
+		dp_metrics_replica_put(t->b[i].stats);
+	}
 	lb_ring_destroy(t->ring);
 	free(t->b);
 	free(t);
@@ -96,6 +100,7 @@ void dp_router_init(struct dp_router *r)
 {
 	pthread_mutex_init(&r->mu, NULL);
 	r->cur = NULL;
+	atomic_init(&r->last_snapshot_ms, 0);
 }
 
 void dp_router_fini(struct dp_router *r)
@@ -140,4 +145,14 @@ uint64_t dp_router_version(struct dp_router *r)
 	v = r->cur ? r->cur->version : 0;
 	pthread_mutex_unlock(&r->mu);
 	return v;
+}
+
+void dp_router_touch(struct dp_router *r)
+{
+	atomic_store(&r->last_snapshot_ms, lb_now_ms());
+}
+
+int64_t dp_router_last_snapshot_ms(struct dp_router *r)
+{
+	return atomic_load(&r->last_snapshot_ms);
 }

@@ -6,6 +6,7 @@
 #ifndef DP_TABLE_H
 #define DP_TABLE_H
 
+#include "dp_metrics.h"
 #include "dp_upstream.h"
 #include "lb.pb-c.h"
 #include "lb_key.h"
@@ -23,6 +24,7 @@ struct dp_backend {
 	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
 	struct dp_upstream_backend *up; /* its connection pool (a reference) */
+	struct dp_replica_stats *stats; /* its counters (a reference) */
 	/* The one mutable field: until when this replica is skipped because
 	 * it refused a connection (monotonic ms).  Carried to the next table.
 	 */
@@ -54,6 +56,7 @@ void dp_table_release(struct dp_table *t);
 struct dp_router {
 	pthread_mutex_t mu; /* held only to copy the pointer and take a ref */
 	struct dp_table *cur;
+	_Atomic int64_t last_snapshot_ms; /* any snapshot, newer or not */
 };
 
 void dp_router_init(struct dp_router *r);
@@ -69,5 +72,11 @@ bool dp_router_offer(struct dp_router *r, struct dp_table *t);
 
 /* The version of the current table, 0 before the first. */
 uint64_t dp_router_version(struct dp_router *r);
+
+/* A snapshot arrived (newer or not): the control plane is alive. */
+void dp_router_touch(struct dp_router *r);
+
+/* When the last snapshot arrived (monotonic ms), 0 before any. */
+int64_t dp_router_last_snapshot_ms(struct dp_router *r);
 
 #endif

@@ -56,6 +56,14 @@ int dp_upstream_inflight_total(void)
 	return atomic_load(&inflight_total);
 }
 
+void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle)
+{
+	pthread_mutex_lock(&b->mu);
+	*open = b->open;
+	*idle = b->nidle;
+	pthread_mutex_unlock(&b->mu);
+}
+
 void dp_upstream_set_max_conns(int n)
 {
 	max_conns = n;

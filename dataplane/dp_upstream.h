@@ -46,6 +46,9 @@ void dp_upstream_backend_put(struct dp_upstream_backend *b);
 int dp_upstream_inflight(const struct dp_upstream_backend *b);
 int dp_upstream_inflight_total(void);
 
+/* Connections open to b, and of them idle in its pool. */
+void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle);
+
 /* Reads more of the client's body into buf: returns the bytes read, 0 at
  * its end, or -1 when it cannot be read (the client is gone, or it passed
  * a limit: the caller knows which). */

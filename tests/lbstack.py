@@ -18,6 +18,7 @@ class Stack:
         self.build = build  # None: LB_BUILD
         self.admin_url = f"tcp://127.0.0.1:{free_port()}"
         self.pub_url = f"tcp://127.0.0.1:{free_port()}"
+        self.metrics_port = free_port()  # the control plane's /metrics
         self.state_dir = str(tmp_path / "state")
         self.instance = "t" + os.urandom(4).hex()
         self.cp_env = {
@@ -28,6 +29,7 @@ class Stack:
             "LB_INSTANCE": self.instance,
             "LB_DRAIN_MS": "50",
             "LB_REPUBLISH_MS": "200",
+            "LB_METRICS_LISTEN": f"127.0.0.1:{self.metrics_port}",
         }
         if replica_bin:
             self.cp_env["LB_REPLICA_BIN"] = replica_bin
@@ -35,6 +37,7 @@ class Stack:
         self.dp_env = dp_env or {}
         self.cp = None
         self.dps = []
+        self.site_ports = []
         self.logs = []
         self.port = None
 
@@ -48,13 +51,16 @@ class Stack:
 
     def start_dp(self, port=None, wait=True):
         port = port or free_port()
+        site = free_port()  # the data plane's own pages
         env = {"LB_ADMIN_URL": self.admin_url, "LB_PUB_URL": self.pub_url,
-               "LB_PORT": str(port), "LB_HOST": "127.0.0.1"}
+               "LB_PORT": str(port), "LB_HOST": "127.0.0.1",
+               "LB_ADMIN_LISTEN": f"127.0.0.1:{site}"}
         env.update(self.dp_env)
         log = str(self.tmp / f"dp{len(self.logs)}.log")
         self.logs.append(log)
         dp = Proc([binary("dataplane/lb-dataplane", self.build)], env, log)
         self.dps.append((dp, port))
+        self.site_ports.append(site)
         if self.port is None:
             self.port = port
         if not wait:
@@ -121,6 +127,19 @@ class Stack:
     # -- HTTP --------------------------------------------------------------
     def url(self, path, port=None):
         return f"http://127.0.0.1:{port or self.port}{path}"
+
+    def site_url(self, path, i=0):
+        """A page of data plane i's own listener (LB_ADMIN_LISTEN)."""
+        return f"http://127.0.0.1:{self.site_ports[i]}{path}"
+
+    def metrics(self, url):
+        """A /metrics page parsed: {"name{labels}": value}."""
+        out = {}
+        for line in requests.get(url, timeout=5).text.splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
 
     def get(self, path, **kw):
         kw.setdefault("timeout", 10)

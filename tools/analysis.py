@@ -52,6 +52,7 @@ class LocalStack:
                    LB_PRESET=preset, LB_REPLICAS=str(replicas),
                    LB_STATE_DIR=self.tmp, LB_LOG_LEVEL="warn",
                    LB_PORT=str(self.port), LB_HOST="127.0.0.1",
+                   LB_ADMIN_LISTEN="", LB_METRICS_LISTEN="",
                    **(extra or {}))
         log = open(os.path.join(self.tmp, "stack.log"), "ab")
         self.procs = [
@@ -86,7 +87,10 @@ class DockerStack:
         self.port = free_port()
         down()
         env = dict(os.environ, LB_PRESET=preset, LB_REPLICAS=str(replicas),
-                   LB_PUBLISH=f"127.0.0.1:{self.port}", **(extra or {}))
+                   LB_PUBLISH=f"127.0.0.1:{self.port}",
+                   LB_ADMIN_PUBLISH=f"127.0.0.1:{free_port()}",
+                   LB_METRICS_PUBLISH=f"127.0.0.1:{free_port()}",
+                   **(extra or {}))
         subprocess.run(self.COMPOSE + ["up", "-d"], env=env, check=True,
                        capture_output=True)
 

@@ -84,7 +84,8 @@ class Rig:
         admin = f"tcp://127.0.0.1:{free_port()}"
         pub = f"tcp://127.0.0.1:{free_port()}"
         common = {"LB_ADMIN_URL": admin, "LB_PUB_URL": pub,
-                  "LB_LOG_LEVEL": "warn"}
+                  "LB_LOG_LEVEL": "warn", "LB_ADMIN_LISTEN": "",
+                  "LB_METRICS_LISTEN": ""}
         # Replicas with threads to spare (each civetweb worker holds one
         # connection, and the proxies open up to one per request in
         # flight), so that the proxies are measured, not the replicas.

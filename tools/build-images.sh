@@ -4,7 +4,9 @@
 # dynamic loader, and the few files glibc reads (name resolution).
 #
 #   tools/build-images.sh [build-dir]   -> lb-replica, lb-controlplane,
-#                                          lb-dataplane (tag :latest)
+#                                          lb-dataplane (tag :latest), and
+#                                          lb-prometheus when Debian's
+#                                          prometheus is installed
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,3 +50,11 @@ build() {
 build lb-replica "$B/replica/lb-replica" "$ROOT/compose/images/replica.Dockerfile"
 build lb-controlplane "$B/controlplane/lb-controlplane" "$ROOT/compose/images/controlplane.Dockerfile"
 build lb-dataplane "$B/dataplane/lb-dataplane" "$ROOT/compose/images/dataplane.Dockerfile"
+# The monitoring profile's Prometheus: Debian's binary (it links libc only)
+# and the stack's scrape configuration.
+if [ -x /usr/bin/prometheus ]; then
+	build_extra() { mkdir -p "$WORK/lb-prometheus/rootfs/etc" &&
+		cp "$ROOT/compose/prometheus.yml" "$WORK/lb-prometheus/rootfs/etc/"; }
+	build_extra
+	build lb-prometheus /usr/bin/prometheus "$ROOT/compose/images/prometheus.Dockerfile"
+fi

@@ -11,6 +11,8 @@ clang libclang-rt-14-dev"
 DOCKER_PKGS="docker.io docker-compose"
 ANALYSIS_PKGS="python3-matplotlib"
 BENCH_PKGS="haproxy nginx-light wrk python3-matplotlib"
+# What the suites use besides the build: a real Prometheus, a real browser.
+TEST_PKGS="prometheus chromium chromium-driver python3-selenium"
 
 want_docker=0
 pkgs="$BUILD_PKGS"
@@ -19,7 +21,9 @@ for arg in "$@"; do
 	--docker) want_docker=1; pkgs="$pkgs $DOCKER_PKGS" ;;
 	--analysis) pkgs="$pkgs $ANALYSIS_PKGS" ;;
 	--bench) pkgs="$pkgs $BENCH_PKGS" ;;
-	*) echo "usage: $0 [--docker] [--analysis] [--bench]" >&2; exit 2 ;;
+	--test) pkgs="$pkgs $TEST_PKGS" ;;
+	--monitoring) pkgs="$pkgs prometheus" ;;
+	*) echo "usage: $0 [--docker] [--analysis] [--bench] [--test] [--monitoring]" >&2; exit 2 ;;
 	esac
 done
 

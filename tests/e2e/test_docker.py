@@ -43,7 +43,13 @@ def make_down():
 class Compose:
     def __init__(self):
         self.port = free_port()
-        self.env = dict(os.environ, LB_PUBLISH=f"127.0.0.1:{self.port}")
+        self.site_port = free_port()
+        self.metrics_port = free_port()
+        self.prom_port = free_port()
+        self.env = dict(os.environ, LB_PUBLISH=f"127.0.0.1:{self.port}",
+                        LB_ADMIN_PUBLISH=f"127.0.0.1:{self.site_port}",
+                        LB_METRICS_PUBLISH=f"127.0.0.1:{self.metrics_port}",
+                        LB_PROMETHEUS_PUBLISH=f"127.0.0.1:{self.prom_port}")
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -270,6 +276,38 @@ def test_admin_is_back_soon_after_the_control_plane_returns(stack):
     logs = docker("logs", "--since", "30s", "lb-controlplane").stderr
     assert "event=started" in logs
     assert took < 5.0, took
+
+
+def test_planes_pages_are_published_on_loopback(stack):
+    r = requests.get(f"http://127.0.0.1:{stack.site_port}/api/state",
+                     timeout=5)
+    assert r.status_code == 200 and r.json()["control_plane"] is True
+    m = requests.get(f"http://127.0.0.1:{stack.metrics_port}/metrics",
+                     timeout=5).text
+    assert "lb_replicas_ready 3" in m
+
+
+def test_monitoring_profile_scrapes_both_planes(stack):
+    """make up MONITORING=1: a Prometheus container (FROM scratch, Debian's
+    binary) scraping both planes."""
+    up = sh(*COMPOSE, "--profile", "monitoring", "up", "-d", "prometheus",
+            env=stack.env, check=False)
+    assert up.returncode == 0, up.stderr
+    base = f"http://127.0.0.1:{stack.prom_port}"
+    try:
+        def both_up():
+            r = requests.get(base + "/api/v1/query",
+                             params={"query": "sum(up)"}, timeout=2).json()
+            res = r["data"]["result"]
+            return res and float(res[0]["value"][1]) == 2
+        wait_for(both_up, 60, step=0.5, what="Prometheus scraping both")
+        r = requests.get(base + "/api/v1/query",
+                         params={"query": "lb_replicas_ready"},
+                         timeout=5).json()
+        assert float(r["data"]["result"][0]["value"][1]) == 3
+    finally:
+        sh(*COMPOSE, "--profile", "monitoring", "rm", "-sf", "prometheus",
+           env=stack.env, check=False)
 
 
 def test_concurrent_adds_and_removes_match_containers(stack):

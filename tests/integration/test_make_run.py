@@ -24,6 +24,8 @@ def run(tmp_path):
     env = dict(os.environ, **SAN_ENV, LB_PORT=str(port),
                LB_ADMIN_URL=f"tcp://127.0.0.1:{free_port()}",
                LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}",
+               LB_ADMIN_LISTEN=f"127.0.0.1:{free_port()}",
+               LB_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
                LB_STATE_DIR=str(tmp_path / "state"), LB_INSTANCE=instance)
     log = open(tmp_path / "run.log", "wb")
     started = []

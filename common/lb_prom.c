@@ -1,0 +1,135 @@
+#include "lb_prom.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double lb_histo_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                          0.025,  0.05,  0.1,    0.25,  0.5,
+                                          1,      2.5,   5,      10,    30};
+const size_t lb_histo_latency_nbounds =
+    sizeof(lb_histo_latency_bounds) / sizeof(lb_histo_latency_bounds[0]);
+
+void lb_prom_init(struct lb_prom *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void lb_prom_fini(struct lb_prom *b)
+{
+	free(b->p);
+	b->p = NULL;
+}
+
+void lb_prom_printf(struct lb_prom *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+void lb_prom_family(struct lb_prom *b, const char *name, const char *type,
+                    const char *help)
+{
+	lb_prom_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	               type);
+}
+
+void lb_prom_sample(struct lb_prom *b, const char *name, const char *labels,
+                    double value)
+{
+	/* Integers print exactly; %.17g keeps any double exact too. */
+	if (value == floor(value) && fabs(value) < 1e15)
+		lb_prom_printf(b, "%s%s%s%s %.0f\n", name, labels[0] ? "{" : "",
+		               labels, labels[0] ? "}" : "", value);
+	else
+		lb_prom_printf(b, "%s%s%s%s %.17g\n", name,
+		               labels[0] ? "{" : "", labels,
+		               labels[0] ? "}" : "", value);
+}
+
+void lb_prom_escape(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+void lb_histo_init(struct lb_histo *h, const double *bounds, size_t n)
+{
+	memset(h, 0, sizeof(*h));
+	h->bounds = bounds;
+	h->nbounds = n < LB_HISTO_MAX_BUCKETS ? n : LB_HISTO_MAX_BUCKETS;
+}
+
+void lb_histo_observe(struct lb_histo *h, uint64_t us)
+{
+	double s = (double)us / 1e6;
+	size_t i = 0;
+
+	while (i < h->nbounds && s > h->bounds[i])
+		i++;
+	atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
+}
+
+void lb_prom_histo(struct lb_prom *b, const char *name, const char *labels,
+                   const struct lb_histo *h)
+{
+	unsigned long long cum = 0;
+	const char *sep = labels[0] ? "," : "";
+
+	for (size_t i = 0; i <= h->nbounds; i++) {
+		cum +=
+		    atomic_load_explicit(&h->counts[i], memory_order_relaxed);
+		if (i < h->nbounds)
+			lb_prom_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n",
+			               name, labels, sep, h->bounds[i], cum);
+		else
+			lb_prom_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
+			               name, labels, sep, cum);
+	}
+	lb_prom_printf(b, "%s_sum%s%s%s %.6f\n", name, labels[0] ? "{" : "",
+	               labels, labels[0] ? "}" : "",
+	               (double)atomic_load(&h->sum_us) / 1e6);
+	lb_prom_printf(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "",
+	               labels, labels[0] ? "}" : "", cum);
+}

@@ -1,0 +1,157 @@
+#include "cp_metrics.h"
+
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_prom.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const admin_ops[CP_ADMIN_OPS] = {
+    NULL, "list", "add", "remove", "snapshot", "status"};
+static const char *const death_causes[] = {"exited", "heartbeat", "other"};
+
+static void render_state(struct cp *cp, struct lb_prom *b)
+{
+	struct cp_replica *v;
+	size_t n, ready = 0;
+
+	if (cp_state_copy(&cp->state, &v, &n) != 0) {
+		b->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ready += v[i].st == CP_R_UP;
+	free(v);
+	lb_prom_family(b, "lb_replicas_desired", "gauge",
+	               "N: the replicas the control plane keeps running.");
+	lb_prom_sample(b, "lb_replicas_desired", "", (double)n);
+	lb_prom_family(b, "lb_replicas_ready", "gauge",
+	               "Replicas in the ring, answering heartbeats.");
+	lb_prom_sample(b, "lb_replicas_ready", "", (double)ready);
+}
+
+static void render_counters(struct cp *cp, struct lb_prom *b)
+{
+	struct cp_state *s = &cp->state;
+	char labels[64];
+
+	lb_prom_family(b, "lb_heartbeats_total", "counter",
+	               "Heartbeats sent to replicas, by result.");
+	lb_prom_sample(b, "lb_heartbeats_total", "result=\"ok\"",
+	               (double)atomic_load(&cp->stats.heartbeats[1]));
+	lb_prom_sample(b, "lb_heartbeats_total", "result=\"failed\"",
+	               (double)atomic_load(&cp->stats.heartbeats[0]));
+	lb_prom_family(b, "lb_replica_deaths_total", "counter",
+	               "Replicas found dead, by cause (exited: the driver saw "
+	               "it end; heartbeat: it stopped answering).");
+	for (int i = 0; i < 3; i++) {
+		snprintf(labels, sizeof(labels), "cause=\"%s\"",
+		         death_causes[i]);
+		lb_prom_sample(b, "lb_replica_deaths_total", labels,
+		               (double)atomic_load(&s->deaths[i]));
+	}
+	lb_prom_family(b, "lb_replacements_total", "counter",
+	               "Replacements made for dead replicas.");
+	lb_prom_sample(b, "lb_replacements_total", "",
+	               (double)atomic_load(&s->replacements));
+	lb_prom_family(b, "lb_replacement_seconds", "histogram",
+	               "From a replica's death to its replacement serving.");
+	lb_prom_histo(b, "lb_replacement_seconds", "", &s->replacement_time);
+	lb_prom_family(b, "lb_admin_requests_total", "counter",
+	               "Admin requests answered, by operation and status.");
+	for (int op = 1; op < CP_ADMIN_OPS; op++)
+		for (int c = 0; c < CP_ADMIN_CODES; c++) {
+			unsigned long long k =
+			    atomic_load(&cp->stats.admin[op][c]);
+			if (!k)
+				continue;
+			snprintf(labels, sizeof(labels),
+			         "op=\"%s\",code=\"%d\"", admin_ops[op], c);
+			lb_prom_sample(b, "lb_admin_requests_total", labels,
+			               (double)k);
+		}
+	lb_prom_family(b, "lb_snapshots_published_total", "counter",
+	               "Snapshots sent on the PUB socket (changes and "
+	               "republishes).");
+	lb_prom_sample(b, "lb_snapshots_published_total", "",
+	               (double)atomic_load(&cp->stats.snapshots_published));
+	lb_prom_family(b, "lb_engine_errors_total", "counter",
+	               "Replica starts or stops that the driver's engine "
+	               "refused.");
+	lb_prom_sample(b, "lb_engine_errors_total", "",
+	               (double)atomic_load(&cp->stats.engine_errors));
+}
+
+void cp_metrics_render(struct cp *cp, struct lb_prom *b)
+{
+	render_state(cp, b);
+	render_counters(cp, b);
+	lb_prom_family(b, "lb_snapshot_version", "gauge",
+	               "Version of the current routing state.");
+	lb_prom_sample(b, "lb_snapshot_version", "",
+	               (double)cp_state_version(&cp->state));
+}
+
+static int metrics_page(struct mg_connection *c, void *user)
+{
+	struct cp *cp = user;
+	const char *path = mg_get_request_info(c)->local_uri_raw;
+	struct lb_prom b;
+
+	if (strcmp(path, "/metrics") != 0) {
+		lb_http_send_error(c, 404, NULL,
+		                   "'%.200s' is not a page here "
+		                   "(try /metrics)",
+		                   path);
+		return 404;
+	}
+	if (cp->cfg.admin_token[0] && !cp->cfg.metrics_open &&
+	    !lb_http_token_ok(c, cp->cfg.admin_token, true)) {
+		lb_http_send_error(c, 401, "WWW-Authenticate: Bearer\r\n",
+		                   "Missing or wrong admin token");
+		return 401;
+	}
+	lb_prom_init(&b);
+	cp_metrics_render(cp, &b);
+	if (b.failed)
+		lb_http_send_error(c, 500, NULL, "Out of memory");
+	else
+		lb_http_send(c, 200, "text/plain; version=0.0.4", b.p, b.len,
+		             NULL);
+	lb_prom_fini(&b);
+	return b.failed ? 500 : 200;
+}
+
+int cp_metrics_start(struct cp *cp, char *err, size_t errlen)
+{
+	static char host[LB_HOST_MAX + 1];
+	long long port;
+
+	if (!cp->cfg.metrics_listen[0])
+		return 0;
+	if (!lb_http_split_listen(cp->cfg.metrics_listen, host, sizeof(host),
+	                          &port)) {
+		snprintf(err, errlen, "LB_METRICS_LISTEN=%s: must be host:port",
+		         cp->cfg.metrics_listen);
+		return LB_ERR_INVAL;
+	}
+	cp->http_cfg = (struct lb_http_server_cfg){
+	    .host = host,
+	    .port = port,
+	    .threads = 4,
+	    .keepalive_ms = 10000,
+	    .request_timeout_ms = 5000,
+	    .begin_request = metrics_page,
+	    .user = cp,
+	};
+	return lb_http_start(&cp->http_cfg, &cp->http, err, errlen);
+}
+
+void cp_metrics_stop(struct cp *cp)
+{
+	if (cp->http)
+		lb_http_stop_or_exit(cp->http, 500);
+	cp->http = NULL;
+}

@@ -1,0 +1,30 @@
+/* dp_access.h - the access log (LB_ACCESS_LOG=stderr|<file>; off by
+ * default): one logfmt line per proxied request, written with one write(2)
+ * to a descriptor opened for appending, so lines from many workers never
+ * interleave. */
+#ifndef DP_ACCESS_H
+#define DP_ACCESS_H
+
+#include <stdint.h>
+
+struct dp_access_entry {
+	const char *client;
+	const char *method;
+	const char *path;
+	int status;
+	const char *replica; /* NULL: none */
+	uint64_t bytes_in;   /* request body */
+	uint64_t bytes_out;  /* everything written to the client */
+	uint64_t duration_us;
+	int retries;
+	unsigned long long request_id;
+};
+
+/* Opens the log: "" (off), "stderr", or a file path.  Returns the
+ * descriptor (-1: off), or -2 when the file cannot be opened (errno). */
+int dp_access_open(const char *spec);
+
+/* Writes one line to fd (does nothing when fd < 0). */
+void dp_access_write(int fd, const struct dp_access_entry *e);
+
+#endif

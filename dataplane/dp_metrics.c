@@ -1,0 +1,157 @@
+#include "dp_metrics.h"
+
+#include "dp.h"
+#include "dp_upstream.h"
+#include "lb_time.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* lb_requests_total{replica, code}: every replica's non-zero codes. */
+static void render_requests(struct dp *dp, struct lb_prom *b)
+{
+	char labels[160], name[2 * LB_NAME_MAX + 8];
+
+	lb_prom_family(
+	    b, "lb_requests_total", "counter",
+	    "Requests answered, by the replica that served them and "
+	    "the status the client got (replica=\"none\": no replica "
+	    "was reached).");
+	dp_metrics_replica_lock();
+	for (struct dp_replica_stats *r = dp_metrics_replica_first(); r;
+	     r = r->next) {
+		lb_prom_escape(r->name, name, sizeof(name));
+		for (int c = 0; c < DP_CODES; c++) {
+			unsigned long long n = atomic_load(&r->by_code[c]);
+			if (!n)
+				continue;
+			snprintf(labels, sizeof(labels),
+			         "replica=\"%s\",code=\"%d\"", name, c);
+			lb_prom_sample(b, "lb_requests_total", labels,
+			               (double)n);
+		}
+	}
+	dp_metrics_replica_unlock();
+	for (int c = 0; c < DP_CODES; c++) {
+		unsigned long long n = atomic_load(&dp->stats.no_replica[c]);
+		if (!n)
+			continue;
+		snprintf(labels, sizeof(labels), "replica=\"none\",code=\"%d\"",
+		         c);
+		lb_prom_sample(b, "lb_requests_total", labels, (double)n);
+	}
+}
+
+/* Per replica of the current table: in flight, connections, ejections. */
+static void render_replicas(struct dp_table *t, struct lb_prom *b)
+{
+	char labels[160], name[2 * LB_NAME_MAX + 8];
+	static const char *const fams[][3] = {
+	    {"lb_inflight_requests", "gauge",
+	     "Requests in flight to the replica from this data plane."},
+	    {"lb_upstream_connections", "gauge",
+	     "Connections to the replica: active (an exchange runs on it) or "
+	     "idle (pooled)."},
+	    {"lb_upstream_ejections_total", "counter",
+	     "Times the replica was skipped for LB_EJECT_MS after it refused a "
+	     "connection."},
+	};
+
+	for (size_t f = 0; f < 3; f++) {
+		lb_prom_family(b, fams[f][0], fams[f][1], fams[f][2]);
+		for (size_t i = 0; t && i < t->n; i++) {
+			struct dp_backend *be = &t->b[i];
+			int open, idle;
+			lb_prom_escape(be->name, name, sizeof(name));
+			if (f == 0) {
+				snprintf(labels, sizeof(labels),
+				         "replica=\"%s\"", name);
+				lb_prom_sample(b, fams[f][0], labels,
+				               dp_upstream_inflight(be->up));
+			} else if (f == 1) {
+				dp_upstream_conns(be->up, &open, &idle);
+				snprintf(labels, sizeof(labels),
+				         "replica=\"%s\",state=\"active\"",
+				         name);
+				lb_prom_sample(b, fams[f][0], labels,
+				               open - idle);
+				snprintf(labels, sizeof(labels),
+				         "replica=\"%s\",state=\"idle\"", name);
+				lb_prom_sample(b, fams[f][0], labels, idle);
+			} else {
+				snprintf(labels, sizeof(labels),
+				         "replica=\"%s\"", name);
+				lb_prom_sample(b, fams[f][0], labels,
+				               be->stats
+				                   ? (double)atomic_load(
+				                         &be->stats->ejections)
+				                   : 0);
+			}
+		}
+	}
+}
+
+static void render_counter(struct lb_prom *b, const char *name,
+                           const char *help, const char *labels, double value)
+{
+	lb_prom_family(b, name, "counter", help);
+	lb_prom_sample(b, name, labels, value);
+}
+
+static void render_gauge(struct lb_prom *b, const char *name, const char *help,
+                         double value)
+{
+	lb_prom_family(b, name, "gauge", help);
+	lb_prom_sample(b, name, "", value);
+}
+
+void dp_metrics_render(struct dp *dp, struct lb_prom *b)
+{
+	static const char *const reasons[] = {"connect", "busy", "broken"};
+	struct dp_table *t = dp_router_acquire(&dp->router);
+	int64_t last = dp_router_last_snapshot_ms(&dp->router);
+	char labels[64];
+
+	render_requests(dp, b);
+	lb_prom_family(b, "lb_request_duration_seconds", "histogram",
+	               "Time from a request's head to the end of its answer.");
+	lb_prom_histo(b, "lb_request_duration_seconds", "",
+	              &dp->stats.duration);
+	lb_prom_family(b, "lb_upstream_retries_total", "counter",
+	               "Requests sent on to another replica, by why.");
+	for (int i = 0; i < 3; i++) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", reasons[i]);
+		lb_prom_sample(b, "lb_upstream_retries_total", labels,
+		               (double)atomic_load(&dp->stats.retries[i]));
+	}
+	render_replicas(t, b);
+	render_gauge(b, "lb_snapshot_version",
+	             "Version of the routing table in use (0: none yet).",
+	             t ? (double)t->version : 0);
+	render_gauge(b, "lb_snapshot_age_seconds",
+	             "Seconds since the control plane's last snapshot arrived "
+	             "(it republishes every LB_REPUBLISH_MS).",
+	             last ? (double)(lb_now_ms() - last) / 1000.0 : -1);
+	render_gauge(b, "lb_control_plane_connected",
+	             "1 while the admin pipe to the control plane is up.",
+	             dp_cpclient_connected(&dp->cpclient));
+	render_gauge(b, "lb_client_connections",
+	             "Client connections open (each holds a worker).",
+	             atomic_load(&dp->conns.busy));
+	render_gauge(b, "lb_workers", "Worker threads (LB_THREADS).",
+	             dp->conns.threads);
+	render_counter(b, "lb_connections_refused_total",
+	               "Client connections refused.",
+	               "reason=\"max_conns_per_ip\"",
+	               (double)atomic_load(&dp->conns.refused));
+	render_counter(b, "lb_key_fallbacks_total",
+	               "Requests that lacked their LB_KEY (routed by a random "
+	               "id).",
+	               "", (double)atomic_load(&dp->stats.key_fallbacks));
+	render_counter(b, "lb_sticky_cookies_total",
+	               "Sticky cookies handed out (LB_SET_COOKIE).", "",
+	               (double)atomic_load(&dp->stats.cookies_set));
+	dp_table_release(t);
+}
