@@ -1,8 +1,10 @@
 #include "lb_name.h"
 
+#include "lb_err.h"
 #include "lb_rand.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool name_first_ok(char c)
@@ -48,4 +50,54 @@ ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
 		if (strcmp(p + off, name) == 0)
 			return (ssize_t)i;
 	return -1;
+}
+
+bool lb_host_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > LB_HOST_MAX || s[0] == '-' || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!name_first_ok(c) && c != '-' && c != '.')
+			return false;
+	}
+	return true;
+}
+
+int lb_backend_parse(const char *spec, char *name, char *host,
+                     unsigned *port, char *err, size_t errlen)
+{
+	const char *eq = strchr(spec, '='), *colon = strrchr(spec, ':');
+	char *end;
+	long p;
+
+	if (!eq || !colon || colon < eq ||
+	    (size_t)(eq - spec) > LB_NAME_MAX ||
+	    (size_t)(colon - eq - 1) > LB_HOST_MAX) {
+		snprintf(err, errlen,
+		         "'%.80s' is not name=host:port", spec);
+		return LB_ERR_INVAL;
+	}
+	memcpy(name, spec, (size_t)(eq - spec));
+	name[eq - spec] = '\0';
+	memcpy(host, eq + 1, (size_t)(colon - eq - 1));
+	host[colon - eq - 1] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (!lb_name_valid(name)) {
+		snprintf(err, errlen, "'%.80s': '%s' is not a valid name", spec,
+		         name);
+		return LB_ERR_INVAL;
+	}
+	if (!lb_host_valid(host)) {
+		snprintf(err, errlen, "'%.80s': '%s' is not a host", spec, host);
+		return LB_ERR_INVAL;
+	}
+	if (end == colon + 1 || *end || p < 1 || p > 65535) {
+		snprintf(err, errlen, "'%.80s': the port must be 1..65535",
+		         spec);
+		return LB_ERR_INVAL;
+	}
+	*port = (unsigned)p;
+	return 0;
 }

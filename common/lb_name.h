@@ -25,6 +25,17 @@ bool lb_name_valid(const char *s);
 ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
                      const char *name);
 
+/* True when s is a host a replica can be reached at: an IPv4 address or a
+ * DNS name (letters, digits, '-' and '.', at most LB_HOST_MAX). */
+bool lb_host_valid(const char *s);
+
+/* Parses a static backend, "name=host:port" (LB_BACKENDS, and the
+ * hostnames of /add under the static driver).  name holds LB_NAME_MAX + 1
+ * bytes, host LB_HOST_MAX + 1.  Returns 0, or LB_ERR_INVAL with the reason
+ * in err. */
+int lb_backend_parse(const char *spec, char *name, char *host,
+                     unsigned *port, char *err, size_t errlen);
+
 /* Writes a random valid name ("srv-" and 6 lower-case letters and digits)
  * to buf, which must hold LB_NAME_MAX + 1 bytes.  Uniqueness is the
  * caller's to check. */

@@ -59,10 +59,11 @@ static int routing_load(struct lb_routing *r, const char *key,
 int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
 {
-	static const char *const drivers[] = {"process", "docker", NULL};
+	static const char *const drivers[] = {"process", "docker", "swarm",
+	                                      "static", NULL};
 	static const char *const hashes[] = {"", "quadratic", "mix", NULL};
 	static const char *const placements[] = {"", "linear", "maglev", NULL};
-	const char *preset, *hash, *placement, *level, *key, *factor;
+	const char *preset, *hash, *placement, *level, *key, *factor, *status;
 	long long slots, vnodes, trust_forwarded, set_cookie;
 	const struct lb_opt opts[] = {
 	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
@@ -115,7 +116,20 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	    {"republish-ms", "LB_REPUBLISH_MS", LB_OPT_INT, "1000", 10, 600000,
 	     NULL, "period of snapshot republishing", &c->republish_ms},
 	    {"driver", "LB_DRIVER", LB_OPT_STR, "process", 0, 0, drivers,
-	     "how replicas run: process or docker", &c->driver},
+	     "how replicas run: process, docker, swarm, or static (servers "
+	     "the balancer did not start)",
+	     &c->driver},
+	    {"backends", "LB_BACKENDS", LB_OPT_STR, "", 0, 0, NULL,
+	     "static driver: name=host:port,... to balance at start",
+	     &c->backends},
+	    {"health-path", "LB_HEALTH_PATH", LB_OPT_STR, "/heartbeat", 0, 0,
+	     NULL, "path of the health check", &c->check.path},
+	    {"health-status", "LB_HEALTH_STATUS", LB_OPT_STR, "200-399", 0, 0,
+	     NULL, "statuses of a healthy answer (lo-hi, or one)", &status},
+	    {"rise", "LB_RISE", LB_OPT_INT, "2", 1, 1000, NULL,
+	     "static driver: good checks in a row that bring a dead backend "
+	     "back",
+	     &c->rise},
 	    {"instance", "LB_INSTANCE", LB_OPT_STR, "lb", 0, 0, NULL,
 	     "name that marks this balancer's replicas", &c->instance},
 	    {"replica-threads", "LB_REPLICA_THREADS", LB_OPT_INT, "256", 1,
@@ -196,6 +210,20 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 		         "LB_HEARTBEAT_TIMEOUT_MS=%lld: must not exceed "
 		         "LB_HEARTBEAT_MS=%lld",
 		         c->heartbeat_timeout_ms, c->heartbeat_ms);
+		return LB_ERR_INVAL;
+	}
+	if (c->check.path[0] != '/' || strlen(c->check.path) > 1024 ||
+	    strpbrk(c->check.path, " \t\r\n")) {
+		snprintf(err, errlen,
+		         "LB_HEALTH_PATH=%s: must be a path starting with /",
+		         c->check.path);
+		return LB_ERR_INVAL;
+	}
+	if (cp_check_parse_status(status, &c->check) != 0) {
+		snprintf(err, errlen,
+		         "LB_HEALTH_STATUS=%s: must be a status or a range "
+		         "lo-hi within 100..599",
+		         status);
 		return LB_ERR_INVAL;
 	}
 	if (!lb_name_valid(c->instance)) {

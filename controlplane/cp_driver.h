@@ -11,6 +11,7 @@
 
 #include "lb_name.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,10 @@ struct cp_driver;
 
 struct cp_driver_ops {
 	const char *name;
+	/* The caller gives each replica's address (host and port are inputs
+	 * to start()), and nothing is started or respawned: LB_DRIVER=static.
+	 */
+	bool given_addresses;
 	/* Creates and starts replica `name` with SERVER_ID = id.  On success
 	 * fills host/port (where it will listen) and returns 0; on failure
 	 * leaves nothing behind and writes the reason to err. */

@@ -21,21 +21,22 @@ static void health_round(struct cp *cp)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].st != CP_R_UP)
+		if (v[i].st != CP_R_UP && v[i].st != CP_R_DOWN)
 			continue;
 		p[np].host = v[i].host;
 		p[np].port = v[i].port;
 		v[np] = v[i]; /* keep names aligned with probes */
 		np++;
 	}
-	cp_probe_run(p, np, (long)cp->cfg.heartbeat_timeout_ms);
+	cp_probe_run(&cp->cfg.check, p, np, (long)cp->cfg.heartbeat_timeout_ms);
 	for (size_t i = 0; i < np; i++) {
 		atomic_fetch_add(&cp->stats.heartbeats[p[i].ok ? 1 : 0], 1);
 		if (!p[i].ok)
 			lb_log(LB_DEBUG, "heartbeat_failed", "name=%s",
 			       v[i].name);
 		if (cp_state_heartbeat(&cp->state, v[i].name, p[i].ok,
-		                       (int)cp->cfg.fail_threshold))
+		                       (int)cp->cfg.fail_threshold,
+		                       (int)cp->cfg.rise))
 			cp_state_mark_dead(&cp->state, v[i].name, "heartbeat");
 	}
 	free(p);

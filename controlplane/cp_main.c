@@ -5,6 +5,7 @@
 #include "cp_admin.h"
 #include "cp_driver_docker.h"
 #include "cp_driver_process.h"
+#include "cp_driver_static.h"
 #include "cp_health.h"
 #include "cp_metrics.h"
 #include "cp_ops.h"
@@ -64,67 +65,91 @@ static int cp_start_initial(struct cp *cp, size_t want)
 	return rv;
 }
 
-/* Adopts the replicas that already run (a restart loses nothing); when
- * there are none, asks the repair thread for server1..N. */
-static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
+static void found_to_replica(const struct cp_found *f, struct cp_replica *r)
 {
-	struct cp_found *f;
-	size_t n, nup = 0;
-	struct cp_probe *probes;
-	struct cp_replica *up;
-	int rv;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", f->name);
+	r->id = f->server_id;
+	snprintf(r->host, sizeof(r->host), "%s", f->host);
+	r->port = f->port;
+}
 
-	if ((rv = cp->driver->ops->adopt(cp->driver, &f, &n, err, errlen)))
-		return rv;
-	probes = calloc(n ? n : 1, sizeof(*probes));
-	up = calloc(n ? n : 1, sizeof(*up));
-	if (!probes || !up) {
-		free(f);
-		free(probes);
-		free(up);
-		snprintf(err, errlen, "out of memory");
-		return LB_ERR_NOMEM;
-	}
-	/* Join order is id order: ids are handed out as replicas join. */
+/* Sorts what the driver found (join order is id order) and probes it:
+ * the healthy into up[], the others into down[]. */
+static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
+                            struct cp_replica *up, size_t *nup,
+                            struct cp_replica *down, size_t *ndown)
+{
+	struct cp_probe *probes = calloc(n ? n : 1, sizeof(*probes));
+
+	*nup = *ndown = 0;
 	if (n)
 		qsort(f, n, sizeof(*f), cmp_found);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; probes && i < n; i++) {
 		probes[i].host = f[i].host;
 		probes[i].port = f[i].port;
 		cp_state_bump_next_id(&cp->state, f[i].server_id);
 	}
-	cp_probe_run(probes, n, 1000);
+	if (probes)
+		cp_probe_run(&cp->cfg.check, probes, n, 1000);
 	for (size_t i = 0; i < n; i++) {
-		if (!probes[i].ok) {
-			lb_log(LB_WARN, "adopt_unhealthy", "name=%s id=%u",
-			       f[i].name, f[i].server_id);
-			cp_ops_stop_replica(cp, f[i].name);
-			continue;
-		}
-		snprintf(up[nup].name, sizeof(up[nup].name), "%s", f[i].name);
-		up[nup].id = f[i].server_id;
-		snprintf(up[nup].host, sizeof(up[nup].host), "%s", f[i].host);
-		up[nup].port = f[i].port;
-		lb_log(LB_INFO, "replica_adopted", "name=%s id=%u addr=%s:%u",
-		       f[i].name, f[i].server_id, f[i].host, f[i].port);
-		cp_events_add(&cp->state.events, "adopted", f[i].name,
-		              "found running at start");
-		nup++;
+		bool ok = probes && probes[i].ok;
+		found_to_replica(&f[i], ok ? &up[(*nup)++] : &down[(*ndown)++]);
+		lb_log(ok ? LB_INFO : LB_WARN,
+		       ok ? "replica_adopted" : "adopt_unhealthy",
+		       "name=%s id=%u addr=%s:%u", f[i].name, f[i].server_id,
+		       f[i].host, f[i].port);
+		if (ok)
+			cp_events_add(&cp->state.events, "adopted", f[i].name,
+			              "found running at start");
 	}
-	rv = cp_state_add_up(&cp->state, up, nup);
-	if (rv == 0 && nup == 0 && cp->cfg.replicas > 0)
+	free(probes);
+}
+
+/* Adopts the replicas that already run (a restart loses nothing); when
+ * there are none, starts server1..N.  Static backends are all kept: those
+ * that do not answer yet start DOWN. */
+static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
+{
+	bool given = cp->driver->ops->given_addresses;
+	struct cp_replica *up, *down;
+	size_t n, nup, ndown;
+	struct cp_found *f;
+	int rv;
+
+	if ((rv = cp->driver->ops->adopt(cp->driver, &f, &n, err, errlen)))
+		return rv;
+	up = calloc(n ? n : 1, sizeof(*up));
+	down = calloc(n ? n : 1, sizeof(*down));
+	if (!up || !down) {
+		rv = LB_ERR_NOMEM;
+		goto out;
+	}
+	bootstrap_probe(cp, f, n, up, &nup, down, &ndown);
+	if (given)
+		rv = cp_state_add_down(&cp->state, down, ndown);
+	else /* an adopted replica that does not answer is not ours */
+		for (size_t i = 0; i < ndown; i++)
+			cp_ops_stop_replica(cp, down[i].name);
+	if (rv == 0)
+		rv = cp_state_add_up(&cp->state, up, nup);
+	if (rv == 0 && !given && nup == 0 && cp->cfg.replicas > 0)
 		rv = cp_start_initial(cp, (size_t)cp->cfg.replicas);
+out:
 	if (rv != 0)
 		snprintf(err, errlen, "cannot record replicas: %s",
 		         lb_strerror(rv));
 	free(f);
-	free(probes);
 	free(up);
+	free(down);
 	return rv;
 }
 
 static int cp_driver_make(struct cp *cp, char *err, size_t errlen)
 {
+	if (strcmp(cp->cfg.driver, "static") == 0)
+		return cp_driver_static_create(&cp->cfg, &cp->driver, err,
+		                               errlen);
 	if (strcmp(cp->cfg.driver, "docker") == 0)
 		return cp_driver_docker_create(&cp->cfg, cp_on_replica_exit, cp,
 		                               &cp->driver, err, errlen);
@@ -190,6 +215,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-controlplane: %s\n", err);
 		return 1;
 	}
+	if (cp.driver->ops->given_addresses)
+		cp_state_no_respawn(&cp.state); /* nothing to respawn */
 	/* Admin requests are answered once the first replicas serve, so that
 	 * the first /rep lists replicas that work. */
 	if ((rv = cp_bootstrap(&cp, err, sizeof(err))) != 0 ||

@@ -82,7 +82,9 @@ static void reply_status(struct cp *cp, Lb__AdminReply *reply)
 		lb__replica_status__init(&b->rs[i]);
 		b->rs[i].name = b->v[i].name;
 		b->rs[i].server_id = b->v[i].id;
-		b->rs[i].state = b->v[i].st == CP_R_UP ? "up" : "starting";
+		b->rs[i].state = b->v[i].st == CP_R_UP     ? "up"
+		                 : b->v[i].st == CP_R_DOWN ? "down"
+		                                           : "starting";
 		b->rs[i].has_fails = true;
 		b->rs[i].fails = (uint32_t)b->v[i].fails;
 		b->rsp[i] = &b->rs[i];
@@ -176,7 +178,7 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 			probes[np].port = r[i].port;
 			np++;
 		}
-		cp_probe_run(probes, np, 250);
+		cp_probe_run(&cp->cfg.check, probes, np, 250);
 		np = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (healthy_at[i])
@@ -241,32 +243,96 @@ static bool listed_twice(char **v, size_t i)
 
 /* /add's checks of the names given, against the current state.  Returns
  * false with the error in reply. */
-static bool add_names_ok(struct cp *cp, const Lb__AdminRequest *req,
-                         Lb__AdminReply *reply)
+/* Reads the names /add was given into r: the hostnames as they are, or,
+ * under the static driver, "name=host:port" (the address goes to r too).
+ * Checks them against each other and the state.  Returns false with the
+ * error in reply. */
+static bool add_given(struct cp *cp, const Lb__AdminRequest *req,
+                      struct cp_replica *r, Lb__AdminReply *reply)
 {
+	bool given = cp->driver->ops->given_addresses;
+
 	for (size_t i = 0; i < req->n_hostnames; i++) {
 		const char *h = req->hostnames[i];
-		if (!lb_name_valid(h)) {
+		char why[192];
+		unsigned port;
+		if (given && lb_backend_parse(h, r[i].name, r[i].host, &port,
+		                              why, sizeof(why)) != 0) {
+			reply_error(reply, 400, "%s", why);
+			return false;
+		}
+		if (given) {
+			r[i].port = (uint16_t)port;
+		} else if (!lb_name_valid(h)) {
 			reply_error(reply, 400,
 			            "'" NAME_ECHO
 			            "' is not a valid replica name "
 			            "(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$)",
 			            h);
 			return false;
+		} else {
+			snprintf(r[i].name, sizeof(r[i].name), "%s", h);
 		}
-		if (listed_twice(req->hostnames, i)) {
-			reply_error(reply, 400,
-			            "Hostname '" NAME_ECHO "' is listed twice",
-			            h);
-			return false;
-		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(r[j].name, r[i].name) == 0) {
+				reply_error(reply, 400,
+				            "Hostname '" NAME_ECHO
+				            "' is listed twice",
+				            r[i].name);
+				return false;
+			}
 		/* Managed, or being added by another /add right now. */
-		if (cp_state_name_used(&cp->state, h)) {
+		if (cp_state_name_used(&cp->state, r[i].name)) {
 			reply_error(reply, 400,
 			            "Replica '" NAME_ECHO "' already exists",
-			            h);
+			            r[i].name);
 			return false;
 		}
+	}
+	return true;
+}
+
+/* Names for the replicas past those given: random, neither used nor
+ * given here. */
+static void add_random_names(struct cp *cp, struct cp_replica *r, size_t from,
+                             size_t n)
+{
+	for (size_t i = from; i < n; i++) {
+		for (;;) {
+			bool clash = false;
+			lb_name_random(r[i].name, sizeof(r[i].name));
+			for (size_t j = 0; j < i; j++)
+				clash |= strcmp(r[j].name, r[i].name) == 0;
+			if (!clash &&
+			    !cp_state_name_used(&cp->state, r[i].name))
+				break;
+		}
+	}
+}
+
+/* The counts an /add must respect: n and the names (counts_ok), the static
+ * driver's one address per backend, the maximum. */
+static bool add_counts_ok(struct cp *cp, const Lb__AdminRequest *req,
+                          Lb__AdminReply *reply)
+{
+	size_t have = cp_state_count_with_taken(&cp->state);
+
+	if (!counts_ok(req, reply, "newly added"))
+		return false;
+	if (cp->driver->ops->given_addresses && req->n != req->n_hostnames) {
+		reply_error(reply, 400,
+		            "The static driver needs one name=host:port per "
+		            "new backend: 'n' must equal the list's length");
+		return false;
+	}
+	if (req->n > (uint64_t)cp->cfg.max_replicas ||
+	    have + req->n > (uint64_t)cp->cfg.max_replicas) {
+		reply_error(
+		    reply, 400,
+		    "Adding %llu replicas to %zu would pass the maximum "
+		    "of %lld replicas",
+		    (unsigned long long)req->n, have, cp->cfg.max_replicas);
+		return false;
 	}
 	return true;
 }
@@ -278,52 +344,29 @@ static struct cp_replica *
 add_prepare(struct cp *cp, const Lb__AdminRequest *req, Lb__AdminReply *reply)
 {
 	struct cp_replica *r = NULL;
-	size_t have, n;
+	size_t n;
 	uint32_t first;
 
 	pthread_mutex_lock(&cp->orch);
-	have = cp_state_count_with_taken(&cp->state);
-	if (!counts_ok(req, reply, "newly added") ||
-	    !add_names_ok(cp, req, reply))
+	if (!add_counts_ok(cp, req, reply))
 		goto out;
-	if (req->n > (uint64_t)cp->cfg.max_replicas ||
-	    have + req->n > (uint64_t)cp->cfg.max_replicas) {
-		reply_error(
-		    reply, 400,
-		    "Adding %llu replicas to %zu would pass the maximum "
-		    "of %lld replicas",
-		    (unsigned long long)req->n, have, cp->cfg.max_replicas);
-		goto out;
-	}
 	n = (size_t)req->n;
 	if (!(r = calloc(n, sizeof(*r)))) {
 		reply_error(reply, 500, "out of memory");
 		goto out;
 	}
+	if (!add_given(cp, req, r, reply))
+		goto fail;
+	add_random_names(cp, r, req->n_hostnames, n);
 	first = cp_state_reserve_ids(&cp->state, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		r[i].id = first + (uint32_t)i;
-		if (i < req->n_hostnames) {
-			snprintf(r[i].name, sizeof(r[i].name), "%s",
-			         req->hostnames[i]);
-			continue;
-		}
-		/* A random name that is neither used nor given here. */
-		for (;;) {
-			bool clash = false;
-			lb_name_random(r[i].name, sizeof(r[i].name));
-			for (size_t j = 0; j < i; j++)
-				clash |= strcmp(r[j].name, r[i].name) == 0;
-			if (!clash &&
-			    !cp_state_name_used(&cp->state, r[i].name))
-				break;
-		}
-	}
-	if (cp_state_take_names(&cp->state, r, n) != 0) {
-		reply_error(reply, 500, "cannot record the new names");
-		free(r);
-		r = NULL;
-	}
+	if (cp_state_take_names(&cp->state, r, n) == 0)
+		goto out;
+	reply_error(reply, 500, "cannot record the new names");
+fail:
+	free(r);
+	r = NULL;
 out:
 	pthread_mutex_unlock(&cp->orch);
 	return r;

@@ -14,7 +14,28 @@ static size_t probe_discard(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-int cp_probe_run(struct cp_probe *t, size_t n, long timeout_ms)
+int cp_check_parse_status(const char *s, struct cp_check *c)
+{
+	char *end;
+	long lo = strtol(s, &end, 10), hi = lo;
+
+	if (end == s)
+		return LB_ERR_INVAL;
+	if (*end == '-') {
+		const char *h = end + 1;
+		hi = strtol(h, &end, 10);
+		if (end == h)
+			return LB_ERR_INVAL;
+	}
+	if (*end || lo < 100 || hi > 599 || lo > hi)
+		return LB_ERR_INVAL;
+	c->status_min = (int)lo;
+	c->status_max = (int)hi;
+	return 0;
+}
+
+int cp_probe_run(const struct cp_check *check, struct cp_probe *t, size_t n,
+                 long timeout_ms)
 {
 	CURLM *multi;
 	CURL **easy;
@@ -31,13 +52,13 @@ int cp_probe_run(struct cp_probe *t, size_t n, long timeout_ms)
 		return LB_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char url[LB_HOST_MAX + 32];
+		char url[LB_HOST_MAX + 1100];
 		if (!(easy[i] = curl_easy_init())) {
 			rv = LB_ERR_NOMEM;
 			goto out;
 		}
-		snprintf(url, sizeof(url), "http://%s:%u/heartbeat", t[i].host,
-		         t[i].port);
+		snprintf(url, sizeof(url), "http://%s:%u%s", t[i].host,
+		         t[i].port, check->path);
 		curl_easy_setopt(easy[i], CURLOPT_URL, url);
 		curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, timeout_ms);
 		curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS,
@@ -64,7 +85,9 @@ int cp_probe_run(struct cp_probe *t, size_t n, long timeout_ms)
 			curl_easy_getinfo(m->easy_handle,
 			                  CURLINFO_RESPONSE_CODE, &code);
 			/* A 404 is CURLE_OK too: the status decides. */
-			p->ok = m->data.result == CURLE_OK && code == 200;
+			p->ok = m->data.result == CURLE_OK &&
+			        code >= check->status_min &&
+			        code <= check->status_max;
 		}
 		if (running)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);

@@ -26,6 +26,7 @@ int cp_state_init(struct cp_state *s, const struct lb_preset *p,
 		s->routing = *routing;
 	else
 		s->routing.key.kind = LB_KEY_REQUEST_ID;
+	s->respawn = true;
 	cp_events_init(&s->events);
 	lb_histo_init(&s->replacement_time, lb_histo_latency_bounds,
 	              lb_histo_latency_nbounds);
@@ -231,6 +232,30 @@ out:
 	return rv;
 }
 
+void cp_state_no_respawn(struct cp_state *s)
+{
+	s->respawn = false;
+}
+
+int cp_state_add_down(struct cp_state *s, const struct cp_replica *r,
+                      size_t n)
+{
+	int rv;
+	pthread_mutex_lock(&s->mu);
+	if ((rv = state_reserve(s, n)) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			s->v[s->n] = r[i];
+			s->v[s->n].st = CP_R_DOWN;
+			s->v[s->n].spawned = true;
+			s->v[s->n].fails = s->v[s->n].rises = 0;
+			s->n++;
+		}
+		state_bump(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
 int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
                           size_t n)
 {
@@ -270,6 +295,30 @@ int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
 	return 0;
 }
 
+/* A static backend failed: DOWN, still listed, nothing to respawn.
+ * Called with mu held; unlocks it. */
+static bool state_down(struct cp_state *s, size_t i, const char *why)
+{
+	bool changed = s->v[i].st != CP_R_DOWN;
+	char name[LB_NAME_MAX + 1];
+
+	snprintf(name, sizeof(name), "%s", s->v[i].name);
+	if (changed) {
+		s->v[i].st = CP_R_DOWN;
+		s->v[i].fails = s->v[i].rises = 0;
+		atomic_fetch_add(&s->deaths[strcmp(why, "heartbeat") == 0
+		                                ? CP_DEATH_HEARTBEAT
+		                                : CP_DEATH_OTHER],
+		                 1);
+		cp_events_add(&s->events, "down", name, why);
+		state_bump(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (changed)
+		lb_log(LB_WARN, "backend_down", "name=%s why=%s", name, why);
+	return changed;
+}
+
 bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why)
 {
 	struct cp_replica repl;
@@ -292,7 +341,10 @@ bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why)
 		return true;
 	}
 	/* Out of the ring first, so that no new request goes there. */
-	lb_ring_remove(s->ring, s->v[i].id);
+	if (s->v[i].st == CP_R_UP)
+		lb_ring_remove(s->ring, s->v[i].id);
+	if (!s->respawn)
+		return state_down(s, (size_t)i, why);
 	memset(&repl, 0, sizeof(repl));
 	do
 		lb_name_random(repl.name, sizeof(repl.name));
@@ -351,8 +403,22 @@ int cp_state_promote(struct cp_state *s, const char *name, const char *host,
 	return rv;
 }
 
+/* A DOWN backend answered well `rise` times in a row: back in the ring.
+ * Called with mu held. */
+static void state_rise(struct cp_state *s, size_t i, bool ok, int rise)
+{
+	s->v[i].rises = ok ? s->v[i].rises + 1 : 0;
+	if (s->v[i].rises < rise || lb_ring_add(s->ring, s->v[i].id) != 0)
+		return;
+	s->v[i].st = CP_R_UP;
+	s->v[i].fails = s->v[i].rises = 0;
+	cp_events_add(&s->events, "up", s->v[i].name, "answering again");
+	lb_log(LB_INFO, "backend_up", "name=%s", s->v[i].name);
+	state_bump(s);
+}
+
 bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
-                        int threshold)
+                        int threshold, int rise)
 {
 	ssize_t i;
 	bool dead = false;
@@ -361,6 +427,8 @@ bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
 	if ((i = state_find(s, name)) >= 0 && s->v[i].st == CP_R_UP) {
 		s->v[i].fails = ok ? 0 : s->v[i].fails + 1;
 		dead = s->v[i].fails >= threshold;
+	} else if (i >= 0 && s->v[i].st == CP_R_DOWN) {
+		state_rise(s, (size_t)i, ok, rise);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return dead;

@@ -27,6 +27,8 @@ enum cp_death_cause { CP_DEATH_EXITED, CP_DEATH_HEARTBEAT, CP_DEATH_OTHER };
 enum cp_rstate {
 	CP_R_STARTING, /* a replacement or initial replica, not in the ring */
 	CP_R_UP,       /* in the ring, taking traffic */
+	CP_R_DOWN,     /* static backend failing its checks: listed, out of
+	                  the ring, probed until it rises again */
 };
 
 struct cp_replica {
@@ -37,6 +39,7 @@ struct cp_replica {
 	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
 	int fails;       /* failed heartbeats in a row */
+	int rises;       /* good checks in a row while DOWN */
 	int64_t died_us; /* a replacement: when its predecessor died (0: not) */
 };
 
@@ -59,6 +62,7 @@ struct cp_state {
 	uint32_t next_id; /* ids are never reused */
 	struct lb_ring *ring;
 	struct lb_routing routing;
+	bool respawn; /* a dead replica is replaced (false: static backends) */
 	struct cp_events events; /* for the dashboard */
 	/* Counted here, where deaths and promotions happen. */
 	atomic_ullong deaths[3]; /* by enum cp_death_cause */
@@ -109,6 +113,15 @@ void cp_state_bump_next_id(struct cp_state *s, uint32_t id);
  * error with nothing changed. */
 int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n);
 
+/* Static backends: a dead one is not replaced, it goes DOWN (out of the
+ * ring, still listed) and comes back after `rise` good checks.  Call once
+ * before threads start. */
+void cp_state_no_respawn(struct cp_state *s);
+
+/* Appends static backends that failed their first check: DOWN. */
+int cp_state_add_down(struct cp_state *s, const struct cp_replica *r,
+                      size_t n);
+
 /* Appends replicas to be started by the repair thread (initial ones). */
 int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
                           size_t n);
@@ -130,10 +143,11 @@ bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why);
 int cp_state_promote(struct cp_state *s, const char *name, const char *host,
                      uint16_t port);
 
-/* Records the outcome of a heartbeat to an UP replica; returns true when
- * the failures in a row reached threshold (the caller marks it dead). */
+/* Records the outcome of a heartbeat: for an UP replica, returns true when
+ * the failures in a row reached threshold (the caller marks it dead); a
+ * DOWN one goes back UP, into the ring, after `rise` good ones in a row. */
 bool cp_state_heartbeat(struct cp_state *s, const char *name, bool ok,
-                        int threshold);
+                        int threshold, int rise);
 
 /* Records a replica to be stopped and deleted by the repair thread (a
  * stop that failed, say while the engine was down). */

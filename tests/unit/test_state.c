@@ -124,10 +124,10 @@ static void test_heartbeats_count_failures_in_a_row(void)
 
 	init(&s);
 	add(&s, a, 1);
-	LBT_CHECK(!cp_state_heartbeat(&s, "h1", false, 2));
-	LBT_CHECK(!cp_state_heartbeat(&s, "h1", true, 2)); /* reset */
-	LBT_CHECK(!cp_state_heartbeat(&s, "h1", false, 2));
-	LBT_CHECK(cp_state_heartbeat(&s, "h1", false, 2));
+	LBT_CHECK(!cp_state_heartbeat(&s, "h1", false, 2, 2));
+	LBT_CHECK(!cp_state_heartbeat(&s, "h1", true, 2, 2)); /* reset */
+	LBT_CHECK(!cp_state_heartbeat(&s, "h1", false, 2, 2));
+	LBT_CHECK(cp_state_heartbeat(&s, "h1", false, 2, 2));
 	cp_state_fini(&s);
 }
 
