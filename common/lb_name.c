@@ -65,18 +65,16 @@ bool lb_host_valid(const char *s)
 	return true;
 }
 
-int lb_backend_parse(const char *spec, char *name, char *host,
-                     unsigned *port, char *err, size_t errlen)
+int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
+                     char *err, size_t errlen)
 {
 	const char *eq = strchr(spec, '='), *colon = strrchr(spec, ':');
 	char *end;
 	long p;
 
-	if (!eq || !colon || colon < eq ||
-	    (size_t)(eq - spec) > LB_NAME_MAX ||
+	if (!eq || !colon || colon < eq || (size_t)(eq - spec) > LB_NAME_MAX ||
 	    (size_t)(colon - eq - 1) > LB_HOST_MAX) {
-		snprintf(err, errlen,
-		         "'%.80s' is not name=host:port", spec);
+		snprintf(err, errlen, "'%.80s' is not name=host:port", spec);
 		return LB_ERR_INVAL;
 	}
 	memcpy(name, spec, (size_t)(eq - spec));
@@ -90,7 +88,8 @@ int lb_backend_parse(const char *spec, char *name, char *host,
 		return LB_ERR_INVAL;
 	}
 	if (!lb_host_valid(host)) {
-		snprintf(err, errlen, "'%.80s': '%s' is not a host", spec, host);
+		snprintf(err, errlen, "'%.80s': '%s' is not a host", spec,
+		         host);
 		return LB_ERR_INVAL;
 	}
 	if (end == colon + 1 || *end || p < 1 || p > 65535) {

@@ -33,8 +33,8 @@ bool lb_host_valid(const char *s);
  * hostnames of /add under the static driver).  name holds LB_NAME_MAX + 1
  * bytes, host LB_HOST_MAX + 1.  Returns 0, or LB_ERR_INVAL with the reason
  * in err. */
-int lb_backend_parse(const char *spec, char *name, char *host,
-                     unsigned *port, char *err, size_t errlen);
+int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
+                     char *err, size_t errlen);
 
 /* Writes a random valid name ("srv-" and 6 lower-case letters and digits)
  * to buf, which must hold LB_NAME_MAX + 1 bytes.  Uniqueness is the

@@ -19,9 +19,9 @@ struct cp_config {
 	long long heartbeat_ms;
 	long long heartbeat_timeout_ms;
 	long long fail_threshold;
-	long long rise;          /* good checks that bring a backend back */
-	struct cp_check check;   /* LB_HEALTH_PATH, LB_HEALTH_STATUS */
-	const char *backends;    /* static driver: name=host:port,... */
+	long long rise;             /* good checks that bring a backend back */
+	struct cp_check check;      /* LB_HEALTH_PATH, LB_HEALTH_STATUS */
+	const char *backends;       /* static driver: name=host:port,... */
 	long long start_timeout_ms; /* a new replica's first good heartbeat */
 	long long drain_ms;         /* between leaving the ring and stopping */
 	long long republish_ms;

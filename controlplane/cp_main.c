@@ -74,15 +74,13 @@ static void found_to_replica(const struct cp_found *f, struct cp_replica *r)
 	r->port = f->port;
 }
 
-/* Sorts what the driver found (join order is id order) and probes it:
- * the healthy into up[], the others into down[]. */
+/* Sorts what the driver found (join order is id order) into r[] and probes
+ * it: ok[i] says whether r[i] answered. */
 static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
-                            struct cp_replica *up, size_t *nup,
-                            struct cp_replica *down, size_t *ndown)
+                            struct cp_replica *r, bool *ok)
 {
 	struct cp_probe *probes = calloc(n ? n : 1, sizeof(*probes));
 
-	*nup = *ndown = 0;
 	if (n)
 		qsort(f, n, sizeof(*f), cmp_found);
 	for (size_t i = 0; probes && i < n; i++) {
@@ -93,17 +91,43 @@ static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
 	if (probes)
 		cp_probe_run(&cp->cfg.check, probes, n, 1000);
 	for (size_t i = 0; i < n; i++) {
-		bool ok = probes && probes[i].ok;
-		found_to_replica(&f[i], ok ? &up[(*nup)++] : &down[(*ndown)++]);
-		lb_log(ok ? LB_INFO : LB_WARN,
-		       ok ? "replica_adopted" : "adopt_unhealthy",
+		ok[i] = probes && probes[i].ok;
+		found_to_replica(&f[i], &r[i]);
+		lb_log(ok[i] ? LB_INFO : LB_WARN,
+		       ok[i] ? "replica_adopted" : "adopt_unhealthy",
 		       "name=%s id=%u addr=%s:%u", f[i].name, f[i].server_id,
 		       f[i].host, f[i].port);
-		if (ok)
+		if (ok[i])
 			cp_events_add(&cp->state.events, "adopted", f[i].name,
 			              "found running at start");
 	}
 	free(probes);
+}
+
+/* Records what was found: static backends all, in their order (those that
+ * do not answer yet DOWN); replicas that answer, the others stopped (not
+ * ours any more).  Returns how many are UP, or -1 on error. */
+static long bootstrap_record(struct cp *cp, struct cp_replica *r, bool *ok,
+                             size_t n)
+{
+	size_t nup = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (cp->driver->ops->given_addresses) {
+			if ((ok[i] ? cp_state_add_up(&cp->state, &r[i], 1)
+			           : cp_state_add_down(&cp->state, &r[i], 1)))
+				return -1;
+		} else if (!ok[i]) {
+			cp_ops_stop_replica(cp, r[i].name);
+			continue;
+		}
+		if (ok[i])
+			r[nup++] = r[i]; /* keeps the healthy, in order */
+	}
+	if (!cp->driver->ops->given_addresses &&
+	    cp_state_add_up(&cp->state, r, nup) != 0)
+		return -1;
+	return (long)nup;
 }
 
 /* Adopts the replicas that already run (a restart loses nothing); when
@@ -111,37 +135,33 @@ static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
  * that do not answer yet start DOWN. */
 static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 {
-	bool given = cp->driver->ops->given_addresses;
-	struct cp_replica *up, *down;
-	size_t n, nup, ndown;
+	struct cp_replica *r;
 	struct cp_found *f;
+	long nup = 0;
+	size_t n;
+	bool *ok;
 	int rv;
 
 	if ((rv = cp->driver->ops->adopt(cp->driver, &f, &n, err, errlen)))
 		return rv;
-	up = calloc(n ? n : 1, sizeof(*up));
-	down = calloc(n ? n : 1, sizeof(*down));
-	if (!up || !down) {
+	r = calloc(n ? n : 1, sizeof(*r));
+	ok = calloc(n ? n : 1, sizeof(*ok));
+	if (!r || !ok)
 		rv = LB_ERR_NOMEM;
-		goto out;
+	if (rv == 0) {
+		bootstrap_probe(cp, f, n, r, ok);
+		if ((nup = bootstrap_record(cp, r, ok, n)) < 0)
+			rv = LB_ERR_NOMEM;
 	}
-	bootstrap_probe(cp, f, n, up, &nup, down, &ndown);
-	if (given)
-		rv = cp_state_add_down(&cp->state, down, ndown);
-	else /* an adopted replica that does not answer is not ours */
-		for (size_t i = 0; i < ndown; i++)
-			cp_ops_stop_replica(cp, down[i].name);
-	if (rv == 0)
-		rv = cp_state_add_up(&cp->state, up, nup);
-	if (rv == 0 && !given && nup == 0 && cp->cfg.replicas > 0)
+	if (rv == 0 && !cp->driver->ops->given_addresses && nup == 0 &&
+	    cp->cfg.replicas > 0)
 		rv = cp_start_initial(cp, (size_t)cp->cfg.replicas);
-out:
 	if (rv != 0)
 		snprintf(err, errlen, "cannot record replicas: %s",
 		         lb_strerror(rv));
 	free(f);
-	free(up);
-	free(down);
+	free(r);
+	free(ok);
 	return rv;
 }
 

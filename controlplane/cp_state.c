@@ -237,8 +237,7 @@ void cp_state_no_respawn(struct cp_state *s)
 	s->respawn = false;
 }
 
-int cp_state_add_down(struct cp_state *s, const struct cp_replica *r,
-                      size_t n)
+int cp_state_add_down(struct cp_state *s, const struct cp_replica *r, size_t n)
 {
 	int rv;
 	pthread_mutex_lock(&s->mu);

@@ -119,8 +119,7 @@ int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n);
 void cp_state_no_respawn(struct cp_state *s);
 
 /* Appends static backends that failed their first check: DOWN. */
-int cp_state_add_down(struct cp_state *s, const struct cp_replica *r,
-                      size_t n);
+int cp_state_add_down(struct cp_state *s, const struct cp_replica *r, size_t n);
 
 /* Appends replicas to be started by the repair thread (initial ones). */
 int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
