@@ -8,7 +8,7 @@ TESTS      ?= tests
 
 .PHONY: all deps deps-docker deps-test build build-asan build-fuzz build-tsan fuzz run test \
         test-unit test-tsan \
-        test-integration test-e2e up down logs images analysis bench soak format format-check clean
+        test-integration test-e2e up down logs swarm-up swarm-down images analysis bench soak format format-check clean
 
 all: build
 
@@ -110,6 +110,16 @@ down:
 
 logs:
 	$(COMPOSE) logs -f --tail=100
+
+# The stack on Docker Swarm (a single-node swarm is made when there is
+# none, and left again by swarm-down): control plane on a manager, data
+# planes on :5000 (one per node) and :5010, replicas as services on the
+# overlay network net1.
+swarm-up: images
+	@tools/swarm.sh up
+
+swarm-down:
+	@tools/swarm.sh down
 
 # Task 4 (A-1..A-4): charts and tables into docs/analysis/ and README.md.
 # Against the Docker stack; `make analysis STACK=local` uses local processes.

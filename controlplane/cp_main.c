@@ -6,6 +6,7 @@
 #include "cp_driver_docker.h"
 #include "cp_driver_process.h"
 #include "cp_driver_static.h"
+#include "cp_driver_swarm.h"
 #include "cp_health.h"
 #include "cp_metrics.h"
 #include "cp_ops.h"
@@ -170,6 +171,9 @@ static int cp_driver_make(struct cp *cp, char *err, size_t errlen)
 	if (strcmp(cp->cfg.driver, "static") == 0)
 		return cp_driver_static_create(&cp->cfg, &cp->driver, err,
 		                               errlen);
+	if (strcmp(cp->cfg.driver, "swarm") == 0)
+		return cp_driver_swarm_create(&cp->cfg, cp_on_replica_exit, cp,
+		                              &cp->driver, err, errlen);
 	if (strcmp(cp->cfg.driver, "docker") == 0)
 		return cp_driver_docker_create(&cp->cfg, cp_on_replica_exit, cp,
 		                               &cp->driver, err, errlen);

@@ -1,0 +1,286 @@
+#include "cp_engine.h"
+
+#include "lb_array.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_time.h"
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ssize_t dd_find(struct dd *d, const char *name)
+{
+	return lb_name_find(d->v, d->n, sizeof(*d->v),
+	                    offsetof(struct dd_entry, name), name);
+}
+
+void dd_track(struct dd *d, const char *name, const char *id)
+{
+	ssize_t i;
+	pthread_mutex_lock(&d->mu);
+	if ((i = dd_find(d, name)) < 0) {
+		if (lb_array_grow((void **)&d->v, &d->cap, d->n + 1,
+		                  sizeof(*d->v)) != 0) {
+			pthread_mutex_unlock(&d->mu);
+			return;
+		}
+		i = (ssize_t)d->n++;
+	}
+	memset(&d->v[i], 0, sizeof(d->v[i]));
+	snprintf(d->v[i].name, sizeof(d->v[i].name), "%s", name);
+	snprintf(d->v[i].id, sizeof(d->v[i].id), "%s", id);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dd_untrack(struct dd *d, const char *name)
+{
+	ssize_t i;
+	pthread_mutex_lock(&d->mu);
+	if ((i = dd_find(d, name)) >= 0) {
+		d->v[i] = d->v[d->n - 1];
+		d->n--;
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
+int dd_network(struct dd *d, char *err, size_t errlen)
+{
+	char path[256];
+	long status;
+	cJSON *ans = NULL, *body;
+	int rv;
+
+	if (atomic_load(&d->network_ok))
+		return 0;
+	snprintf(path, sizeof(path), "/networks/%s", d->network);
+	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, NULL, err,
+	                         errlen)) != 0)
+		return rv;
+	if (status == 200) {
+		atomic_store(&d->network_ok, true);
+		return 0;
+	}
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "Name", d->network);
+	cJSON_AddBoolToObject(body, "CheckDuplicate", 1);
+	cJSON_AddStringToObject(body, "Driver",
+	                        d->overlay ? "overlay" : "bridge");
+	if (d->overlay)
+		cJSON_AddBoolToObject(body, "Attachable", 1);
+	rv = cp_docker_call(&d->api, "POST", "/networks/create", body, &status,
+	                    &ans, err, errlen);
+	cJSON_Delete(body);
+	if (rv == 0 && status != 201 && status != 409) {
+		snprintf(err, errlen, "cannot create network %s: %s",
+		         d->network, cp_docker_message(ans, "engine refused"));
+		rv = LB_ERR_ENGINE;
+	}
+	cJSON_Delete(ans);
+	if (rv == 0) {
+		lb_log(LB_INFO, "network_created", "name=%s", d->network);
+		atomic_store(&d->network_ok, true);
+	}
+	return rv;
+}
+
+void dd_stopping(struct dd *d, const char *name)
+{
+	ssize_t i;
+	pthread_mutex_lock(&d->mu);
+	if ((i = dd_find(d, name)) >= 0)
+		d->v[i].stopping = true;
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id)
+{
+	char line[48];
+	snprintf(line, sizeof(line), "SERVER_ID=%u", id);
+	cJSON_AddItemToArray(env, cJSON_CreateString(line));
+	snprintf(line, sizeof(line), "THREADS=%lld", d->replica_threads);
+	cJSON_AddItemToArray(env, cJSON_CreateString(line));
+	cJSON_AddItemToArray(env, cJSON_CreateString("PORT=5000"));
+}
+
+void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
+                       uint32_t id)
+{
+	char idtext[16];
+	snprintf(idtext, sizeof(idtext), "%u", id);
+	cJSON_AddStringToObject(labels, LABEL_MANAGED, "true");
+	cJSON_AddStringToObject(labels, LABEL_INSTANCE, d->instance);
+	cJSON_AddStringToObject(labels, LABEL_SERVER_ID, idtext);
+	cJSON_AddStringToObject(labels, LABEL_NAME, name);
+}
+
+/* The event stream: one JSON object per line. */
+struct dd_stream {
+	struct dd *d;
+	char buf[16384];
+	size_t len;
+};
+
+static void dd_event(struct dd *d, const char *line)
+{
+	cJSON *ev = cJSON_Parse(line);
+	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
+	const cJSON *attrs =
+	    cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
+	/* A swarm task's container is not named after the replica: its
+	 * label says which replica it is (containers made before the label
+	 * existed go by their name). */
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(attrs, LABEL_NAME);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(actor, "ID");
+	bool report = false;
+
+	if (!cJSON_IsString(nm))
+		nm = cJSON_GetObjectItemCaseSensitive(attrs, "name");
+
+	if (cJSON_IsString(nm) && cJSON_IsString(id)) {
+		pthread_mutex_lock(&d->mu);
+		ssize_t i = dd_find(d, nm->valuestring);
+		/* Only the container we run under that name, and only when
+		 * we did not stop it ourselves. */
+		report = i >= 0 && !d->v[i].stopping &&
+		         strcmp(d->v[i].id, id->valuestring) == 0;
+		pthread_mutex_unlock(&d->mu);
+	}
+	if (report) {
+		lb_log(LB_WARN, "container_died", "name=%s", nm->valuestring);
+		d->base.on_exit(d->base.on_exit_arg, nm->valuestring);
+	}
+	cJSON_Delete(ev);
+}
+
+static size_t dd_stream_write(char *p, size_t sz, size_t n, void *arg)
+{
+	struct dd_stream *s = arg;
+	size_t len = sz * n;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\n') {
+			s->buf[s->len] = '\0';
+			if (s->len)
+				dd_event(s->d, s->buf);
+			s->len = 0;
+		} else if (s->len + 1 < sizeof(s->buf)) {
+			s->buf[s->len++] = p[i];
+		}
+	}
+	return len;
+}
+
+static int dd_stream_progress(void *arg, curl_off_t a, curl_off_t b,
+                              curl_off_t c, curl_off_t e)
+{
+	struct dd_stream *s = arg;
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)e;
+	return atomic_load(&s->d->closing) ? 1 : 0; /* 1 aborts */
+}
+
+/* Follows container "die" events, so a killed replica is replaced at once
+ * instead of after failed heartbeats.  Reconnects when the stream ends. */
+static void *dd_events_thread(void *arg)
+{
+	struct dd *d = arg;
+	char filter[256], enc[512], url[900];
+	struct dd_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->d = d;
+	snprintf(filter, sizeof(filter),
+	         "{\"type\":[\"container\"],\"event\":[\"die\"],"
+	         "\"label\":[\"%s=%s\"]}",
+	         LABEL_INSTANCE, d->instance);
+	snprintf(url, sizeof(url), "http://docker%s/events?filters=%s",
+	         CP_DOCKER_API, cp_docker_urlencode(filter, enc, sizeof(enc)));
+	while (!atomic_load(&d->closing)) {
+		CURL *h = curl_easy_init();
+		CURLcode cc;
+		if (!h)
+			break;
+		s->len = 0;
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->socket);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dd_stream_write);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION,
+		                 dd_stream_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+		cc = curl_easy_perform(h);
+		curl_easy_cleanup(h);
+		if (atomic_load(&d->closing))
+			break;
+		lb_log(LB_WARN, "event_stream_lost", "reason=\"%s\"",
+		       curl_easy_strerror(cc));
+		lb_sleep_unless(&d->closing, 1000);
+	}
+	free(s);
+	return NULL;
+}
+
+void dd_shutdown(struct cp_driver *base)
+{
+	/* Containers outlive the control plane: the next start adopts them
+	 * (make down removes them). */
+	(void)base;
+}
+
+void dd_destroy(struct cp_driver *base)
+{
+	struct dd *d = (struct dd *)base;
+	if (!d)
+		return;
+	atomic_store(&d->closing, true);
+	if (d->events_started)
+		pthread_join(d->events, NULL);
+	pthread_mutex_destroy(&d->mu);
+	free(d->v);
+	free(d);
+}
+
+int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
+                    const struct cp_config *cfg, cp_driver_exit_cb on_exit,
+                    void *arg, char *err, size_t errlen)
+{
+	long status;
+	int rv;
+
+	if (!lb_name_valid(cfg->network)) {
+		snprintf(err, errlen, "LB_NETWORK=%s: not a valid network name",
+		         cfg->network);
+		free(d);
+		return LB_ERR_INVAL;
+	}
+	d->base.ops = ops;
+	d->base.on_exit = on_exit;
+	d->base.on_exit_arg = arg;
+	snprintf(d->socket, sizeof(d->socket), "%s", cfg->docker_socket);
+	snprintf(d->image, sizeof(d->image), "%s", cfg->image);
+	snprintf(d->network, sizeof(d->network), "%s", cfg->network);
+	snprintf(d->instance, sizeof(d->instance), "%s", cfg->instance);
+	d->replica_threads = cfg->replica_threads;
+	d->api.socket = d->socket;
+	d->api.timeout_ms = ENGINE_TIMEOUT_MS;
+	pthread_mutex_init(&d->mu, NULL);
+	/* Say at start, and clearly, when the engine is not there. */
+	rv = cp_docker_call(&d->api, "GET", "/_ping", NULL, &status, NULL, err,
+	                    errlen);
+	if (rv != 0) {
+		dd_destroy(&d->base);
+		return rv;
+	}
+	if (pthread_create(&d->events, NULL, dd_events_thread, d) == 0)
+		d->events_started = true;
+	return 0;
+}

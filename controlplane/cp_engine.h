@@ -1,0 +1,85 @@
+/* cp_engine.h - what the docker and swarm drivers share: the Docker
+ * Engine API client, the labels that mark this balancer's replicas, the
+ * records of the replicas they run, the network, and the follower of the
+ * engine's "die" events (a killed replica is replaced at once, not after
+ * failed heartbeats).  Internal to those two drivers. */
+#ifndef CP_ENGINE_H
+#define CP_ENGINE_H
+
+#include "cp_config.h"
+#include "cp_docker_api.h"
+#include "cp_driver.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Labels that mark a container (or a service and its tasks' containers)
+ * as one of this balancer's replicas. */
+#define LABEL_MANAGED     "lb.managed"
+#define LABEL_INSTANCE    "lb.instance"
+#define LABEL_SERVER_ID   "lb.server_id"
+#define LABEL_NAME        "lb.name"
+#define REPLICA_PORT      5000
+#define ENGINE_TIMEOUT_MS 30000
+
+struct dd_entry {
+	char name[LB_NAME_MAX + 1];
+	char id[72];   /* container id, to tell an old container's death from
+	                  a new one's with the same name */
+	bool stopping; /* its die event is ours, not a death */
+};
+
+struct dd {
+	struct cp_driver base;
+	struct cp_docker_api api;
+	char socket[PATH_MAX];
+	char image[256];
+	char network[128];
+	char instance[LB_NAME_MAX + 1];
+	long long replica_threads;
+	atomic_bool network_ok; /* set by whichever start finds it */
+	bool overlay;           /* swarm: an attachable overlay network */
+	pthread_mutex_t mu;     /* entries */
+	struct dd_entry *v;
+	size_t n, cap;
+	pthread_t events;
+	bool events_started;
+	atomic_bool closing;
+};
+
+/* The record of replica `name`, or -1.  Call with d->mu held. */
+ssize_t dd_find(struct dd *d, const char *name);
+
+/* Records that `name` runs as container `id` (its die event is a death),
+ * or forgets it. */
+void dd_track(struct dd *d, const char *name, const char *id);
+void dd_untrack(struct dd *d, const char *name);
+
+/* `name` is being stopped by us: its die event is not a death. */
+void dd_stopping(struct dd *d, const char *name);
+
+/* Creates the network when it is missing (compose or the stack file
+ * creates it otherwise): a bridge, or an attachable overlay for swarm. */
+int dd_network(struct dd *d, char *err, size_t errlen);
+
+/* What every replica gets: SERVER_ID, THREADS and PORT in env (an array),
+ * the labels in labels (an object). */
+void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id);
+void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
+                       uint32_t id);
+
+/* Fills the common part of a driver from cfg, checks that the engine
+ * answers, and starts the events follower.  On failure frees d. */
+int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
+                    const struct cp_config *cfg, cp_driver_exit_cb on_exit,
+                    void *arg, char *err, size_t errlen);
+
+/* Replicas outlive the control plane: the next start adopts them. */
+void dd_shutdown(struct cp_driver *base);
+void dd_destroy(struct cp_driver *base);
+
+#endif
