@@ -111,7 +111,7 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 		snprintf(cid, sizeof(cid), "%s", jid->valuestring);
 	cJSON_Delete(ans);
 	ans = NULL;
-	dd_track(d, name, cid);
+	dd_track(d, name, cid, NULL);
 
 	snprintf(path, sizeof(path), "/containers/%s/start", name);
 	rv = cp_docker_call(&d->api, "POST", path, NULL, &status, &ans, err,
@@ -240,7 +240,8 @@ static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 			dd_remove(d, name, e2, sizeof(e2));
 			continue;
 		}
-		dd_track(d, name, cJSON_IsString(jid) ? jid->valuestring : "");
+		dd_track(d, name, cJSON_IsString(jid) ? jid->valuestring : "",
+		         NULL);
 		snprintf(found[nf].name, sizeof(found[nf].name), "%s", name);
 		found[nf].server_id = (uint32_t)idv;
 		snprintf(found[nf].host, sizeof(found[nf].host), "%s", ip);

@@ -53,6 +53,7 @@ static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id)
 struct sw_task {
 	char state[24];
 	char container[72];
+	char service[72];
 	char ip[LB_HOST_MAX + 1];
 	char error[160];
 };
@@ -123,6 +124,8 @@ static int sw_task(struct dd *d, const char *name, struct sw_task *out,
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(st, "ContainerStatus"),
 		    "ContainerID");
+		const cJSON *sv =
+		    cJSON_GetObjectItemCaseSensitive(newest, "ServiceID");
 		if (cJSON_IsString(s))
 			snprintf(out->state, sizeof(out->state), "%s",
 			         s->valuestring);
@@ -132,6 +135,9 @@ static int sw_task(struct dd *d, const char *name, struct sw_task *out,
 		if (cJSON_IsString(c))
 			snprintf(out->container, sizeof(out->container), "%s",
 			         c->valuestring);
+		if (cJSON_IsString(sv))
+			snprintf(out->service, sizeof(out->service), "%s",
+			         sv->valuestring);
 		sw_task_ip(d, newest, out);
 	}
 	cJSON_Delete(ans);
@@ -225,7 +231,7 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 			       "name=%s reason=\"%s\"", name, e2);
 		return rv;
 	}
-	dd_track(d, name, t.container);
+	dd_track(d, name, t.container, t.service);
 	snprintf(host, hostlen, "%s", t.ip);
 	*port = REPLICA_PORT;
 	return 0;
@@ -267,7 +273,7 @@ static bool sw_adopt_one(struct dd *d, const cJSON *svc, struct cp_found *f)
 		sw_remove(d, nm->valuestring, e2, sizeof(e2));
 		return false;
 	}
-	dd_track(d, nm->valuestring, t.container);
+	dd_track(d, nm->valuestring, t.container, t.service);
 	memset(f, 0, sizeof(*f));
 	snprintf(f->name, sizeof(f->name), "%s", nm->valuestring);
 	f->server_id = (uint32_t)id;

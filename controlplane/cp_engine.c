@@ -17,7 +17,8 @@ ssize_t dd_find(struct dd *d, const char *name)
 	                    offsetof(struct dd_entry, name), name);
 }
 
-void dd_track(struct dd *d, const char *name, const char *id)
+void dd_track(struct dd *d, const char *name, const char *id,
+              const char *service)
 {
 	ssize_t i;
 	pthread_mutex_lock(&d->mu);
@@ -32,6 +33,8 @@ void dd_track(struct dd *d, const char *name, const char *id)
 	memset(&d->v[i], 0, sizeof(d->v[i]));
 	snprintf(d->v[i].name, sizeof(d->v[i].name), "%s", name);
 	snprintf(d->v[i].id, sizeof(d->v[i].id), "%s", id);
+	snprintf(d->v[i].service, sizeof(d->v[i].service), "%s",
+	         service ? service : "");
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -123,9 +126,25 @@ struct dd_stream {
 	size_t len;
 };
 
+/* Is the event about the container (or, in a swarm, the service) that we
+ * run as replica i, and not one that we stop ourselves?  d->mu held. */
+static bool dd_event_ours(const struct dd *d, ssize_t i, bool service,
+                          const char *id)
+{
+	const char *ours;
+
+	if (i < 0 || d->v[i].stopping)
+		return false;
+	ours = service ? d->v[i].service : d->v[i].id;
+	return ours[0] && strcmp(ours, id) == 0;
+}
+
 static void dd_event(struct dd *d, const char *line)
 {
 	cJSON *ev = cJSON_Parse(line);
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "Type");
+	bool service =
+	    cJSON_IsString(type) && strcmp(type->valuestring, "service") == 0;
 	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
 	const cJSON *attrs =
 	    cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
@@ -141,15 +160,13 @@ static void dd_event(struct dd *d, const char *line)
 
 	if (cJSON_IsString(nm) && cJSON_IsString(id)) {
 		pthread_mutex_lock(&d->mu);
-		ssize_t i = dd_find(d, nm->valuestring);
-		/* Only the container we run under that name, and only when
-		 * we did not stop it ourselves. */
-		report = i >= 0 && !d->v[i].stopping &&
-		         strcmp(d->v[i].id, id->valuestring) == 0;
+		report = dd_event_ours(d, dd_find(d, nm->valuestring), service,
+		                       id->valuestring);
 		pthread_mutex_unlock(&d->mu);
 	}
 	if (report) {
-		lb_log(LB_WARN, "container_died", "name=%s", nm->valuestring);
+		lb_log(LB_WARN, service ? "service_removed" : "container_died",
+		       "name=%s", nm->valuestring);
 		d->base.on_exit(d->base.on_exit_arg, nm->valuestring);
 	}
 	cJSON_Delete(ev);
@@ -185,7 +202,11 @@ static int dd_stream_progress(void *arg, curl_off_t a, curl_off_t b,
 }
 
 /* Follows container "die" events, so a killed replica is replaced at once
- * instead of after failed heartbeats.  Reconnects when the stream ends. */
+ * instead of after failed heartbeats; in a swarm, "remove" events of
+ * services too (a removed service's task may take its whole stop grace
+ * to die).  Service events carry no labels, so the swarm stream is not
+ * filtered by label: dd_event matches ids.  Reconnects when the stream
+ * ends. */
 static void *dd_events_thread(void *arg)
 {
 	struct dd *d = arg;
@@ -195,10 +216,15 @@ static void *dd_events_thread(void *arg)
 	if (!s)
 		return NULL;
 	s->d = d;
-	snprintf(filter, sizeof(filter),
-	         "{\"type\":[\"container\"],\"event\":[\"die\"],"
-	         "\"label\":[\"%s=%s\"]}",
-	         LABEL_INSTANCE, d->instance);
+	if (d->overlay)
+		snprintf(filter, sizeof(filter),
+		         "{\"type\":[\"container\",\"service\"],"
+		         "\"event\":[\"die\",\"remove\"]}");
+	else
+		snprintf(filter, sizeof(filter),
+		         "{\"type\":[\"container\"],\"event\":[\"die\"],"
+		         "\"label\":[\"%s=%s\"]}",
+		         LABEL_INSTANCE, d->instance);
 	snprintf(url, sizeof(url), "http://docker%s/events?filters=%s",
 	         CP_DOCKER_API, cp_docker_urlencode(filter, enc, sizeof(enc)));
 	while (!atomic_load(&d->closing)) {

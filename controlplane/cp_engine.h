@@ -28,9 +28,11 @@
 
 struct dd_entry {
 	char name[LB_NAME_MAX + 1];
-	char id[72];   /* container id, to tell an old container's death from
-	                  a new one's with the same name */
-	bool stopping; /* its die event is ours, not a death */
+	char id[72];      /* container id, to tell an old container's death
+	                     from a new one's with the same name */
+	char service[72]; /* swarm: the service's id (its removal by someone
+	                     else is a death too); empty for containers */
+	bool stopping;    /* its die event is ours, not a death */
 };
 
 struct dd {
@@ -56,7 +58,8 @@ ssize_t dd_find(struct dd *d, const char *name);
 
 /* Records that `name` runs as container `id` (its die event is a death),
  * or forgets it. */
-void dd_track(struct dd *d, const char *name, const char *id);
+void dd_track(struct dd *d, const char *name, const char *id,
+              const char *service);
 void dd_untrack(struct dd *d, const char *name);
 
 /* `name` is being stopped by us: its die event is not a death. */

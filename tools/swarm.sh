@@ -19,6 +19,15 @@ MARK=lb.swarm-made-by=lb
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }
 
 up() {
+	local scope
+	# `make up`'s net1 is a local bridge: the stack's overlay of the same
+	# name cannot be made while it is there.
+	scope=$(docker network inspect net1 --format '{{.Scope}}' 2>/dev/null || true)
+	if [ -n "$scope" ] && [ "$scope" != swarm ]; then
+		echo "swarm: network net1 exists on this engine only ($scope):" \
+			"run 'make down' first" >&2
+		return 1
+	fi
 	if [ "$(swarm_state)" != active ]; then
 		echo "swarm: initialising a single-node swarm on 127.0.0.1"
 		docker swarm init --advertise-addr 127.0.0.1 >/dev/null

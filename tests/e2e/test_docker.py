@@ -12,32 +12,18 @@ import time
 import pytest
 import requests
 
+from lbdocker import build_images, docker, make_down, sh
 from lbtest import ROOT, Load, free_port, wait_for
 
-BUILD = os.path.abspath(os.path.join(
-    ROOT, os.environ.get("LB_RELEASE_BUILD", "build")))
 COMPOSE = ["docker-compose", "-p", "lb", "-f",
            os.path.join(ROOT, "compose", "docker-compose.yml")]
 INSTANCE = "lb"
-
-
-def sh(*argv, check=True, env=None, timeout=180):
-    return subprocess.run(argv, capture_output=True, text=True, check=check,
-                          env=env, timeout=timeout)
-
-
-def docker(*args, check=True):
-    return sh("docker", *args, check=check)
 
 
 def managed_containers():
     out = docker("ps", "-a", "--filter", f"label=lb.instance={INSTANCE}",
                  "--format", "{{.Names}}").stdout.split()
     return sorted(out)
-
-
-def make_down():
-    return sh("make", "-C", ROOT, "down", check=False)
 
 
 class Compose:
@@ -80,9 +66,7 @@ def managed_running():
 
 @pytest.fixture(scope="module")
 def stack():
-    r = sh("docker", "info", check=False)
-    assert r.returncode == 0, "no Docker engine: run tools/setup.sh --docker"
-    sh(os.path.join(ROOT, "tools", "build-images.sh"), BUILD)
+    build_images()
     make_down()
     c = Compose()
     up = sh(*COMPOSE, "up", "-d", env=c.env, check=False)
