@@ -194,8 +194,9 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		    !lb_sleep_unless(&cp->stopping, 50)) {
 			snprintf(err, errlen,
 			         "%zu of %zu new replicas did not answer "
-			         "/heartbeat within %lld ms",
-			         n - healthy, n, cp->cfg.start_timeout_ms);
+			         "%s within %lld ms",
+			         n - healthy, n, cp->cfg.check.path,
+			         cp->cfg.start_timeout_ms);
 			rv = LB_ERR_TIMEOUT;
 			goto undo;
 		}
@@ -241,8 +242,6 @@ static bool listed_twice(char **v, size_t i)
 	return false;
 }
 
-/* /add's checks of the names given, against the current state.  Returns
- * false with the error in reply. */
 /* Reads the names /add was given into r: the hostnames as they are, or,
  * under the static driver, "name=host:port" (the address goes to r too).
  * Checks them against each other and the state.  Returns false with the

@@ -209,6 +209,27 @@ def test_add_and_rm_create_and_remove_services(swarm):
              what="S4 and S5 services and containers gone")
 
 
+def test_a_task_that_cannot_run_is_a_clear_error_and_leaves_nothing(
+        swarm, stack_factory):
+    """A control plane (on the host, swarm driver) whose image does not
+    exist: Swarm rejects the task; /add answers 500 with Swarm's reason
+    and deletes the service."""
+    s = stack_factory(replicas=0, cp_env={
+        "LB_DRIVER": "swarm", "LB_IMAGE": "lb-no-such-image:none",
+        "LB_INSTANCE": "e2eswarmmissing",
+        "LB_NETWORK": "lbtest-swarm-missing"}).start()
+    try:
+        r = s.add({"n": 1, "hostnames": ["ghost1"]})
+        assert r.status_code == 500, r.text
+        msg = r.json()["message"]
+        assert "the task of service ghost1 is rejected" in msg, msg
+        assert s.rep()["message"] == {"N": 0, "replicas": []}
+        assert docker("service", "ls", "-q", "--filter",
+                      "label=lb.instance=e2eswarmmissing").stdout == ""
+    finally:
+        docker("network", "rm", "lbtest-swarm-missing", check=False)
+
+
 def test_swarm_down_leaves_what_was_there(swarm):
     down = swarm.script("down")
     assert down.returncode == 0, down.stdout + down.stderr

@@ -81,6 +81,20 @@ def test_bad_static_adds_change_nothing(stack_factory, backends, body,
     assert s.rep()["message"] == {"N": 1, "replicas": ["a"]}
 
 
+def test_adding_a_backend_that_does_not_answer_adds_nothing(stack_factory,
+                                                           backends):
+    pa, _ = backends(11)
+    s = static_stack(stack_factory, [f"a=127.0.0.1:{pa}"],
+                     LB_START_TIMEOUT_MS="1000", LB_HEALTH_PATH="/home")
+    r = s.add({"n": 1, "hostnames": [f"x=127.0.0.1:{free_port()}"]})
+    assert r.status_code == 504, r.text
+    assert r.json()["message"] == (
+        "<Error> Could not add replicas: 1 of 1 new replicas did not "
+        "answer /home within 1000 ms")
+    assert s.rep()["message"] == {"N": 1, "replicas": ["a"]}
+    assert s.routable() == ["a"]
+
+
 def test_a_dead_backend_leaves_the_ring_and_comes_back(stack_factory,
                                                        backends):
     pa, _ = backends(11)
