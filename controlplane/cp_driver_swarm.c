@@ -48,50 +48,12 @@ static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id)
 	return b;
 }
 
-/* The task of a service: its state ("running", "failed", ...), its
- * container, its address on our network, and Swarm's error text. */
-struct sw_task {
-	char state[24];
-	char container[72];
-	char service[72];
-	char ip[LB_HOST_MAX + 1];
-	char error[160];
-};
-
-/* The address out of "10.0.1.5/24" on our network, checked once here. */
-static void sw_task_ip(const struct dd *d, const cJSON *t, struct sw_task *out)
-{
-	const cJSON *att, *a;
-
-	att = cJSON_GetObjectItemCaseSensitive(t, "NetworksAttachments");
-	cJSON_ArrayForEach(a, att)
-	{
-		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(a, "Network"), "Spec");
-		const cJSON *nm =
-		    cJSON_GetObjectItemCaseSensitive(spec, "Name");
-		const cJSON *addr = cJSON_GetArrayItem(
-		    cJSON_GetObjectItemCaseSensitive(a, "Addresses"), 0);
-		size_t len;
-		if (!cJSON_IsString(nm) ||
-		    strcmp(nm->valuestring, d->network) ||
-		    !cJSON_IsString(addr))
-			continue;
-		len = strcspn(addr->valuestring, "/");
-		if (len > 0 && len <= LB_HOST_MAX) {
-			memcpy(out->ip, addr->valuestring, len);
-			out->ip[len] = '\0';
-		}
-	}
-}
-
 /* The newest task of service `name`.  Returns 0 (out->state empty when it
  * has none yet), or an error with the reason in err. */
-static int sw_task(struct dd *d, const char *name, struct sw_task *out,
+static int sw_task(struct dd *d, const char *name, struct cp_swarm_task *out,
                    char *err, size_t errlen)
 {
 	char filter[160], enc[400], path[600];
-	const cJSON *t, *newest = NULL;
 	cJSON *ans = NULL;
 	long status;
 	int rv;
@@ -103,43 +65,7 @@ static int sw_task(struct dd *d, const char *name, struct sw_task *out,
 	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
 	                         errlen)) != 0)
 		return rv;
-	cJSON_ArrayForEach(t, ans)
-	{
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(t, "Version"), "Index");
-		const cJSON *nv = newest ? cJSON_GetObjectItemCaseSensitive(
-		                               cJSON_GetObjectItemCaseSensitive(
-		                                   newest, "Version"),
-		                               "Index")
-		                         : NULL;
-		if (!newest || (cJSON_IsNumber(v) && cJSON_IsNumber(nv) &&
-		                v->valuedouble > nv->valuedouble))
-			newest = t;
-	}
-	if (newest) {
-		const cJSON *st =
-		    cJSON_GetObjectItemCaseSensitive(newest, "Status");
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(st, "State");
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(st, "Err");
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(st, "ContainerStatus"),
-		    "ContainerID");
-		const cJSON *sv =
-		    cJSON_GetObjectItemCaseSensitive(newest, "ServiceID");
-		if (cJSON_IsString(s))
-			snprintf(out->state, sizeof(out->state), "%s",
-			         s->valuestring);
-		if (cJSON_IsString(e))
-			snprintf(out->error, sizeof(out->error), "%s",
-			         e->valuestring);
-		if (cJSON_IsString(c))
-			snprintf(out->container, sizeof(out->container), "%s",
-			         c->valuestring);
-		if (cJSON_IsString(sv))
-			snprintf(out->service, sizeof(out->service), "%s",
-			         sv->valuestring);
-		sw_task_ip(d, newest, out);
-	}
+	cp_swarm_task_parse(ans, d->network, out);
 	cJSON_Delete(ans);
 	return 0;
 }
@@ -164,8 +90,8 @@ static int sw_remove(struct dd *d, const char *name, char *err, size_t errlen)
 }
 
 /* Waits until the service's task runs and has an address. */
-static int sw_wait_running(struct dd *d, const char *name, struct sw_task *t,
-                           char *err, size_t errlen)
+static int sw_wait_running(struct dd *d, const char *name,
+                           struct cp_swarm_task *t, char *err, size_t errlen)
 {
 	int64_t deadline = lb_now_ms() + SWARM_START_WAIT_MS;
 	int rv;
@@ -200,7 +126,7 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 {
 	struct dd *d = (struct dd *)base;
 	cJSON *body, *ans = NULL;
-	struct sw_task t;
+	struct cp_swarm_task t;
 	long status;
 	int rv;
 
@@ -257,7 +183,7 @@ static bool sw_adopt_one(struct dd *d, const cJSON *svc, struct cp_found *f)
 	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(spec, "Name");
 	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(spec, "Labels"), LABEL_SERVER_ID);
-	struct sw_task t;
+	struct cp_swarm_task t;
 	char e2[256];
 	long id;
 

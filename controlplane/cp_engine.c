@@ -139,37 +139,22 @@ static bool dd_event_ours(const struct dd *d, ssize_t i, bool service,
 	return ours[0] && strcmp(ours, id) == 0;
 }
 
-static void dd_event(struct dd *d, const char *line)
+static void dd_event(struct dd *d, const char *line, size_t len)
 {
-	cJSON *ev = cJSON_Parse(line);
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "Type");
-	bool service =
-	    cJSON_IsString(type) && strcmp(type->valuestring, "service") == 0;
-	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
-	const cJSON *attrs =
-	    cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
-	/* A swarm task's container is not named after the replica: its
-	 * label says which replica it is (containers made before the label
-	 * existed go by their name). */
-	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(attrs, LABEL_NAME);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(actor, "ID");
-	bool report = false;
+	struct cp_engine_event ev;
+	bool report;
 
-	if (!cJSON_IsString(nm))
-		nm = cJSON_GetObjectItemCaseSensitive(attrs, "name");
-
-	if (cJSON_IsString(nm) && cJSON_IsString(id)) {
-		pthread_mutex_lock(&d->mu);
-		report = dd_event_ours(d, dd_find(d, nm->valuestring), service,
-		                       id->valuestring);
-		pthread_mutex_unlock(&d->mu);
-	}
+	if (!cp_engine_event_parse(line, len, &ev))
+		return;
+	pthread_mutex_lock(&d->mu);
+	report = dd_event_ours(d, dd_find(d, ev.name), ev.service, ev.id);
+	pthread_mutex_unlock(&d->mu);
 	if (report) {
-		lb_log(LB_WARN, service ? "service_removed" : "container_died",
-		       "name=%s", nm->valuestring);
-		d->base.on_exit(d->base.on_exit_arg, nm->valuestring);
+		lb_log(LB_WARN,
+		       ev.service ? "service_removed" : "container_died",
+		       "name=%s", ev.name);
+		d->base.on_exit(d->base.on_exit_arg, ev.name);
 	}
-	cJSON_Delete(ev);
 }
 
 static size_t dd_stream_write(char *p, size_t sz, size_t n, void *arg)
@@ -181,7 +166,7 @@ static size_t dd_stream_write(char *p, size_t sz, size_t n, void *arg)
 		if (p[i] == '\n') {
 			s->buf[s->len] = '\0';
 			if (s->len)
-				dd_event(s->d, s->buf);
+				dd_event(s->d, s->buf, s->len);
 			s->len = 0;
 		} else if (s->len + 1 < sizeof(s->buf)) {
 			s->buf[s->len++] = p[i];

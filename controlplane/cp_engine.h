@@ -9,6 +9,7 @@
 #include "cp_config.h"
 #include "cp_docker_api.h"
 #include "cp_driver.h"
+#include "cp_engine_json.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -17,12 +18,6 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Labels that mark a container (or a service and its tasks' containers)
- * as one of this balancer's replicas. */
-#define LABEL_MANAGED     "lb.managed"
-#define LABEL_INSTANCE    "lb.instance"
-#define LABEL_SERVER_ID   "lb.server_id"
-#define LABEL_NAME        "lb.name"
 #define REPLICA_PORT      5000
 #define ENGINE_TIMEOUT_MS 30000
 

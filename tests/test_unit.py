@@ -7,7 +7,7 @@ import pytest
 from lbtest import BUILD, SAN_ENV
 
 SUITES = ["hash", "ring", "wire", "name", "config", "answer", "table",
-          "state"]
+          "state", "engine_json"]
 
 
 def cases():
