@@ -92,7 +92,7 @@ int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
 		         host);
 		return LB_ERR_INVAL;
 	}
-	if (end == colon + 1 || *end || p < 1 || p > 65535) {
+	if (colon[1] < '0' || colon[1] > '9' || *end || p < 1 || p > 65535) {
 		snprintf(err, errlen, "'%.80s': the port must be 1..65535",
 		         spec);
 		return LB_ERR_INVAL;

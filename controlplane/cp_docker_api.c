@@ -118,5 +118,5 @@ char *cp_docker_urlencode(const char *s, char *buf, size_t len)
 		}
 	}
 	buf[o] = '\0';
-	return buf;
+	return *s ? NULL : buf;
 }

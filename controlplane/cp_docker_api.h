@@ -27,7 +27,8 @@ int cp_docker_call(const struct cp_docker_api *api, const char *method,
  * fallback. */
 const char *cp_docker_message(const cJSON *answer, const char *fallback);
 
-/* Percent-encodes s for a query string into buf.  Returns buf. */
+/* Percent-encodes s for a query string into buf.  Returns buf, or NULL
+ * when it would not fit. */
 char *cp_docker_urlencode(const char *s, char *buf, size_t len);
 
 #endif

@@ -1,8 +1,10 @@
 /* cp_driver.h - how the control plane runs replicas: the driver interface.
  *
- * Two drivers implement it: `process` (replicas as local child processes on
- * loopback ports, the embedded default) and `docker` (containers through the
- * Docker Engine API).  Several threads call a driver at once (an /add, an
+ * Four drivers implement it: `process` (replicas as local child processes
+ * on loopback ports, the embedded default), `docker` (containers through
+ * the Docker Engine API), `swarm` (a Swarm service per replica, through
+ * the same API) and `static` (servers the balancer did not start: nothing
+ * is started or stopped).  Several threads call a driver at once (an /add, an
  * /rm, the repair thread), never for the same name: each driver keeps its
  * own records under its own lock, and holds it across no wait.
  */
@@ -35,6 +37,10 @@ struct cp_driver_ops {
 	 * to start()), and nothing is started or respawned: LB_DRIVER=static.
 	 */
 	bool given_addresses;
+	/* When set, what names the driver's engine accepts beyond
+	 * lb_name_valid() (Swarm's service names are DNS labels); false
+	 * with the rule in why[len]. */
+	bool (*name_ok)(const char *name, char *why, size_t len);
 	/* Creates and starts replica `name` with SERVER_ID = id.  On success
 	 * fills host/port (where it will listen) and returns 0; on failure
 	 * leaves nothing behind and writes the reason to err. */
@@ -50,8 +56,8 @@ struct cp_driver_ops {
 	int (*adopt)(struct cp_driver *d, struct cp_found **out, size_t *n,
 	             char *err, size_t errlen);
 	/* The control plane is exiting: the process driver stops its
-	 * replicas (they are its children); docker leaves containers to be
-	 * adopted by the next start. */
+	 * replicas (they are its children); docker and swarm leave theirs to
+	 * be adopted by the next start; static has nothing to stop. */
 	void (*shutdown)(struct cp_driver *d);
 	void (*destroy)(struct cp_driver *d);
 };

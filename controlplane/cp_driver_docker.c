@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STOP_GRACE_S "2"
+static const struct dd_kind CONTAINER = {
+    .noun = "container",
+    .list = "/containers/json",
+    .list_more = "&all=true",
+    .id_field = "Id",
+    .delete_fmt = "/containers/%s?force=true&v=true",
+};
 
 static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id)
 {
@@ -18,7 +24,7 @@ static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id)
 	cJSON_AddStringToObject(b, "Hostname", name);
 	dd_replica_env(d, cJSON_AddArrayToObject(b, "Env"), id);
 	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id);
-	cJSON_AddNumberToObject(b, "StopTimeout", 2);
+	cJSON_AddNumberToObject(b, "StopTimeout", REPLICA_STOP_GRACE_S);
 	hc = cJSON_AddObjectToObject(b, "HostConfig");
 	cJSON_AddStringToObject(hc, "NetworkMode", d->network);
 	/* Replacement is the control plane's job, not the engine's. */
@@ -30,25 +36,6 @@ static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id)
 	aliases = cJSON_AddArrayToObject(net, "Aliases");
 	cJSON_AddItemToArray(aliases, cJSON_CreateString(name));
 	return b;
-}
-
-static int dd_remove(struct dd *d, const char *name, char *err, size_t errlen)
-{
-	char path[256];
-	long status;
-	cJSON *ans = NULL;
-	int rv;
-
-	snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", name);
-	rv = cp_docker_call(&d->api, "DELETE", path, NULL, &status, &ans, err,
-	                    errlen);
-	if (rv == 0 && status != 204 && status != 404) {
-		snprintf(err, errlen, "cannot delete container %s: %s", name,
-		         cp_docker_message(ans, "engine refused"));
-		rv = LB_ERR_ENGINE;
-	}
-	cJSON_Delete(ans);
-	return rv;
 }
 
 /* The container's address on our network, from an inspect or list answer. */
@@ -67,28 +54,40 @@ static const char *dd_ip(const cJSON *c, const char *network)
 	           : NULL;
 }
 
-static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
-                    char *host, size_t hostlen, uint16_t *port, char *err,
-                    size_t errlen)
+/* Creates the container; its id into cid[72].  A name that a container of
+ * ours holds while we track none under it (a create whose answer was lost)
+ * is freed and tried once more. */
+static int dd_create(struct dd *d, const char *name, uint32_t id, char *cid,
+                     char *err, size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
-	char path[256], cid[72] = "";
-	cJSON *body, *ans = NULL;
-	const cJSON *jid;
-	const char *ip;
-	long status;
+	char path[256];
+	cJSON *body = dd_create_body(d, name, id), *ans = NULL;
+	long status = 0;
 	int rv;
 
-	if ((rv = dd_network(d, err, errlen)) != 0)
-		return rv;
-	body = dd_create_body(d, name, id);
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
 	rv = cp_docker_call(&d->api, "POST", path, body, &status, &ans, err,
 	                    errlen);
+	if (rv == 0 && status == 409 &&
+	    dd_clear_name(d, &CONTAINER, name, "") > 0) {
+		cJSON_Delete(ans);
+		ans = NULL;
+		rv = cp_docker_call(&d->api, "POST", path, body, &status, &ans,
+		                    err, errlen);
+	}
+	if (rv != 0) /* the engine may have made it all the same */
+		dd_clear_name(d, &CONTAINER, name, "");
 	cJSON_Delete(body);
-	if (rv != 0)
-		return rv;
-	if (status != 201) {
+	if (rv == 0 && status == 201) {
+		const cJSON *jid = cJSON_GetObjectItemCaseSensitive(ans, "Id");
+		if (cJSON_IsString(jid) && strlen(jid->valuestring) < 72)
+			strcpy(cid, jid->valuestring);
+		else
+			rv = LB_ERR_ENGINE;
+		if (rv != 0)
+			snprintf(err, errlen, "the engine gave no id for %s",
+			         name);
+	} else if (rv == 0) {
 		if (status == 404)
 			snprintf(err, errlen,
 			         "image %s not found (build it "
@@ -96,24 +95,28 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 			         d->image, cp_docker_message(ans, ""));
 		else if (status == 409)
 			snprintf(err, errlen,
-			         "a container named %s already "
-			         "exists",
-			         name);
+			         "a container named %s already exists", name);
 		else
 			snprintf(err, errlen, "cannot create container %s: %s",
 			         name,
 			         cp_docker_message(ans, "engine refused"));
-		cJSON_Delete(ans);
-		return LB_ERR_ENGINE;
+		rv = LB_ERR_ENGINE;
 	}
-	jid = cJSON_GetObjectItemCaseSensitive(ans, "Id");
-	if (cJSON_IsString(jid))
-		snprintf(cid, sizeof(cid), "%s", jid->valuestring);
 	cJSON_Delete(ans);
-	ans = NULL;
-	dd_track(d, name, cid, NULL);
+	return rv;
+}
 
-	snprintf(path, sizeof(path), "/containers/%s/start", name);
+/* Starts container cid and reads its address on our network. */
+static int dd_run(struct dd *d, const char *cid, const char *name, char *host,
+                  size_t hostlen, char *err, size_t errlen)
+{
+	char path[256];
+	cJSON *ans = NULL;
+	const char *ip;
+	long status;
+	int rv;
+
+	snprintf(path, sizeof(path), "/containers/%s/start", cid);
 	rv = cp_docker_call(&d->api, "POST", path, NULL, &status, &ans, err,
 	                    errlen);
 	if (rv == 0 && status != 204 && status != 304) {
@@ -123,32 +126,45 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 	}
 	cJSON_Delete(ans);
 	ans = NULL;
-	if (rv == 0) {
-		snprintf(path, sizeof(path), "/containers/%s/json", name);
-		rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans,
-		                    err, errlen);
-		if (rv == 0 &&
-		    (status != 200 || !(ip = dd_ip(ans, d->network)))) {
-			snprintf(err, errlen,
-			         "container %s has no address on "
-			         "network %s",
-			         name, d->network);
-			rv = LB_ERR_ENGINE;
-		} else if (rv == 0) {
-			snprintf(host, hostlen, "%s", ip);
-			*port = REPLICA_PORT;
-		}
-		cJSON_Delete(ans);
+	if (rv != 0)
+		return rv;
+	snprintf(path, sizeof(path), "/containers/%s/json", cid);
+	rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
+	                    errlen);
+	if (rv == 0 && (status != 200 || !(ip = dd_ip(ans, d->network)))) {
+		snprintf(err, errlen,
+		         "container %s has no address on network %s", name,
+		         d->network);
+		rv = LB_ERR_ENGINE;
+	} else if (rv == 0) {
+		snprintf(host, hostlen, "%s", ip);
 	}
-	if (rv != 0) {
-		/* Leave nothing half-made behind. */
-		char e2[256];
-		dd_stopping(d, name);
-		if (dd_remove(d, name, e2, sizeof(e2)) != 0)
-			lb_log(LB_WARN, "cleanup_failed",
-			       "name=%s reason=\"%s\"", name, e2);
-		dd_untrack(d, name);
+	cJSON_Delete(ans);
+	return rv;
+}
+
+static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
+                    char *host, size_t hostlen, uint16_t *port, char *err,
+                    size_t errlen)
+{
+	struct dd *d = (struct dd *)base;
+	char cid[72] = "", e2[256];
+	int rv;
+
+	if ((rv = dd_network(d, err, errlen)) != 0 ||
+	    (rv = dd_create(d, name, id, cid, err, errlen)) != 0)
+		return rv;
+	dd_track(d, name, cid, NULL);
+	if ((rv = dd_run(d, cid, name, host, hostlen, err, errlen)) == 0) {
+		*port = REPLICA_PORT;
+		return 0;
 	}
+	/* Leave nothing half-made behind. */
+	dd_stopping(d, name);
+	if (dd_delete_id(d, &CONTAINER, cid, name, e2, sizeof(e2)) != 0)
+		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
+		       e2);
+	dd_untrack(d, name);
 	return rv;
 }
 
@@ -156,33 +172,78 @@ static int dd_stop(struct cp_driver *base, const char *name, char *err,
                    size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
-	char path[256];
+	char path[256], cid[72], svc[72];
 	long status;
 	cJSON *ans = NULL;
 	int rv;
 
+	if (!dd_ids(d, name, cid, svc) || !cid[0]) {
+		/* Not one we know the id of: whatever of ours has its name. */
+		if (dd_clear_name(d, &CONTAINER, name, "") >= 0)
+			return 0;
+		snprintf(err, errlen, "cannot list the containers named %s",
+		         name);
+		return LB_ERR_ENGINE;
+	}
 	dd_stopping(d, name);
 	/* SIGTERM first, so answers in flight finish; then delete. */
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=" STOP_GRACE_S,
-	         name);
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", cid,
+	         REPLICA_STOP_GRACE_S);
 	rv = cp_docker_call(&d->api, "POST", path, NULL, &status, &ans, err,
 	                    errlen);
 	cJSON_Delete(ans);
 	if (rv == 0)
-		rv = dd_remove(d, name, err, errlen);
+		rv = dd_delete_id(d, &CONTAINER, cid, name, err, errlen);
 	if (rv == 0)
 		dd_untrack(d, name);
 	return rv;
+}
+
+/* One listed container: true when adopted into f; one that does not run
+ * is deleted (dead while nobody watched: no orphan is left). */
+static bool dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f)
+{
+	const cJSON *nm =
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "Names"), 0);
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(c, "State");
+	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(c, "Id");
+	const char *name, *ip;
+	uint32_t id;
+	char e2[256];
+
+	if (!cJSON_IsString(nm) || !cJSON_IsString(jid) ||
+	    strlen(jid->valuestring) >= 72 ||
+	    !dd_label_id(cJSON_GetObjectItemCaseSensitive(c, "Labels"), &id))
+		return false;
+	name =
+	    nm->valuestring[0] == '/' ? nm->valuestring + 1 : nm->valuestring;
+	if (!lb_name_valid(name))
+		return false;
+	ip = dd_ip(c, d->network);
+	if (!cJSON_IsString(state) ||
+	    strcmp(state->valuestring, "running") != 0 || !ip) {
+		lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s", name,
+		       cJSON_IsString(state) ? state->valuestring : "?");
+		dd_delete_id(d, &CONTAINER, jid->valuestring, name, e2,
+		             sizeof(e2));
+		return false;
+	}
+	dd_track(d, name, jid->valuestring, NULL);
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->server_id = id;
+	snprintf(f->host, sizeof(f->host), "%s", ip);
+	f->port = REPLICA_PORT;
+	return true;
 }
 
 static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
                     char *err, size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
-	char filter[256], enc[512], path[700];
-	cJSON *ans = NULL, *c;
-	struct cp_found *found;
-	size_t nf = 0;
+	char filter[256], path[800];
+	cJSON *ans = NULL;
+	const cJSON *c;
 	long status;
 	int rv;
 
@@ -190,8 +251,11 @@ static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 	*n = 0;
 	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}",
 	         LABEL_INSTANCE, d->instance);
-	snprintf(path, sizeof(path), "/containers/json?all=true&filters=%s",
-	         cp_docker_urlencode(filter, enc, sizeof(enc)));
+	if (!dd_path_of(path, sizeof(path), CONTAINER.list, filter,
+	                CONTAINER.list_more)) {
+		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
+		return LB_ERR_INVAL;
+	}
 	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
 	                         errlen)) != 0)
 		return rv;
@@ -201,56 +265,17 @@ static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 		cJSON_Delete(ans);
 		return LB_ERR_ENGINE;
 	}
-	found = calloc((size_t)cJSON_GetArraySize(ans) + 1, sizeof(*found));
-	if (!found) {
+	if (!(*out =
+	          calloc((size_t)cJSON_GetArraySize(ans) + 1, sizeof(**out)))) {
 		cJSON_Delete(ans);
 		return LB_ERR_NOMEM;
 	}
 	cJSON_ArrayForEach(c, ans)
 	{
-		const cJSON *names =
-		    cJSON_GetObjectItemCaseSensitive(c, "Names");
-		const cJSON *nm = cJSON_GetArrayItem(names, 0);
-		const cJSON *labels =
-		    cJSON_GetObjectItemCaseSensitive(c, "Labels");
-		const cJSON *sid =
-		    cJSON_GetObjectItemCaseSensitive(labels, LABEL_SERVER_ID);
-		const cJSON *state =
-		    cJSON_GetObjectItemCaseSensitive(c, "State");
-		const cJSON *jid = cJSON_GetObjectItemCaseSensitive(c, "Id");
-		const char *name, *ip;
-		char e2[256];
-		long idv;
-
-		if (!cJSON_IsString(nm) || !cJSON_IsString(sid))
-			continue;
-		name = nm->valuestring[0] == '/' ? nm->valuestring + 1
-		                                 : nm->valuestring;
-		idv = strtol(sid->valuestring, NULL, 10);
-		ip = dd_ip(c, d->network);
-		if (!lb_name_valid(name) || idv < 1)
-			continue;
-		if (!cJSON_IsString(state) ||
-		    strcmp(state->valuestring, "running") != 0 || !ip) {
-			/* Dead while nobody watched: delete, leave no orphan.
-			 */
-			lb_log(
-			    LB_INFO, "adopt_cleanup", "name=%s state=%s", name,
-			    cJSON_IsString(state) ? state->valuestring : "?");
-			dd_remove(d, name, e2, sizeof(e2));
-			continue;
-		}
-		dd_track(d, name, cJSON_IsString(jid) ? jid->valuestring : "",
-		         NULL);
-		snprintf(found[nf].name, sizeof(found[nf].name), "%s", name);
-		found[nf].server_id = (uint32_t)idv;
-		snprintf(found[nf].host, sizeof(found[nf].host), "%s", ip);
-		found[nf].port = REPLICA_PORT;
-		nf++;
+		if (dd_adopt_one(d, c, &(*out)[*n]))
+			(*n)++;
 	}
 	cJSON_Delete(ans);
-	*out = found;
-	*n = nf;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "lb_array.h"
 #include "lb_err.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +94,12 @@ static int sd_add(struct sd *d, const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "LB_BACKENDS: %s", why);
 		return LB_ERR_INVAL;
 	}
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i].name, f.name) == 0) {
-			snprintf(err, errlen, "LB_BACKENDS: %s is listed twice",
-			         f.name);
-			return LB_ERR_INVAL;
-		}
+	if (lb_name_find(d->v, d->n, sizeof(*d->v),
+	                 offsetof(struct cp_found, name), f.name) >= 0) {
+		snprintf(err, errlen, "LB_BACKENDS: %s is listed twice",
+		         f.name);
+		return LB_ERR_INVAL;
+	}
 	if (lb_array_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v)))
 		return LB_ERR_NOMEM;
 	f.port = (uint16_t)port;

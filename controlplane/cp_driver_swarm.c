@@ -11,8 +11,14 @@
 
 /* How long a new service may take to run its task (scheduling, start). */
 #define SWARM_START_WAIT_MS 60000
-/* SIGTERM, then this long, then SIGKILL (nanoseconds for the API). */
-#define SWARM_STOP_GRACE_NS 2000000000.0
+
+static const struct dd_kind SERVICE = {
+    .noun = "service",
+    .list = "/services",
+    .list_more = "",
+    .id_field = "ID",
+    .delete_fmt = "/services/%s",
+};
 
 static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id)
 {
@@ -27,7 +33,9 @@ static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id)
 	dd_replica_env(d, cJSON_AddArrayToObject(cs, "Env"), id);
 	/* The task's container carries them too: its die event names it. */
 	dd_replica_labels(d, cJSON_AddObjectToObject(cs, "Labels"), name, id);
-	cJSON_AddNumberToObject(cs, "StopGracePeriod", SWARM_STOP_GRACE_NS);
+	/* Nanoseconds, for this API. */
+	cJSON_AddNumberToObject(cs, "StopGracePeriod",
+	                        REPLICA_STOP_GRACE_S * 1e9);
 	/* Replacement is the control plane's job, not Swarm's. */
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(tt, "RestartPolicy"),
 	                        "Condition", "none");
@@ -48,95 +56,95 @@ static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id)
 	return b;
 }
 
-/* The newest task of service `name`.  Returns 0 (out->state empty when it
- * has none yet), or an error with the reason in err. */
-static int sw_task(struct dd *d, const char *name, struct cp_swarm_task *out,
-                   char *err, size_t errlen)
+/* Swarm's names for a task's life, in three kinds. */
+enum sw_phase { SW_ON_ITS_WAY, SW_RUNNING, SW_OVER };
+
+static enum sw_phase sw_phase_of(const struct cp_swarm_task *t)
 {
-	char filter[160], enc[400], path[600];
+	static const char *const over[] = {"failed",   "rejected", "complete",
+	                                   "shutdown", "orphaned", "remove"};
+	if (strcmp(t->state, "running") == 0)
+		return t->ip[0] ? SW_RUNNING : SW_ON_ITS_WAY;
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++)
+		if (strcmp(t->state, over[i]) == 0)
+			return SW_OVER;
+	return SW_ON_ITS_WAY; /* new, pending, assigned, ..., starting */
+}
+
+/* The newest task of the service with id `svc`.  Returns 0 (out->state
+ * empty when it has none yet), or an error with the reason in err. */
+static int sw_task(struct dd *d, const char *svc, const char *name,
+                   struct cp_swarm_task *out, char *err, size_t errlen)
+{
+	char filter[160], path[600];
 	cJSON *ans = NULL;
 	long status;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(filter, sizeof(filter), "{\"service\":[\"%s\"]}", name);
-	snprintf(path, sizeof(path), "/tasks?filters=%s",
-	         cp_docker_urlencode(filter, enc, sizeof(enc)));
+	snprintf(filter, sizeof(filter), "{\"service\":[\"%s\"]}", svc);
+	if (!dd_path_of(path, sizeof(path), "/tasks", filter, "")) {
+		snprintf(err, errlen, "service id too long");
+		return LB_ERR_INVAL;
+	}
 	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
 	                         errlen)) != 0)
 		return rv;
-	cp_swarm_task_parse(ans, d->network, out);
-	cJSON_Delete(ans);
-	return 0;
-}
-
-static int sw_remove(struct dd *d, const char *name, char *err, size_t errlen)
-{
-	char path[256];
-	cJSON *ans = NULL;
-	long status;
-	int rv;
-
-	snprintf(path, sizeof(path), "/services/%s", name);
-	rv = cp_docker_call(&d->api, "DELETE", path, NULL, &status, &ans, err,
-	                    errlen);
-	if (rv == 0 && status != 200 && status != 404) {
-		snprintf(err, errlen, "cannot delete service %s: %s", name,
-		         cp_docker_message(ans, "engine refused"));
+	if (status != 200) {
+		snprintf(err, errlen, "cannot list the tasks of service %s: %s",
+		         name, cp_docker_message(ans, "engine refused"));
 		rv = LB_ERR_ENGINE;
+	} else {
+		cp_swarm_task_parse(ans, d->network, out);
 	}
 	cJSON_Delete(ans);
 	return rv;
 }
 
-/* Waits until the service's task runs and has an address. */
-static int sw_wait_running(struct dd *d, const char *name,
-                           struct cp_swarm_task *t, char *err, size_t errlen)
+/* Waits (bounded) until the service's task is running with an address or
+ * is over.  Returns 0 with t filled (sw_phase_of says which), or an error
+ * of the engine. */
+static int sw_wait_task(struct dd *d, const char *svc, const char *name,
+                        struct cp_swarm_task *t, char *err, size_t errlen)
 {
 	int64_t deadline = lb_now_ms() + SWARM_START_WAIT_MS;
 	int rv;
 
-	while (!atomic_load(&d->closing)) {
-		if ((rv = sw_task(d, name, t, err, errlen)) != 0)
-			return rv;
-		if (strcmp(t->state, "running") == 0 && t->ip[0])
-			return 0;
-		if (!strcmp(t->state, "failed") ||
-		    !strcmp(t->state, "rejected") ||
-		    !strcmp(t->state, "complete") ||
-		    !strcmp(t->state, "shutdown")) {
-			snprintf(err, errlen,
-			         "the task of service %s is %s: %s", name,
-			         t->state,
-			         t->error[0] ? t->error : "no reason given");
-			return LB_ERR_ENGINE;
-		}
-		if (lb_now_ms() > deadline)
-			break;
+	while ((rv = sw_task(d, svc, name, t, err, errlen)) == 0 &&
+	       sw_phase_of(t) == SW_ON_ITS_WAY && lb_now_ms() < deadline &&
+	       !atomic_load(&d->closing))
 		lb_sleep_ms(100);
-	}
-	snprintf(err, errlen, "the task of service %s did not run within %d ms",
-	         name, SWARM_START_WAIT_MS);
-	return LB_ERR_TIMEOUT;
+	return rv;
 }
 
-static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
-                    char *host, size_t hostlen, uint16_t *port, char *err,
-                    size_t errlen)
+/* Creates the service; its id into svc[72].  A name that a service of
+ * ours holds while we track none under it (a create whose answer was
+ * lost) is freed and tried once more. */
+static int sw_create(struct dd *d, const char *name, uint32_t id, char *svc,
+                     char *err, size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
-	cJSON *body, *ans = NULL;
-	struct cp_swarm_task t;
-	long status;
+	cJSON *body = sw_service_body(d, name, id), *ans = NULL;
+	const cJSON *jid;
+	long status = 0;
 	int rv;
 
-	if ((rv = dd_network(d, err, errlen)) != 0)
-		return rv;
-	body = sw_service_body(d, name, id);
 	rv = cp_docker_call(&d->api, "POST", "/services/create", body, &status,
 	                    &ans, err, errlen);
+	if (rv == 0 && status == 409 &&
+	    dd_clear_name(d, &SERVICE, name, "") > 0) {
+		cJSON_Delete(ans);
+		ans = NULL;
+		rv = cp_docker_call(&d->api, "POST", "/services/create", body,
+		                    &status, &ans, err, errlen);
+	}
+	if (rv != 0) /* the engine may have made it all the same */
+		dd_clear_name(d, &SERVICE, name, "");
 	cJSON_Delete(body);
-	if (rv == 0 && status != 201) {
+	jid = cJSON_GetObjectItemCaseSensitive(ans, "ID");
+	if (rv == 0 && status == 201 && cJSON_IsString(jid) &&
+	    strlen(jid->valuestring) < 72) {
+		strcpy(svc, jid->valuestring);
+	} else if (rv == 0) {
 		if (status == 409)
 			snprintf(err, errlen,
 			         "a service named %s already exists", name);
@@ -147,83 +155,131 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 		rv = LB_ERR_ENGINE;
 	}
 	cJSON_Delete(ans);
-	if (rv != 0)
+	return rv;
+}
+
+static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
+                    char *host, size_t hostlen, uint16_t *port, char *err,
+                    size_t errlen)
+{
+	struct dd *d = (struct dd *)base;
+	struct cp_swarm_task t;
+	char svc[72] = "", e2[256];
+	int rv;
+
+	if ((rv = dd_network(d, err, errlen)) != 0 ||
+	    (rv = sw_create(d, name, id, svc, err, errlen)) != 0)
 		return rv;
-	if ((rv = sw_wait_running(d, name, &t, err, errlen)) != 0) {
-		char e2[256];
-		/* Leave nothing half-made behind. */
-		if (sw_remove(d, name, e2, sizeof(e2)) != 0)
-			lb_log(LB_WARN, "cleanup_failed",
-			       "name=%s reason=\"%s\"", name, e2);
-		return rv;
+	/* Its removal by someone else is a death from now on. */
+	dd_track(d, name, "", svc);
+	rv = sw_wait_task(d, svc, name, &t, err, errlen);
+	if (rv == 0 && sw_phase_of(&t) == SW_OVER) {
+		snprintf(err, errlen, "the task of service %s is %s: %s", name,
+		         t.state, t.error[0] ? t.error : "no reason given");
+		rv = LB_ERR_ENGINE;
+	} else if (rv == 0 && sw_phase_of(&t) != SW_RUNNING) {
+		snprintf(err, errlen,
+		         "the task of service %s did not run within %d ms "
+		         "(last state: %s%s%s)",
+		         name, SWARM_START_WAIT_MS,
+		         t.state[0] ? t.state : "none", t.error[0] ? ", " : "",
+		         t.error);
+		rv = LB_ERR_TIMEOUT;
 	}
-	dd_track(d, name, t.container, t.service);
-	snprintf(host, hostlen, "%s", t.ip);
-	*port = REPLICA_PORT;
-	return 0;
+	if (rv == 0) {
+		dd_track(d, name, t.container, svc);
+		snprintf(host, hostlen, "%s", t.ip);
+		*port = REPLICA_PORT;
+		return 0;
+	}
+	/* Leave nothing half-made behind. */
+	dd_stopping(d, name);
+	if (dd_delete_id(d, &SERVICE, svc, name, e2, sizeof(e2)) != 0)
+		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
+		       e2);
+	dd_untrack(d, name);
+	return rv;
 }
 
 static int sw_stop(struct cp_driver *base, const char *name, char *err,
                    size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
+	char cid[72], svc[72];
 	int rv;
 
+	if (!dd_ids(d, name, cid, svc) || !svc[0]) {
+		/* Not one we know the id of: whatever of ours has its name. */
+		if (dd_clear_name(d, &SERVICE, name, "") >= 0)
+			return 0;
+		snprintf(err, errlen, "cannot list the services named %s",
+		         name);
+		return LB_ERR_ENGINE;
+	}
 	dd_stopping(d, name);
 	/* Swarm stops the task (SIGTERM, the grace, SIGKILL) as it goes. */
-	if ((rv = sw_remove(d, name, err, errlen)) == 0)
+	if ((rv = dd_delete_id(d, &SERVICE, svc, name, err, errlen)) == 0)
 		dd_untrack(d, name);
 	return rv;
 }
 
-/* One listed service: adopted when its task runs, else deleted. */
-static bool sw_adopt_one(struct dd *d, const cJSON *svc, struct cp_found *f)
+/* One listed service: *adopted when it is (into f); one whose task is
+ * over or never ran is deleted (no orphan is left).  Returns an error when
+ * the engine could not say (adoption is then tried again). */
+static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
+                        bool *adopted, char *err, size_t errlen)
 {
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(svc, "Spec");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(s, "Spec");
 	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(spec, "Name");
-	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(spec, "Labels"), LABEL_SERVER_ID);
+	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(s, "ID");
 	struct cp_swarm_task t;
 	char e2[256];
-	long id;
+	uint32_t id;
+	int rv;
 
+	*adopted = false;
 	if (!cJSON_IsString(nm) || !cJSON_IsString(sid) ||
-	    !lb_name_valid(nm->valuestring) ||
-	    (id = strtol(sid->valuestring, NULL, 10)) < 1)
-		return false;
-	if (sw_task(d, nm->valuestring, &t, e2, sizeof(e2)) != 0 ||
-	    strcmp(t.state, "running") != 0 || !t.ip[0]) {
-		/* Dead while nobody watched: delete, leave no orphan. */
+	    strlen(sid->valuestring) >= 72 || !lb_name_valid(nm->valuestring) ||
+	    !dd_label_id(cJSON_GetObjectItemCaseSensitive(spec, "Labels"), &id))
+		return 0;
+	if ((rv = sw_wait_task(d, sid->valuestring, nm->valuestring, &t, err,
+	                       errlen)) != 0)
+		return rv;
+	if (sw_phase_of(&t) != SW_RUNNING) {
 		lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s",
-		       nm->valuestring, t.state[0] ? t.state : "?");
-		sw_remove(d, nm->valuestring, e2, sizeof(e2));
-		return false;
+		       nm->valuestring, t.state[0] ? t.state : "none");
+		dd_delete_id(d, &SERVICE, sid->valuestring, nm->valuestring, e2,
+		             sizeof(e2));
+		return 0;
 	}
-	dd_track(d, nm->valuestring, t.container, t.service);
+	dd_track(d, nm->valuestring, t.container, sid->valuestring);
 	memset(f, 0, sizeof(*f));
 	snprintf(f->name, sizeof(f->name), "%s", nm->valuestring);
-	f->server_id = (uint32_t)id;
+	f->server_id = id;
 	snprintf(f->host, sizeof(f->host), "%s", t.ip);
 	f->port = REPLICA_PORT;
-	return true;
+	*adopted = true;
+	return 0;
 }
 
 static int sw_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
                     char *err, size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
-	char filter[256], enc[512], path[700];
+	char filter[256], path[800];
 	cJSON *ans = NULL;
-	const cJSON *svc;
+	const cJSON *s;
 	long status;
-	int rv;
+	int rv = 0;
 
 	*out = NULL;
 	*n = 0;
 	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}",
 	         LABEL_INSTANCE, d->instance);
-	snprintf(path, sizeof(path), "/services?filters=%s",
-	         cp_docker_urlencode(filter, enc, sizeof(enc)));
+	if (!dd_path_of(path, sizeof(path), SERVICE.list, filter, "")) {
+		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
+		return LB_ERR_INVAL;
+	}
 	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
 	                         errlen)) != 0)
 		return rv;
@@ -240,17 +296,44 @@ static int sw_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 		cJSON_Delete(ans);
 		return LB_ERR_NOMEM;
 	}
-	cJSON_ArrayForEach(svc, ans)
+	cJSON_ArrayForEach(s, ans)
 	{
-		if (sw_adopt_one(d, svc, &(*out)[*n]))
-			(*n)++;
+		bool adopted;
+		if ((rv = sw_adopt_one(d, s, &(*out)[*n], &adopted, err,
+		                       errlen)) != 0)
+			break;
+		*n += adopted;
 	}
 	cJSON_Delete(ans);
-	return 0;
+	if (rv != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rv;
+}
+
+/* Swarm names services like DNS labels: letters, digits and inner '-'. */
+static bool sw_name_ok(const char *name, char *why, size_t len)
+{
+	size_t n = strlen(name);
+	bool ok = n > 0 && name[n - 1] != '-';
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (name[i] >= 'a' && name[i] <= 'z') ||
+		     (name[i] >= 'A' && name[i] <= 'Z') ||
+		     (name[i] >= '0' && name[i] <= '9') ||
+		     (name[i] == '-' && i > 0);
+	if (!ok)
+		snprintf(why, len,
+		         "is not a valid Swarm service name "
+		         "(^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$)");
+	return ok;
 }
 
 static const struct cp_driver_ops sw_ops = {
     .name = "swarm",
+    .name_ok = sw_name_ok,
     .start = sw_start,
     .stop = sw_stop,
     .adopt = sw_adopt,

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,110 @@ int dd_network(struct dd *d, char *err, size_t errlen)
 	return rv;
 }
 
+bool dd_ids(struct dd *d, const char *name, char *id, char *service)
+{
+	ssize_t i;
+	pthread_mutex_lock(&d->mu);
+	if ((i = dd_find(d, name)) >= 0) {
+		memcpy(id, d->v[i].id, sizeof(d->v[i].id));
+		memcpy(service, d->v[i].service, sizeof(d->v[i].service));
+	}
+	pthread_mutex_unlock(&d->mu);
+	return i >= 0;
+}
+
+bool dd_path_of(char *out, size_t len, const char *endpoint, const char *filter,
+                const char *more)
+{
+	char enc[1024];
+	int n;
+
+	if (!cp_docker_urlencode(filter, enc, sizeof(enc)))
+		return false;
+	n = snprintf(out, len, "%s?filters=%s%s", endpoint, enc, more);
+	return n > 0 && (size_t)n < len;
+}
+
+void dd_name_filter(const struct dd *d, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "{\"label\":[\"%s=%s\",\"%s=%s\"]}", LABEL_INSTANCE,
+	         d->instance, LABEL_NAME, name);
+}
+
+int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
+                 const char *name, char *err, size_t errlen)
+{
+	char path[256];
+	cJSON *ans = NULL;
+	long status;
+	int rv;
+
+	snprintf(path, sizeof(path), k->delete_fmt, id);
+	rv = cp_docker_call(&d->api, "DELETE", path, NULL, &status, &ans, err,
+	                    errlen);
+	if (rv == 0 && status != 200 && status != 204 && status != 404) {
+		snprintf(err, errlen, "cannot delete %s %s: %s", k->noun, name,
+		         cp_docker_message(ans, "engine refused"));
+		rv = LB_ERR_ENGINE;
+	}
+	cJSON_Delete(ans);
+	return rv;
+}
+
+int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
+                  const char *keep)
+{
+	char filter[256], path[800], err[256];
+	cJSON *ans = NULL;
+	const cJSON *o;
+	long status;
+	int n = 0;
+
+	dd_name_filter(d, name, filter, sizeof(filter));
+	if (!dd_path_of(path, sizeof(path), k->list, filter, k->list_more) ||
+	    cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
+	                   sizeof(err)) != 0)
+		return -1;
+	if (status != 200 || !cJSON_IsArray(ans)) {
+		cJSON_Delete(ans);
+		return -1;
+	}
+	cJSON_ArrayForEach(o, ans)
+	{
+		const cJSON *id =
+		    cJSON_GetObjectItemCaseSensitive(o, k->id_field);
+		if (!cJSON_IsString(id) || strcmp(id->valuestring, keep) == 0)
+			continue;
+		lb_log(LB_INFO, "stale_deleted", "name=%s %s=%.12s", name,
+		       k->noun, id->valuestring);
+		if (dd_delete_id(d, k, id->valuestring, name, err,
+		                 sizeof(err)) == 0)
+			n++;
+	}
+	cJSON_Delete(ans);
+	return n;
+}
+
+bool dd_label_id(const cJSON *labels, uint32_t *id)
+{
+	const cJSON *s =
+	    cJSON_GetObjectItemCaseSensitive(labels, LABEL_SERVER_ID);
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!cJSON_IsString(s) || !s->valuestring[0])
+		return false;
+	for (p = s->valuestring; *p; p++) {
+		if (*p < '0' || *p > '9' || v > UINT32_MAX)
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < 1 || v > UINT32_MAX)
+		return false;
+	*id = (uint32_t)v;
+	return true;
+}
+
 void dd_stopping(struct dd *d, const char *name)
 {
 	ssize_t i;
@@ -105,7 +210,8 @@ void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id)
 	cJSON_AddItemToArray(env, cJSON_CreateString(line));
 	snprintf(line, sizeof(line), "THREADS=%lld", d->replica_threads);
 	cJSON_AddItemToArray(env, cJSON_CreateString(line));
-	cJSON_AddItemToArray(env, cJSON_CreateString("PORT=5000"));
+	snprintf(line, sizeof(line), "PORT=%d", REPLICA_PORT);
+	cJSON_AddItemToArray(env, cJSON_CreateString(line));
 }
 
 void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
@@ -195,7 +301,7 @@ static int dd_stream_progress(void *arg, curl_off_t a, curl_off_t b,
 static void *dd_events_thread(void *arg)
 {
 	struct dd *d = arg;
-	char filter[256], enc[512], url[900];
+	char filter[256], path[800], url[900];
 	struct dd_stream *s = calloc(1, sizeof(*s));
 
 	if (!s)
@@ -210,8 +316,11 @@ static void *dd_events_thread(void *arg)
 		         "{\"type\":[\"container\"],\"event\":[\"die\"],"
 		         "\"label\":[\"%s=%s\"]}",
 		         LABEL_INSTANCE, d->instance);
-	snprintf(url, sizeof(url), "http://docker%s/events?filters=%s",
-	         CP_DOCKER_API, cp_docker_urlencode(filter, enc, sizeof(enc)));
+	if (!dd_path_of(path, sizeof(path), "/events", filter, "")) {
+		free(s);
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "http://docker%s%s", CP_DOCKER_API, path);
 	while (!atomic_load(&d->closing)) {
 		CURL *h = curl_easy_init();
 		CURLcode cc;
@@ -243,7 +352,7 @@ static void *dd_events_thread(void *arg)
 void dd_shutdown(struct cp_driver *base)
 {
 	/* Containers outlive the control plane: the next start adopts them
-	 * (make down removes them). */
+	 * (make down and make swarm-down remove them). */
 	(void)base;
 }
 

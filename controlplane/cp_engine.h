@@ -1,8 +1,10 @@
 /* cp_engine.h - what the docker and swarm drivers share: the Docker
  * Engine API client, the labels that mark this balancer's replicas, the
  * records of the replicas they run, the network, and the follower of the
- * engine's "die" events (a killed replica is replaced at once, not after
- * failed heartbeats).  Internal to those two drivers. */
+ * engine's events (a container's "die", a service's "remove": a killed
+ * replica is replaced at once, not after failed heartbeats; the engine
+ * reports the containers of its own node only).  Internal to those two
+ * drivers. */
 #ifndef CP_ENGINE_H
 #define CP_ENGINE_H
 
@@ -18,8 +20,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define REPLICA_PORT      5000
-#define ENGINE_TIMEOUT_MS 30000
+/* SIGTERM, then this long, then SIGKILL (containers and services). */
+#define REPLICA_STOP_GRACE_S 2
+#define REPLICA_PORT         5000
+#define ENGINE_TIMEOUT_MS    30000
 
 struct dd_entry {
 	char name[LB_NAME_MAX + 1];
@@ -59,6 +63,46 @@ void dd_untrack(struct dd *d, const char *name);
 
 /* `name` is being stopped by us: its die event is not a death. */
 void dd_stopping(struct dd *d, const char *name);
+
+/* Copies the ids that `name` is tracked with (container, and service in a
+ * swarm; each 72 bytes) out.  False when it is not tracked. */
+bool dd_ids(struct dd *d, const char *name, char *id, char *service);
+
+/* Engine paths name objects by id, never by replica name: the engine
+ * matches a name it does not know against the start of ids, and could
+ * act on someone else's object.  dd_path_of() writes
+ * "<endpoint>?filters=<filter, encoded><more>" into out[len]; false when
+ * it would be cut. */
+bool dd_path_of(char *out, size_t len, const char *endpoint, const char *filter,
+                const char *more);
+
+/* The filter (JSON) that selects this balancer's object for replica
+ * `name`, by its labels (exact values, unlike the engine's name filter). */
+void dd_name_filter(const struct dd *d, const char *name, char *out,
+                    size_t len);
+
+/* What a driver makes per replica: containers, or Swarm services. */
+struct dd_kind {
+	const char *noun;       /* "container", "service" */
+	const char *list;       /* endpoint that lists them */
+	const char *list_more;  /* more of its query ("&all=true") */
+	const char *id_field;   /* "Id", "ID" */
+	const char *delete_fmt; /* path that deletes one, from its id */
+};
+
+/* Deletes the object with this id; gone already (404) is success. */
+int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
+                 const char *name, char *err, size_t errlen);
+
+/* Deletes every object of ours labelled as replica `name`, but `keep`
+ * (an id, or ""): what a create whose answer was lost, or a stop that did
+ * not finish, left behind.  Returns how many, or -1 when the engine could
+ * not list them. */
+int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
+                  const char *keep);
+
+/* The server id in an object's labels: a whole decimal 1..UINT32_MAX. */
+bool dd_label_id(const cJSON *labels, uint32_t *id);
 
 /* Creates the network when it is missing (compose or the stack file
  * creates it otherwise): a bridge, or an attachable overlay for swarm. */

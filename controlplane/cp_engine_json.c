@@ -31,6 +31,7 @@ bool cp_engine_event_parse(const char *line, size_t len,
 {
 	cJSON *ev = cJSON_ParseWithLength(line, len);
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "Type");
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(ev, "Action");
 	const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
 	const cJSON *attrs =
 	    cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
@@ -42,10 +43,15 @@ bool cp_engine_event_parse(const char *line, size_t len,
 		nm = cJSON_GetObjectItemCaseSensitive(attrs, "name");
 	out->service =
 	    cJSON_IsString(type) && strcmp(type->valuestring, "service") == 0;
-	ok = copy_string(out->name, sizeof(out->name), nm) && out->name[0] &&
-	     copy_string(out->id, sizeof(out->id),
-	                 cJSON_GetObjectItemCaseSensitive(actor, "ID")) &&
-	     out->id[0];
+	/* The stream's filter asks for these only; checked here all the
+	 * same, as a death is acted on. */
+	ok =
+	    cJSON_IsString(action) &&
+	    strcmp(action->valuestring, out->service ? "remove" : "die") == 0 &&
+	    copy_string(out->name, sizeof(out->name), nm) && out->name[0] &&
+	    copy_string(out->id, sizeof(out->id),
+	                cJSON_GetObjectItemCaseSensitive(actor, "ID")) &&
+	    out->id[0];
 	cJSON_Delete(ev);
 	return ok;
 }

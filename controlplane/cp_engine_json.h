@@ -24,8 +24,9 @@ struct cp_engine_event {
 	char id[72];
 };
 
-/* Reads one line of /events.  The replica's name is the "lb.name" label
- * (a Swarm task's container is not named after its replica), else the
+/* Reads one line of /events: a container's "die" or a service's
+ * "remove" (anything else is refused).  The replica's name is the "lb.name"
+ * label (a Swarm task's container is not named after its replica), else the
  * actor's "name".  Returns false for anything else: not JSON, no actor,
  * a name or id that is missing or too long. */
 bool cp_engine_event_parse(const char *line, size_t len,

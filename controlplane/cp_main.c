@@ -1,6 +1,7 @@
 /* lb-controlplane: owns the replica set.  Serves admin requests over NNG
  * REP, publishes ring snapshots over NNG PUB, probes heartbeats, replaces
- * dead replicas, and runs replicas through a driver (process or docker). */
+ * dead replicas, and runs replicas through a driver (process, docker,
+ * swarm or static). */
 #include "cp.h"
 #include "cp_admin.h"
 #include "cp_driver_docker.h"
@@ -76,7 +77,9 @@ static void found_to_replica(const struct cp_found *f, struct cp_replica *r)
 }
 
 /* Sorts what the driver found (join order is id order) into r[] and probes
- * it: ok[i] says whether r[i] answered. */
+ * it: ok[i] says whether r[i] answered.  A second replica with an id
+ * already seen (labels edited by hand) counts as not answering: ids are
+ * unique in the ring. */
 static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
                             struct cp_replica *r, bool *ok)
 {
@@ -93,6 +96,11 @@ static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
 		cp_probe_run(&cp->cfg.check, probes, n, 1000);
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = probes && probes[i].ok;
+		if (i > 0 && f[i].server_id == f[i - 1].server_id) {
+			lb_log(LB_WARN, "adopt_duplicate_id", "name=%s id=%u",
+			       f[i].name, f[i].server_id);
+			ok[i] = false;
+		}
 		found_to_replica(&f[i], &r[i]);
 		lb_log(ok[i] ? LB_INFO : LB_WARN,
 		       ok[i] ? "replica_adopted" : "adopt_unhealthy",
@@ -107,28 +115,29 @@ static void bootstrap_probe(struct cp *cp, struct cp_found *f, size_t n,
 
 /* Records what was found: static backends all, in their order (those that
  * do not answer yet DOWN); replicas that answer, the others stopped (not
- * ours any more).  Returns how many are UP, or -1 on error. */
-static long bootstrap_record(struct cp *cp, struct cp_replica *r, bool *ok,
-                             size_t n)
+ * ours any more).  *nup says how many are UP. */
+static int bootstrap_record(struct cp *cp, struct cp_replica *r, bool *ok,
+                            size_t n, size_t *nup)
 {
-	size_t nup = 0;
+	int rv;
 
+	*nup = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (cp->driver->ops->given_addresses) {
-			if ((ok[i] ? cp_state_add_up(&cp->state, &r[i], 1)
-			           : cp_state_add_down(&cp->state, &r[i], 1)))
-				return -1;
+			if ((rv = ok[i] ? cp_state_add_up(&cp->state, &r[i], 1)
+			                : cp_state_add_down(&cp->state, &r[i],
+			                                    1)) != 0)
+				return rv;
 		} else if (!ok[i]) {
 			cp_ops_stop_replica(cp, r[i].name);
 			continue;
 		}
 		if (ok[i])
-			r[nup++] = r[i]; /* keeps the healthy, in order */
+			r[(*nup)++] = r[i]; /* keeps the healthy, in order */
 	}
-	if (!cp->driver->ops->given_addresses &&
-	    cp_state_add_up(&cp->state, r, nup) != 0)
-		return -1;
-	return (long)nup;
+	if (!cp->driver->ops->given_addresses)
+		return cp_state_add_up(&cp->state, r, *nup);
+	return 0;
 }
 
 /* Adopts the replicas that already run (a restart loses nothing); when
@@ -138,8 +147,7 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 {
 	struct cp_replica *r;
 	struct cp_found *f;
-	long nup = 0;
-	size_t n;
+	size_t n, nup = 0;
 	bool *ok;
 	int rv;
 
@@ -151,8 +159,7 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 		rv = LB_ERR_NOMEM;
 	if (rv == 0) {
 		bootstrap_probe(cp, f, n, r, ok);
-		if ((nup = bootstrap_record(cp, r, ok, n)) < 0)
-			rv = LB_ERR_NOMEM;
+		rv = bootstrap_record(cp, r, ok, n, &nup);
 	}
 	if (rv == 0 && !cp->driver->ops->given_addresses && nup == 0 &&
 	    cp->cfg.replicas > 0)

@@ -269,6 +269,10 @@ static bool add_given(struct cp *cp, const Lb__AdminRequest *req,
 			            "(^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$)",
 			            h);
 			return false;
+		} else if (cp->driver->ops->name_ok &&
+		           !cp->driver->ops->name_ok(h, why, sizeof(why))) {
+			reply_error(reply, 400, "'" NAME_ECHO "' %s", h, why);
+			return false;
 		} else {
 			snprintf(r[i].name, sizeof(r[i].name), "%s", h);
 		}

@@ -133,7 +133,9 @@ int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
 /* A replica is dead (why: "exited", "heartbeat", ...): it leaves the ring
  * at once and a replacement with a new random name and id takes its place
  * at the end of the list (N stays).  A STARTING one only goes back to "not
- * spawned".  Returns true when something changed. */
+ * spawned".  With nothing to respawn (static backends, see
+ * cp_state_no_respawn) it stays listed, DOWN, until it rises again.
+ * Returns true when something changed. */
 bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why);
 
 /* A STARTING replica runs at host:port and answered: UP and into the

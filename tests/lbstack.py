@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from lbtest import (Proc, assert_no_sanitizer_reports, binary, free_port,
-                      pid_alive, replica_pids, wait_for)
+from lbtest import (TIME_FACTOR, Proc, assert_no_sanitizer_reports, binary,
+                    free_port, pid_alive, replica_pids, wait_for)
 
 
 class Stack:
@@ -67,7 +67,7 @@ class Stack:
             return dp, port
         wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/rep",
                                       timeout=2).status_code in (200, 503),
-                 10, what="data plane listening")
+                 10 * TIME_FACTOR, what="data plane listening")
         return dp, port
 
     def start(self, ready=True):

@@ -125,6 +125,13 @@ def test_replicas_are_services_the_control_plane_repairs(swarm):
     assert net["Driver"] == "overlay" and net["Attachable"]
 
 
+def control_plane_log():
+    """Its log lines go to stderr; `docker service logs` keeps streams."""
+    r = sh("docker", "service", "logs", "--raw", f"{STACK}_controlplane",
+           check=False)
+    return r.stdout + r.stderr
+
+
 def replaced(swarm, victim):
     """The names once the victim is gone and a replacement serves."""
     m = swarm.rep()
@@ -153,6 +160,10 @@ def test_replica_task_lost_under_load_is_replaced(swarm, how):
     assert took < 5.0
     assert load.errors == [], load.errors[:5]
     assert names[-1].startswith("srv-") and victim not in services()
+    # Seen by the engine's events, not only by failed heartbeats.
+    event = "container_died" if how == "kill" else "service_removed"
+    wait_for(lambda: f"event={event} name={victim}" in control_plane_log(),
+             10, what=f"{event} in the control plane's log")
     # The replacement answers through the other data plane too.
     wait_for(lambda: swarm.rep(1)["replicas"] == names, 5,
              what="second data plane has the new ring")
@@ -187,6 +198,17 @@ def test_data_plane_task_killed_other_plane_unaffected(swarm):
           f"{len(hit.errors)} errors")
     assert other.errors == [], other.errors[:5]
     assert took < 30.0
+
+
+def test_names_swarm_refuses_are_a_400(swarm):
+    before = swarm.rep()
+    r = requests.post(swarm.url("/add"), timeout=30,
+                      json={"n": 1, "hostnames": ["S_1"]})
+    assert r.status_code == 400
+    assert r.json()["message"] == (
+        "<Error> 'S_1' is not a valid Swarm service name "
+        "(^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$)")
+    assert swarm.rep() == before
 
 
 def test_add_and_rm_create_and_remove_services(swarm):

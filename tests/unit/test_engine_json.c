@@ -22,7 +22,8 @@ static void test_container_die_names_the_replica_by_label(void)
 	LBT_CHECK(strcmp(ev.name, "server2") == 0);
 	LBT_CHECK(strcmp(ev.id, "abc") == 0);
 	/* Without the label (containers of older versions): its name. */
-	LBT_CHECK(event("{\"Type\":\"container\",\"Actor\":{\"ID\":\"d\","
+	LBT_CHECK(event("{\"Type\":\"container\",\"Action\":\"die\","
+	                "\"Actor\":{\"ID\":\"d\","
 	                "\"Attributes\":{\"name\":\"S5\"}}}",
 	                &ev));
 	LBT_CHECK(strcmp(ev.name, "S5") == 0);
@@ -50,17 +51,29 @@ static void test_unusable_events_are_refused(void)
 	LBT_CHECK(!event("not json", &ev));
 	LBT_CHECK(!event("[]", &ev));
 	LBT_CHECK(!event("{\"Actor\":{\"ID\":\"a\"}}", &ev));
-	LBT_CHECK(!event("{\"Actor\":{\"ID\":7,\"Attributes\":"
+	/* Only a container's death or a service's removal. */
+	LBT_CHECK(!event("{\"Type\":\"container\",\"Action\":\"start\","
+	                 "\"Actor\":{\"ID\":\"a\",\"Attributes\":"
 	                 "{\"name\":\"x\"}}}",
 	                 &ev));
-	LBT_CHECK(!event("{\"Actor\":{\"ID\":\"\",\"Attributes\":"
+	LBT_CHECK(!event("{\"Type\":\"service\",\"Action\":\"die\","
+	                 "\"Actor\":{\"ID\":\"a\",\"Attributes\":"
 	                 "{\"name\":\"x\"}}}",
 	                 &ev));
+	LBT_CHECK(
+	    !event("{\"Action\":\"die\",\"Actor\":{\"ID\":7,\"Attributes\":"
+	           "{\"name\":\"x\"}}}",
+	           &ev));
+	LBT_CHECK(
+	    !event("{\"Action\":\"die\",\"Actor\":{\"ID\":\"\",\"Attributes\":"
+	           "{\"name\":\"x\"}}}",
+	           &ev));
 	/* A name too long for a replica is not cut into another's. */
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	snprintf(line, sizeof(line),
-	         "{\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"name\":\"%s\"}}}",
+	         "{\"Action\":\"die\",\"Actor\":{\"ID\":\"a\","
+	         "\"Attributes\":{\"name\":\"%s\"}}}",
 	         longname);
 	LBT_CHECK(!event(line, &ev));
 }

@@ -47,7 +47,34 @@ static void random_names_are_valid_and_differ(void)
 	LBT_CHECK(same < 2);
 }
 
+static int backend(const char *spec, char *name, char *host, unsigned *port)
+{
+	char err[256];
+	return lb_backend_parse(spec, name, host, port, err, sizeof(err));
+}
+
+static void backend_specs(void)
+{
+	char name[LB_NAME_MAX + 1], host[LB_HOST_MAX + 1];
+	unsigned port = 0;
+
+	LBT_EQ(backend("api1=10.0.0.5:8080", name, host, &port), 0);
+	LBT_CHECK(strcmp(name, "api1") == 0 && strcmp(host, "10.0.0.5") == 0);
+	LBT_EQ(port, 8080);
+	LBT_EQ(backend("b=db.internal:1", name, host, &port), 0);
+	LBT_CHECK(strcmp(host, "db.internal") == 0);
+	/* Refused: no '=', no port, a port out of range or not only
+	 * digits, a bad name, a bad host. */
+	const char *bad[] = {
+	    "api1",    "a=host",  "a=h:0",  "a=h:65536",     "a=h: 80",
+	    "a=h:+80", "a=h:80x", "a=h:",   "bad name=h:80", "a=bad host:80",
+	    "a=:80",   "=h:80",   "a=-h:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		LBT_CHECK(backend(bad[i], name, host, &port) != 0);
+}
+
 static const struct lbt_case cases[] = {
+    {"backend_specs", backend_specs},
     {"valid_names", valid_names},
     {"invalid_names", invalid_names},
     {"random_names_are_valid_and_differ", random_names_are_valid_and_differ},
