@@ -256,3 +256,31 @@ def test_swarm_down_leaves_what_was_there(swarm):
     down = swarm.script("down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert engine_state() == swarm.before
+
+
+def test_a_swarm_that_was_there_is_neither_taken_nor_left():
+    """A swarm that swarm-up did not make, with someone else's service and
+    network on it: up deploys beside them, down removes only the stack."""
+    made_here = engine_state()["swarm"] != "active"
+    if made_here:
+        docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+    try:
+        docker("network", "create", "-d", "overlay", "lbtest-foreign")
+        docker("service", "create", "--name", "lbtest-foreign",
+               "--replicas", "0", "--network", "lbtest-foreign",
+               "lb-replica:latest")
+        before = engine_state()
+        s = Swarm()
+        up = s.script("up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert s.rep()["N"] == 3
+        down = s.script("down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "leaving" not in down.stdout
+        assert engine_state() == before  # swarm active, theirs still there
+    finally:
+        docker("service", "rm", "lbtest-foreign", check=False)
+        docker("network", "rm", "lbtest-foreign", check=False)
+        if made_here:
+            docker("swarm", "leave", "--force", check=False)
+            docker("network", "rm", "docker_gwbridge", check=False)
