@@ -148,7 +148,7 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
                     size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
-	char cid[72] = "", e2[256];
+	char cid[72] = "";
 	int rv;
 
 	if ((rv = dd_network(d, err, errlen)) != 0 ||
@@ -159,12 +159,7 @@ static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
 		*port = REPLICA_PORT;
 		return 0;
 	}
-	/* Leave nothing half-made behind. */
-	dd_stopping(d, name);
-	if (dd_delete_id(d, &CONTAINER, cid, name, e2, sizeof(e2)) != 0)
-		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
-		       e2);
-	dd_untrack(d, name);
+	dd_undo_start(d, &CONTAINER, cid, name); /* nothing half-made left */
 	return rv;
 }
 
@@ -199,9 +194,10 @@ static int dd_stop(struct cp_driver *base, const char *name, char *err,
 	return rv;
 }
 
-/* One listed container: true when adopted into f; one that does not run
- * is deleted (dead while nobody watched: no orphan is left). */
-static bool dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f)
+/* One listed container: *adopted when it is (into f); one that does not
+ * run is deleted (dead while nobody watched: no orphan is left). */
+static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
+                        bool *adopted, char *err, size_t errlen)
 {
 	const cJSON *nm =
 	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "Names"), 0);
@@ -209,24 +205,28 @@ static bool dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f)
 	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(c, "Id");
 	const char *name, *ip;
 	uint32_t id;
-	char e2[256];
+
+	(void)err; /* a listed container needs no more engine answers */
+	(void)errlen;
+	*adopted = false;
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(jid) ||
 	    strlen(jid->valuestring) >= 72 ||
 	    !dd_label_id(cJSON_GetObjectItemCaseSensitive(c, "Labels"), &id))
-		return false;
+		return 0;
 	name =
 	    nm->valuestring[0] == '/' ? nm->valuestring + 1 : nm->valuestring;
 	if (!lb_name_valid(name))
-		return false;
+		return 0;
 	ip = dd_ip(c, d->network);
 	if (!cJSON_IsString(state) ||
 	    strcmp(state->valuestring, "running") != 0 || !ip) {
 		lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s", name,
 		       cJSON_IsString(state) ? state->valuestring : "?");
+		char e2[256];
 		dd_delete_id(d, &CONTAINER, jid->valuestring, name, e2,
 		             sizeof(e2));
-		return false;
+		return 0;
 	}
 	dd_track(d, name, jid->valuestring, NULL);
 	memset(f, 0, sizeof(*f));
@@ -234,49 +234,15 @@ static bool dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f)
 	f->server_id = id;
 	snprintf(f->host, sizeof(f->host), "%s", ip);
 	f->port = REPLICA_PORT;
-	return true;
+	*adopted = true;
+	return 0;
 }
 
 static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
                     char *err, size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
-	char filter[256], path[800];
-	cJSON *ans = NULL;
-	const cJSON *c;
-	long status;
-	int rv;
-
-	*out = NULL;
-	*n = 0;
-	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}",
-	         LABEL_INSTANCE, d->instance);
-	if (!dd_path_of(path, sizeof(path), CONTAINER.list, filter,
-	                CONTAINER.list_more)) {
-		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
-		return LB_ERR_INVAL;
-	}
-	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
-	                         errlen)) != 0)
-		return rv;
-	if (status != 200 || !cJSON_IsArray(ans)) {
-		snprintf(err, errlen, "cannot list containers: %s",
-		         cp_docker_message(ans, "engine refused"));
-		cJSON_Delete(ans);
-		return LB_ERR_ENGINE;
-	}
-	if (!(*out =
-	          calloc((size_t)cJSON_GetArraySize(ans) + 1, sizeof(**out)))) {
-		cJSON_Delete(ans);
-		return LB_ERR_NOMEM;
-	}
-	cJSON_ArrayForEach(c, ans)
-	{
-		if (dd_adopt_one(d, c, &(*out)[*n]))
-			(*n)++;
-	}
-	cJSON_Delete(ans);
-	return 0;
+	return dd_adopt_all((struct dd *)base, &CONTAINER, dd_adopt_one, out, n,
+	                    err, errlen);
 }
 
 static const struct cp_driver_ops dd_ops = {
@@ -292,16 +258,6 @@ int cp_driver_docker_create(const struct cp_config *cfg,
                             cp_driver_exit_cb on_exit, void *arg,
                             struct cp_driver **out, char *err, size_t errlen)
 {
-	struct dd *d = calloc(1, sizeof(*d));
-	int rv;
-
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
-		return LB_ERR_NOMEM;
-	}
-	if ((rv = dd_engine_start(d, &dd_ops, cfg, on_exit, arg, err,
-	                          errlen)) != 0)
-		return rv;
-	*out = &d->base;
-	return 0;
+	return dd_engine_create(&dd_ops, false, cfg, on_exit, arg, out, err,
+	                        errlen);
 }

@@ -164,7 +164,7 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 {
 	struct dd *d = (struct dd *)base;
 	struct cp_swarm_task t;
-	char svc[72] = "", e2[256];
+	char svc[72] = "";
 	int rv;
 
 	if ((rv = dd_network(d, err, errlen)) != 0 ||
@@ -192,12 +192,7 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 		*port = REPLICA_PORT;
 		return 0;
 	}
-	/* Leave nothing half-made behind. */
-	dd_stopping(d, name);
-	if (dd_delete_id(d, &SERVICE, svc, name, e2, sizeof(e2)) != 0)
-		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
-		       e2);
-	dd_untrack(d, name);
+	dd_undo_start(d, &SERVICE, svc, name); /* nothing half-made left */
 	return rv;
 }
 
@@ -265,52 +260,8 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 static int sw_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
                     char *err, size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
-	char filter[256], path[800];
-	cJSON *ans = NULL;
-	const cJSON *s;
-	long status;
-	int rv = 0;
-
-	*out = NULL;
-	*n = 0;
-	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}",
-	         LABEL_INSTANCE, d->instance);
-	if (!dd_path_of(path, sizeof(path), SERVICE.list, filter, "")) {
-		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
-		return LB_ERR_INVAL;
-	}
-	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
-	                         errlen)) != 0)
-		return rv;
-	if (status != 200 || !cJSON_IsArray(ans)) {
-		snprintf(err, errlen,
-		         "cannot list services (is this node a "
-		         "swarm manager?): %s",
-		         cp_docker_message(ans, "engine refused"));
-		cJSON_Delete(ans);
-		return LB_ERR_ENGINE;
-	}
-	if (!(*out =
-	          calloc((size_t)cJSON_GetArraySize(ans) + 1, sizeof(**out)))) {
-		cJSON_Delete(ans);
-		return LB_ERR_NOMEM;
-	}
-	cJSON_ArrayForEach(s, ans)
-	{
-		bool adopted;
-		if ((rv = sw_adopt_one(d, s, &(*out)[*n], &adopted, err,
-		                       errlen)) != 0)
-			break;
-		*n += adopted;
-	}
-	cJSON_Delete(ans);
-	if (rv != 0) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rv;
+	return dd_adopt_all((struct dd *)base, &SERVICE, sw_adopt_one, out, n,
+	                    err, errlen);
 }
 
 /* Swarm names services like DNS labels: letters, digits and inner '-'. */
@@ -345,17 +296,6 @@ int cp_driver_swarm_create(const struct cp_config *cfg,
                            cp_driver_exit_cb on_exit, void *arg,
                            struct cp_driver **out, char *err, size_t errlen)
 {
-	struct dd *d = calloc(1, sizeof(*d));
-	int rv;
-
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
-		return LB_ERR_NOMEM;
-	}
-	d->overlay = true;
-	if ((rv = dd_engine_start(d, &sw_ops, cfg, on_exit, arg, err,
-	                          errlen)) != 0)
-		return rv;
-	*out = &d->base;
-	return 0;
+	return dd_engine_create(&sw_ops, true, cfg, on_exit, arg, out, err,
+	                        errlen);
 }

@@ -140,6 +140,18 @@ int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
 	return rv;
 }
 
+void dd_undo_start(struct dd *d, const struct dd_kind *k, const char *id,
+                   const char *name)
+{
+	char err[256];
+
+	dd_stopping(d, name);
+	if (dd_delete_id(d, k, id, name, err, sizeof(err)) != 0)
+		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
+		       err);
+	dd_untrack(d, name);
+}
+
 int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
                   const char *keep)
 {
@@ -369,9 +381,10 @@ void dd_destroy(struct cp_driver *base)
 	free(d);
 }
 
-int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
-                    const struct cp_config *cfg, cp_driver_exit_cb on_exit,
-                    void *arg, char *err, size_t errlen)
+static int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
+                           const struct cp_config *cfg,
+                           cp_driver_exit_cb on_exit, void *arg, char *err,
+                           size_t errlen)
 {
 	long status;
 	int rv;
@@ -403,4 +416,71 @@ int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
 	if (pthread_create(&d->events, NULL, dd_events_thread, d) == 0)
 		d->events_started = true;
 	return 0;
+}
+
+int dd_engine_create(const struct cp_driver_ops *ops, bool overlay,
+                     const struct cp_config *cfg, cp_driver_exit_cb on_exit,
+                     void *arg, struct cp_driver **out, char *err,
+                     size_t errlen)
+{
+	struct dd *d = calloc(1, sizeof(*d));
+	int rv;
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	d->overlay = overlay;
+	if ((rv = dd_engine_start(d, ops, cfg, on_exit, arg, err, errlen)) != 0)
+		return rv;
+	*out = &d->base;
+	return 0;
+}
+
+int dd_adopt_all(struct dd *d, const struct dd_kind *k, dd_adopt_one_fn one,
+                 struct cp_found **out, size_t *n, char *err, size_t errlen)
+{
+	char filter[256], path[800];
+	cJSON *ans = NULL;
+	const cJSON *o;
+	long status;
+	int rv;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}",
+	         LABEL_INSTANCE, d->instance);
+	if (!dd_path_of(path, sizeof(path), k->list, filter, k->list_more)) {
+		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
+		return LB_ERR_INVAL;
+	}
+	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
+	                         errlen)) != 0)
+		return rv;
+	if (status != 200 || !cJSON_IsArray(ans)) {
+		snprintf(err, errlen, "cannot list %ss%s: %s", k->noun,
+		         d->overlay ? " (is this node a swarm manager?)" : "",
+		         cp_docker_message(ans, "engine refused"));
+		cJSON_Delete(ans);
+		return LB_ERR_ENGINE;
+	}
+	if (!(*out =
+	          calloc((size_t)cJSON_GetArraySize(ans) + 1, sizeof(**out)))) {
+		cJSON_Delete(ans);
+		return LB_ERR_NOMEM;
+	}
+	cJSON_ArrayForEach(o, ans)
+	{
+		bool adopted = false;
+		if ((rv = one(d, o, &(*out)[*n], &adopted, err, errlen)) != 0)
+			break;
+		*n += adopted;
+	}
+	cJSON_Delete(ans);
+	if (rv != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rv;
 }

@@ -94,6 +94,11 @@ struct dd_kind {
 int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
                  const char *name, char *err, size_t errlen);
 
+/* A start that failed after its object was made: the object (id) is
+ * deleted, as its death is ours, and `name` is no longer tracked. */
+void dd_undo_start(struct dd *d, const struct dd_kind *k, const char *id,
+                   const char *name);
+
 /* Deletes every object of ours labelled as replica `name`, but `keep`
  * (an id, or ""): what a create whose answer was lost, or a stop that did
  * not finish, left behind.  Returns how many, or -1 when the engine could
@@ -114,11 +119,22 @@ void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id);
 void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
                        uint32_t id);
 
-/* Fills the common part of a driver from cfg, checks that the engine
- * answers, and starts the events follower.  On failure frees d. */
-int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
-                    const struct cp_config *cfg, cp_driver_exit_cb on_exit,
-                    void *arg, char *err, size_t errlen);
+/* Reads one listed object into f (*adopted says whether it is adopted);
+ * an error when the engine could not say (adoption is tried again). */
+typedef int (*dd_adopt_one_fn)(struct dd *d, const cJSON *o, struct cp_found *f,
+                               bool *adopted, char *err, size_t errlen);
+
+/* A driver's adopt(): lists this instance's objects of kind k by label and
+ * adopts each with one(); *out owned (free()). */
+int dd_adopt_all(struct dd *d, const struct dd_kind *k, dd_adopt_one_fn one,
+                 struct cp_found **out, size_t *n, char *err, size_t errlen);
+
+/* Makes a driver with ops (overlay: a swarm's network), and checks that
+ * the engine answers.  *out owned (ops->destroy). */
+int dd_engine_create(const struct cp_driver_ops *ops, bool overlay,
+                     const struct cp_config *cfg, cp_driver_exit_cb on_exit,
+                     void *arg, struct cp_driver **out, char *err,
+                     size_t errlen);
 
 /* Replicas outlive the control plane: the next start adopts them. */
 void dd_shutdown(struct cp_driver *base);
