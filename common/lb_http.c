@@ -2,6 +2,7 @@
 
 #include "lb_err.h"
 #include "lb_log.h"
+#include "lb_name.h"
 #include "lb_time.h"
 
 #include <errno.h>
@@ -125,6 +126,26 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
 	mg_set_auth_handler(ctx, "**", http_authorize_all, NULL);
 	*out = ctx;
 	return 0;
+}
+
+int lb_http_start_pages(const char *setting, const char *listen,
+                        struct lb_http_server_cfg *cfg, struct mg_context **out,
+                        char *err, size_t errlen)
+{
+	char host[LB_HOST_MAX + 1];
+	int rv;
+
+	if (!lb_http_split_listen(listen, host, sizeof(host), &cfg->port)) {
+		snprintf(err, errlen, "%s=%s: must be host:port", setting,
+		         listen);
+		return LB_ERR_INVAL;
+	}
+	cfg->host = host;
+	cfg->keepalive_ms = 10000;
+	cfg->request_timeout_ms = 5000;
+	rv = lb_http_start(cfg, out, err, errlen);
+	cfg->host = NULL; /* civetweb keeps its own copy */
+	return rv;
 }
 
 struct http_stopper {

@@ -51,6 +51,14 @@ void lb_http_global_init(void);
 int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
                   char *err, size_t errlen);
 
+/* Starts a server of a plane's own pages (metrics, dashboard) on `listen`,
+ * "host:port", the value of the setting `setting` (named in the error):
+ * keep-alive 10 s, 5 s to send a head.  cfg brings the hooks, user and
+ * threads, and is borrowed for the server's life as above. */
+int lb_http_start_pages(const char *setting, const char *listen,
+                        struct lb_http_server_cfg *cfg, struct mg_context **out,
+                        char *err, size_t errlen);
+
 /* Stops ctx, giving requests in flight up to grace_ms.  civetweb 1.15's
  * mg_stop() can wait ~2 s for idle keep-alive connections (pitfalls.md);
  * past the grace the process ends with _exit(0), so call this last, from a

@@ -126,27 +126,15 @@ static int metrics_page(struct mg_connection *c, void *user)
 
 int cp_metrics_start(struct cp *cp, char *err, size_t errlen)
 {
-	static char host[LB_HOST_MAX + 1];
-	long long port;
-
 	if (!cp->cfg.metrics_listen[0])
 		return 0;
-	if (!lb_http_split_listen(cp->cfg.metrics_listen, host, sizeof(host),
-	                          &port)) {
-		snprintf(err, errlen, "LB_METRICS_LISTEN=%s: must be host:port",
-		         cp->cfg.metrics_listen);
-		return LB_ERR_INVAL;
-	}
 	cp->http_cfg = (struct lb_http_server_cfg){
-	    .host = host,
-	    .port = port,
 	    .threads = 4,
-	    .keepalive_ms = 10000,
-	    .request_timeout_ms = 5000,
 	    .begin_request = metrics_page,
 	    .user = cp,
 	};
-	return lb_http_start(&cp->http_cfg, &cp->http, err, errlen);
+	return lb_http_start_pages("LB_METRICS_LISTEN", cp->cfg.metrics_listen,
+	                           &cp->http_cfg, &cp->http, err, errlen);
 }
 
 void cp_metrics_stop(struct cp *cp)

@@ -237,15 +237,17 @@ void cp_state_no_respawn(struct cp_state *s)
 	s->respawn = false;
 }
 
-int cp_state_add_down(struct cp_state *s, const struct cp_replica *r, size_t n)
+/* Appends r[0..n) in state st, with no heartbeat counted yet. */
+static int state_append(struct cp_state *s, const struct cp_replica *r,
+                        size_t n, enum cp_rstate st, bool spawned)
 {
 	int rv;
 	pthread_mutex_lock(&s->mu);
 	if ((rv = state_reserve(s, n)) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			s->v[s->n] = r[i];
-			s->v[s->n].st = CP_R_DOWN;
-			s->v[s->n].spawned = true;
+			s->v[s->n].st = st;
+			s->v[s->n].spawned = spawned;
 			s->v[s->n].fails = s->v[s->n].rises = 0;
 			s->n++;
 		}
@@ -255,22 +257,15 @@ int cp_state_add_down(struct cp_state *s, const struct cp_replica *r, size_t n)
 	return rv;
 }
 
+int cp_state_add_down(struct cp_state *s, const struct cp_replica *r, size_t n)
+{
+	return state_append(s, r, n, CP_R_DOWN, true);
+}
+
 int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
                           size_t n)
 {
-	int rv;
-	pthread_mutex_lock(&s->mu);
-	if ((rv = state_reserve(s, n)) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			s->v[s->n] = r[i];
-			s->v[s->n].st = CP_R_STARTING;
-			s->v[s->n].spawned = false;
-			s->n++;
-		}
-		state_bump(s);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return rv;
+	return state_append(s, r, n, CP_R_STARTING, false);
 }
 
 int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,

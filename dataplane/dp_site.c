@@ -308,27 +308,15 @@ static int site_page(struct mg_connection *c, void *user)
 
 int dp_site_start(struct dp *dp, char *err, size_t errlen)
 {
-	static char host[LB_HOST_MAX + 1];
-	long long port;
-
 	if (!dp->cfg.admin_listen[0])
 		return 0;
-	if (!lb_http_split_listen(dp->cfg.admin_listen, host, sizeof(host),
-	                          &port)) {
-		snprintf(err, errlen, "LB_ADMIN_LISTEN=%s: must be host:port",
-		         dp->cfg.admin_listen);
-		return LB_ERR_INVAL;
-	}
 	dp->site_cfg = (struct lb_http_server_cfg){
-	    .host = host,
-	    .port = port,
 	    .threads = 8,
-	    .keepalive_ms = 10000,
-	    .request_timeout_ms = 5000,
 	    .begin_request = site_page,
 	    .user = dp,
 	};
-	return lb_http_start(&dp->site_cfg, &dp->site, err, errlen);
+	return lb_http_start_pages("LB_ADMIN_LISTEN", dp->cfg.admin_listen,
+	                           &dp->site_cfg, &dp->site, err, errlen);
 }
 
 void dp_site_stop(struct dp *dp)

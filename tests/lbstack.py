@@ -3,7 +3,6 @@ the process driver, and one or more data planes, on free ports."""
 import json
 import os
 import signal
-import time
 
 import requests
 

@@ -6,13 +6,14 @@ LB_BUILD points at the build to test (make test uses the ASan+UBSan build).
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
 
 import pytest
 import requests
+
+from lbtools import free_port  # noqa: F401 (the tests take it from here)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.path.join(ROOT, os.environ.get("LB_BUILD", "build")))
@@ -45,12 +46,6 @@ def binary(rel, build=None):
     if not os.access(path, os.X_OK):
         pytest.fail(f"{path} is missing: build first (make build-asan)")
     return path
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(pred, timeout, step=0.02, what="condition"):

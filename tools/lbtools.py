@@ -35,9 +35,15 @@ def wait_http(url, timeout=15):
              timeout, f"{url} to answer 200")
 
 
-def rss_kb(pid):
+def proc_status_kb(pid, field):
+    """A kB figure of /proc/<pid>/status: VmRSS (resident now), VmHWM (its
+    peak)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kb(pid):
+    return proc_status_kb(pid, "VmRSS")

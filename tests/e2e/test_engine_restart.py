@@ -7,9 +7,7 @@ dockerd stops every container."""
 import os
 import signal
 import subprocess
-import time
 
-import requests
 
 from lbtest import ROOT, TIME_FACTOR, wait_for
 

@@ -9,6 +9,7 @@
  * refusal always says why; and an answer that was accepted must reach the
  * client as a well-formed HTTP/1.1 answer (http-parser reads it back) with
  * the same status and exactly the body bytes that were accepted. */
+#include "../unit/answer_feed.h"
 #include "dp_answer.h"
 #include "dp_reply.h"
 #include "lb_err.h"
@@ -143,24 +144,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	dp_answer_init(&a, buf, head_request, &sink);
 	while (pos < size && rv == 0) {
-		char *at;
-		size_t room = dp_answer_space(&a, &at), n;
-		if (room == 0) {
-			rv = LB_ERR_PROTO;
-			break;
-		}
+		size_t n, took;
 		/* Reads of varied sizes: 1 byte, a few, or all there is. */
 		seed = seed * 1103515245u + 12345u;
 		n = (seed >> 16) % 4 == 0   ? 1
 		    : (seed >> 16) % 4 == 1 ? 7
-		                            : room;
+		                            : size - pos;
 		if (n > size - pos)
 			n = size - pos;
-		if (n > room)
-			n = room;
-		memcpy(at, data + pos, n);
-		pos += n;
-		rv = dp_answer_feed(&a, n);
+		rv = answer_feed_from(&a, (const char *)data + pos, n, &took);
+		pos += took;
 	}
 	if (rv == 0)
 		rv = dp_answer_eof(&a);

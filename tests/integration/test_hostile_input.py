@@ -1,7 +1,6 @@
 """Hostile input to the data plane: malformed admin bodies beyond the
 contract tables, malformed HTTP, slow clients.  Each gets a clean 4xx or a
 close; nothing crashes and everyone else is still served."""
-import json
 import socket
 import threading
 import time

@@ -77,25 +77,35 @@ def control_plane_pid(instance):
     return None
 
 
-def test_run_starts_all_and_ctrl_c_stops_all(run):
-    start, port, instance, _ = run
+def start_serving(start, port):
+    """make run's stack, once it serves the three replicas."""
     p = start()
     wait_for(lambda: serving(port), 15, what="make run's stack serving")
-    assert requests.get(f"http://127.0.0.1:{port}/home",
-                        timeout=5).status_code == 200
-    assert count_replica_processes(instance) == 3
-    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C does
+    return p
+
+
+def ctrl_c_leaves_nothing(p, instance):
+    """Ctrl-C (SIGINT to the group) ends run.py cleanly, with no replica
+    (each runs in a session of its own) and nothing of the script's
+    process group (the two planes) left."""
+    os.killpg(p.pid, signal.SIGINT)
     assert p.wait(20) == 0
-    # No replica (each runs in a session of its own), nothing of the
-    # script's process group (the two planes).
     assert count_replica_processes(instance) == 0
     assert not group_alive(p.pid)
 
 
+def test_run_starts_all_and_ctrl_c_stops_all(run):
+    start, port, instance, _ = run
+    p = start_serving(start, port)
+    assert requests.get(f"http://127.0.0.1:{port}/home",
+                        timeout=5).status_code == 200
+    assert count_replica_processes(instance) == 3
+    ctrl_c_leaves_nothing(p, instance)
+
+
 def test_a_killed_control_plane_is_restarted_and_adopts(run):
     start, port, instance, log = run
-    p = start()
-    wait_for(lambda: serving(port), 15, what="make run's stack serving")
+    p = start_serving(start, port)
     before = requests.get(f"http://127.0.0.1:{port}/rep", timeout=5).json()
     os.kill(control_plane_pid(instance), signal.SIGKILL)
     t0 = time.monotonic()
@@ -110,21 +120,14 @@ def test_a_killed_control_plane_is_restarted_and_adopts(run):
     assert count_replica_processes(instance) == 3
     assert "the control plane exited" in open(log).read()
     # And Ctrl-C still leaves nothing behind.
-    os.killpg(p.pid, signal.SIGINT)
-    assert p.wait(20) == 0
-    assert count_replica_processes(instance) == 0
-    assert not group_alive(p.pid)
+    ctrl_c_leaves_nothing(p, instance)
 
 
 def test_ctrl_c_while_the_control_plane_is_down_stops_its_replicas(run):
     start, port, instance, _ = run
-    p = start()
-    wait_for(lambda: serving(port), 15, what="make run's stack serving")
+    p = start_serving(start, port)
     os.kill(control_plane_pid(instance), signal.SIGKILL)
-    os.killpg(p.pid, signal.SIGINT)  # before the restart
-    assert p.wait(20) == 0
-    assert count_replica_processes(instance) == 0
-    assert not group_alive(p.pid)
+    ctrl_c_leaves_nothing(p, instance)  # before the restart
 
 
 def test_a_plane_that_keeps_crashing_is_given_up_on(run):

@@ -4,7 +4,6 @@ import http.client
 import json
 import os
 import signal
-import time
 
 import requests
 

@@ -2,7 +2,6 @@
 backends here are lb-replica processes that the test itself runs."""
 import os
 import signal
-import time
 
 import pytest
 import requests

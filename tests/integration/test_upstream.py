@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from lbtest import BUILD, wait_for
+from lbtools import proc_status_kb
 
 BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                    "bad_replica.py")
@@ -210,11 +211,7 @@ def test_reason_phrase_and_unusual_status_travel(bad_stack):
 # ---- streaming, both ways, in bounded memory ----------------------------
 
 def peak_rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return proc_status_kb(pid, "VmHWM")
 
 
 @pytest.fixture(scope="module")

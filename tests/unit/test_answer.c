@@ -1,6 +1,7 @@
 /* The answer reader (dp_answer) and writer (dp_reply): every framing rule,
  * each fed whole and one byte at a time (the same answer must come out
  * however the bytes arrive). */
+#include "answer_feed.h"
 #include "dp_answer.h"
 #include "dp_reply.h"
 #include "lb_err.h"
@@ -60,18 +61,11 @@ static int run(const char *text, size_t len, size_t step, bool head, bool eof,
 	static char buf[DP_ANSWER_BUF];
 	dp_answer_init(a, buf, head, &sink);
 	while (pos < len && rv == 0) {
-		char *at;
-		size_t n = step ? step : len;
-		size_t room = dp_answer_space(a, &at);
-		if (room == 0)
-			return LB_ERR_PROTO;
+		size_t n = step ? step : len, took;
 		if (n > len - pos)
 			n = len - pos;
-		if (n > room)
-			n = room;
-		memcpy(at, text + pos, n);
-		pos += n;
-		rv = dp_answer_feed(a, n);
+		rv = answer_feed_from(a, text + pos, n, &took);
+		pos += took;
 	}
 	if (rv == 0 && eof)
 		rv = dp_answer_eof(a);
