@@ -128,6 +128,22 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
 	return 0;
 }
 
+/* Splits "host:port" (a listen address setting).  False when s is not one,
+ * or the host does not fit in hostlen. */
+static bool http_split_listen(const char *s, char *host, size_t hostlen,
+                              long long *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= hostlen || !colon[1])
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = strtoll(colon + 1, &end, 10);
+	return *end == '\0' && *port >= 0 && *port <= 65535;
+}
+
 int lb_http_start_pages(const char *setting, const char *listen,
                         struct lb_http_server_cfg *cfg, struct mg_context **out,
                         char *err, size_t errlen)
@@ -135,7 +151,7 @@ int lb_http_start_pages(const char *setting, const char *listen,
 	char host[LB_HOST_MAX + 1];
 	int rv;
 
-	if (!lb_http_split_listen(listen, host, sizeof(host), &cfg->port)) {
+	if (!http_split_listen(listen, host, sizeof(host), &cfg->port)) {
 		snprintf(err, errlen, "%s=%s: must be host:port", setting,
 		         listen);
 		return LB_ERR_INVAL;
@@ -248,20 +264,6 @@ bool lb_http_token_listed(const char *list, size_t len, const char *name,
 	return false;
 }
 
-bool lb_http_split_listen(const char *s, char *host, size_t hostlen,
-                          long long *port)
-{
-	const char *colon = strrchr(s, ':');
-	char *end;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= hostlen || !colon[1])
-		return false;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	*port = strtoll(colon + 1, &end, 10);
-	return *end == '\0' && *port >= 0 && *port <= 65535;
-}
-
 /* Constant-time comparison, so that a token cannot be guessed by timing. */
 static bool http_same(const char *want, const char *got)
 {
@@ -273,8 +275,8 @@ static bool http_same(const char *want, const char *got)
 	return diff == 0 && gl == wl;
 }
 
-bool lb_http_token_ok(const struct mg_connection *c, const char *token,
-                      bool query_ok)
+static bool http_token_ok(const struct mg_connection *c, const char *token,
+                          bool query_ok)
 {
 	const char *h = mg_get_header(c, "Authorization");
 	const char *q = mg_get_request_info(c)->query_string;
@@ -287,11 +289,43 @@ bool lb_http_token_ok(const struct mg_connection *c, const char *token,
 	       http_same(token, got);
 }
 
+bool lb_http_token_refused(struct mg_connection *c, const char *token,
+                           bool query_ok)
+{
+	if (!token[0] || http_token_ok(c, token, query_ok))
+		return false;
+	lb_http_send_error(c, 401, "WWW-Authenticate: Bearer\r\n",
+	                   "Missing or wrong admin token");
+	return true;
+}
+
+int lb_http_send_prom(struct mg_connection *c, struct lb_prom *b)
+{
+	int status = b->failed ? 500 : 200;
+
+	if (b->failed)
+		lb_http_send_error(c, 500, NULL, "Out of memory");
+	else
+		lb_http_send(c, 200, "text/plain; version=0.0.4", b->p, b->len,
+		             NULL);
+	lb_prom_fini(b);
+	return status;
+}
+
+bool lb_http_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 bool lb_http_keep_alive(const struct mg_connection *c)
 {
 	const char *v = mg_get_header(c, "Connection");
 	const char *ver = mg_get_request_info(c)->http_version;
 
+	if (http_closing_mark) /* lb_http_close_after() */
+		return false;
 	/* civetweb's should_keep_alive(): a Connection field keeps the
 	 * connection only when it holds "keep-alive" (so "TE" closes it
 	 * even in HTTP/1.1). */
@@ -304,11 +338,6 @@ void lb_http_close_after(struct mg_connection *c)
 {
 	mg_disable_connection_keep_alive(c);
 	http_closing_mark = true;
-}
-
-bool lb_http_closing(void)
-{
-	return http_closing_mark;
 }
 
 size_t lb_http_sent(void)
@@ -329,9 +358,6 @@ int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
 	bool keep = lb_http_keep_alive(c);
 	int n, rv = 0;
 
-	/* Asked to close (lb_http_close_after()), or the client asked. */
-	if (http_closing_mark)
-		keep = false;
 	need = 256 + (ctype ? strlen(ctype) : 0) + (extra ? strlen(extra) : 0) +
 	       len;
 	if (need > cap && len < HTTP_ONE_WRITE * 4) {

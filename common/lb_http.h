@@ -7,6 +7,8 @@
 #ifndef LB_HTTP_H
 #define LB_HTTP_H
 
+#include "lb_prom.h"
+
 #include <civetweb.h>
 #include <cjson/cJSON.h>
 
@@ -69,20 +71,25 @@ void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms);
 int lb_http_port(struct mg_context *ctx);
 
 /* True when civetweb keeps the client's connection after this answer, so
- * that the head can say the same: with a Connection field, only when it
- * names keep-alive; without one, for HTTP/1.1. */
+ * that the head can say the same: not after lb_http_close_after(); with a
+ * Connection field, only when it names keep-alive; without one, for
+ * HTTP/1.1. */
 bool lb_http_keep_alive(const struct mg_connection *c);
 
-/* Splits "host:port" (a listen address setting).  Returns false when s is
- * not one, or the host does not fit in hostlen. */
-bool lb_http_split_listen(const char *s, char *host, size_t hostlen,
-                          long long *port);
+/* When a token is set ("" for none) and the request does not carry it
+ * ("Authorization: Bearer <token>", or, with query_ok, for pages that a
+ * browser opens, "?token=<token>"; compared in constant time), answers 401
+ * and returns true. */
+bool lb_http_token_refused(struct mg_connection *c, const char *token,
+                           bool query_ok);
 
-/* True when the request carries the token: "Authorization: Bearer
- * <token>", or (query_ok, for pages that a browser opens) "?token=<token>".
- * Compared in constant time. */
-bool lb_http_token_ok(const struct mg_connection *c, const char *token,
-                      bool query_ok);
+/* Answers the Prometheus text in b (500 when it could not be made), frees
+ * b, and returns the status. */
+int lb_http_send_prom(struct mg_connection *c, struct lb_prom *b);
+
+/* True when c may stand in a token (RFC 9110 5.6.2): a field name, a
+ * header's or cookie's name. */
+bool lb_http_tchar(unsigned char c);
 
 /* True when the comma-separated token list (say, a Connection value)
  * names name[0..nlen), case-insensitively. */
@@ -93,9 +100,6 @@ bool lb_http_token_listed(const char *list, size_t len, const char *name,
  * leaves the request body unread): it says "Connection: close", and civetweb
  * closes after it.  The mark lasts for the current request only. */
 void lb_http_close_after(struct mg_connection *c);
-
-/* True when lb_http_close_after() was called for the current request. */
-bool lb_http_closing(void);
 
 /* Bytes that lb_http_send*() wrote for the current request (access log). */
 size_t lb_http_sent(void);

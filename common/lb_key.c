@@ -1,6 +1,7 @@
 #include "lb_key.h"
 
 #include "lb_err.h"
+#include "lb_http.h"
 #include "lb_rand.h"
 
 #include <stdio.h>
@@ -29,12 +30,10 @@ static bool name_ok(enum lb_key_kind kind, const char *s)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		             (c >= '0' && c <= '9');
 		if (kind == LB_KEY_QUERY) {
 			if (c <= ' ' || c >= 0x7f || strchr("&=#?", c))
 				return false;
-		} else if (!alnum && !strchr("!#$%&'*+-.^_`|~", c)) {
+		} else if (!lb_http_tchar(c)) {
 			return false;
 		}
 	}

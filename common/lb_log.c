@@ -32,23 +32,33 @@ int lb_log_level_parse(const char *s, enum lb_log_level *out)
 	return LB_ERR_INVAL;
 }
 
+size_t lb_log_timestamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t off;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	off = strftime(buf, len, "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(buf + off, len - off, ".%03ldZ", ts.tv_nsec / 1000000);
+	return n > 0 && off + (size_t)n < len ? off + (size_t)n : off;
+}
+
 void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
 {
 	char line[1024];
-	struct timespec ts;
-	struct tm tm;
 	size_t off;
 	int n;
 	va_list ap;
 
 	if (lvl < log_min)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	off = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	off = lb_log_timestamp(line, sizeof(line));
 	n = snprintf(line + off, sizeof(line) - off,
-	             ".%03ldZ level=%s prog=%s event=%s ", ts.tv_nsec / 1000000,
-	             lb_log_level_names[lvl], log_prog, event);
+	             " level=%s prog=%s event=%s ", lb_log_level_names[lvl],
+	             log_prog, event);
 	if (n > 0)
 		off += (size_t)n;
 	if (off < sizeof(line)) {

@@ -9,6 +9,8 @@
 #ifndef LB_LOG_H
 #define LB_LOG_H
 
+#include <stddef.h>
+
 enum lb_log_level { LB_DEBUG, LB_INFO, LB_WARN, LB_ERROR };
 
 /* Sets the program tag and the lowest level that is printed.  Call once in
@@ -21,6 +23,10 @@ extern const char *const lb_log_level_names[];
 
 /* Parses "debug", "info", "warn" or "error".  Returns 0 or LB_ERR_INVAL. */
 int lb_log_level_parse(const char *s, enum lb_log_level *out);
+
+/* Writes "ts=<UTC time to the millisecond>" (what starts every log line)
+ * to buf; returns its length. */
+size_t lb_log_timestamp(char *buf, size_t len);
 
 void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

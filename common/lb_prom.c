@@ -1,5 +1,7 @@
 #include "lb_prom.h"
 
+#include "lb_array.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,16 +45,11 @@ void lb_prom_printf(struct lb_prom *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap - b->len <= (size_t)n)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
+		if (lb_array_grow((void **)&b->p, &b->cap,
+		                  b->len + (size_t)n + 1, 1) != 0) {
 			b->failed = true;
 			return;
 		}
-		b->p = np;
-		b->cap = cap;
 	}
 }
 

@@ -56,8 +56,9 @@ struct cp_driver_ops {
 	int (*adopt)(struct cp_driver *d, struct cp_found **out, size_t *n,
 	             char *err, size_t errlen);
 	/* The control plane is exiting: the process driver stops its
-	 * replicas (they are its children); docker and swarm leave theirs to
-	 * be adopted by the next start; static has nothing to stop. */
+	 * replicas (they are its children).  Optional: docker and swarm
+	 * leave theirs to be adopted by the next start (make down and make
+	 * swarm-down remove them); static has nothing to stop. */
 	void (*shutdown)(struct cp_driver *d);
 	void (*destroy)(struct cp_driver *d);
 };

@@ -54,54 +54,23 @@ static const char *dd_ip(const cJSON *c, const char *network)
 	           : NULL;
 }
 
-/* Creates the container; its id into cid[72].  A name that a container of
- * ours holds while we track none under it (a create whose answer was lost)
- * is freed and tried once more. */
+/* Creates the container; its id into cid[72]. */
 static int dd_create(struct dd *d, const char *name, uint32_t id, char *cid,
                      char *err, size_t errlen)
 {
 	char path[256];
-	cJSON *body = dd_create_body(d, name, id), *ans = NULL;
-	long status = 0;
+	cJSON *body = dd_create_body(d, name, id), *ans;
+	long status;
 	int rv;
 
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
-	rv = cp_docker_call(&d->api, "POST", path, body, &status, &ans, err,
-	                    errlen);
-	if (rv == 0 && status == 409 &&
-	    dd_clear_name(d, &CONTAINER, name, "") > 0) {
-		cJSON_Delete(ans);
-		ans = NULL;
-		rv = cp_docker_call(&d->api, "POST", path, body, &status, &ans,
-		                    err, errlen);
-	}
-	if (rv != 0) /* the engine may have made it all the same */
-		dd_clear_name(d, &CONTAINER, name, "");
+	rv = dd_create_object(d, &CONTAINER, path, body, name, cid, &status,
+	                      &ans, err, errlen);
+	if (rv == LB_ERR_ENGINE && status == 404)
+		snprintf(err, errlen,
+		         "image %s not found (build it with 'make images'): %s",
+		         d->image, cp_docker_message(ans, ""));
 	cJSON_Delete(body);
-	if (rv == 0 && status == 201) {
-		const cJSON *jid = cJSON_GetObjectItemCaseSensitive(ans, "Id");
-		if (cJSON_IsString(jid) && strlen(jid->valuestring) < 72)
-			strcpy(cid, jid->valuestring);
-		else
-			rv = LB_ERR_ENGINE;
-		if (rv != 0)
-			snprintf(err, errlen, "the engine gave no id for %s",
-			         name);
-	} else if (rv == 0) {
-		if (status == 404)
-			snprintf(err, errlen,
-			         "image %s not found (build it "
-			         "with 'make images'): %s",
-			         d->image, cp_docker_message(ans, ""));
-		else if (status == 409)
-			snprintf(err, errlen,
-			         "a container named %s already exists", name);
-		else
-			snprintf(err, errlen, "cannot create container %s: %s",
-			         name,
-			         cp_docker_message(ans, "engine refused"));
-		rv = LB_ERR_ENGINE;
-	}
 	cJSON_Delete(ans);
 	return rv;
 }
@@ -172,14 +141,8 @@ static int dd_stop(struct cp_driver *base, const char *name, char *err,
 	cJSON *ans = NULL;
 	int rv;
 
-	if (!dd_ids(d, name, cid, svc) || !cid[0]) {
-		/* Not one we know the id of: whatever of ours has its name. */
-		if (dd_clear_name(d, &CONTAINER, name, "") >= 0)
-			return 0;
-		snprintf(err, errlen, "cannot list the containers named %s",
-		         name);
-		return LB_ERR_ENGINE;
-	}
+	if (!dd_ids(d, name, cid, svc) || !cid[0])
+		return dd_stop_untracked(d, &CONTAINER, name, err, errlen);
 	dd_stopping(d, name);
 	/* SIGTERM first, so answers in flight finish; then delete. */
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", cid,
@@ -208,7 +171,6 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 
 	(void)err; /* a listed container needs no more engine answers */
 	(void)errlen;
-	*adopted = false;
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(jid) ||
 	    strlen(jid->valuestring) >= 72 ||
@@ -221,20 +183,11 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 	ip = dd_ip(c, d->network);
 	if (!cJSON_IsString(state) ||
 	    strcmp(state->valuestring, "running") != 0 || !ip) {
-		lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s", name,
-		       cJSON_IsString(state) ? state->valuestring : "?");
-		char e2[256];
-		dd_delete_id(d, &CONTAINER, jid->valuestring, name, e2,
-		             sizeof(e2));
+		dd_adopt_drop(d, &CONTAINER, jid->valuestring, name,
+		              cJSON_IsString(state) ? state->valuestring : "?");
 		return 0;
 	}
-	dd_track(d, name, jid->valuestring, NULL);
-	memset(f, 0, sizeof(*f));
-	snprintf(f->name, sizeof(f->name), "%s", name);
-	f->server_id = id;
-	snprintf(f->host, sizeof(f->host), "%s", ip);
-	f->port = REPLICA_PORT;
-	*adopted = true;
+	dd_adopt_take(d, f, adopted, name, id, ip, jid->valuestring, NULL);
 	return 0;
 }
 
@@ -250,7 +203,6 @@ static const struct cp_driver_ops dd_ops = {
     .start = dd_start,
     .stop = dd_stop,
     .adopt = dd_adopt,
-    .shutdown = dd_shutdown,
     .destroy = dd_destroy,
 };
 

@@ -58,11 +58,6 @@ static int sd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 	return 0;
 }
 
-static void sd_shutdown(struct cp_driver *base)
-{
-	(void)base;
-}
-
 static void sd_destroy(struct cp_driver *base)
 {
 	struct sd *d = (struct sd *)base;
@@ -78,7 +73,6 @@ static const struct cp_driver_ops sd_ops = {
     .start = sd_start,
     .stop = sd_stop,
     .adopt = sd_adopt,
-    .shutdown = sd_shutdown,
     .destroy = sd_destroy,
 };
 

@@ -112,48 +112,22 @@ static int sw_wait_task(struct dd *d, const char *svc, const char *name,
 
 	while ((rv = sw_task(d, svc, name, t, err, errlen)) == 0 &&
 	       sw_phase_of(t) == SW_ON_ITS_WAY && lb_now_ms() < deadline &&
-	       !atomic_load(&d->closing))
-		lb_sleep_ms(100);
+	       lb_sleep_unless(&d->closing, 100))
+		;
 	return rv;
 }
 
-/* Creates the service; its id into svc[72].  A name that a service of
- * ours holds while we track none under it (a create whose answer was
- * lost) is freed and tried once more. */
+/* Creates the service; its id into svc[72]. */
 static int sw_create(struct dd *d, const char *name, uint32_t id, char *svc,
                      char *err, size_t errlen)
 {
-	cJSON *body = sw_service_body(d, name, id), *ans = NULL;
-	const cJSON *jid;
-	long status = 0;
+	cJSON *body = sw_service_body(d, name, id), *ans;
+	long status;
 	int rv;
 
-	rv = cp_docker_call(&d->api, "POST", "/services/create", body, &status,
-	                    &ans, err, errlen);
-	if (rv == 0 && status == 409 &&
-	    dd_clear_name(d, &SERVICE, name, "") > 0) {
-		cJSON_Delete(ans);
-		ans = NULL;
-		rv = cp_docker_call(&d->api, "POST", "/services/create", body,
-		                    &status, &ans, err, errlen);
-	}
-	if (rv != 0) /* the engine may have made it all the same */
-		dd_clear_name(d, &SERVICE, name, "");
+	rv = dd_create_object(d, &SERVICE, "/services/create", body, name, svc,
+	                      &status, &ans, err, errlen);
 	cJSON_Delete(body);
-	jid = cJSON_GetObjectItemCaseSensitive(ans, "ID");
-	if (rv == 0 && status == 201 && cJSON_IsString(jid) &&
-	    strlen(jid->valuestring) < 72) {
-		strcpy(svc, jid->valuestring);
-	} else if (rv == 0) {
-		if (status == 409)
-			snprintf(err, errlen,
-			         "a service named %s already exists", name);
-		else
-			snprintf(err, errlen, "cannot create service %s: %s",
-			         name,
-			         cp_docker_message(ans, "engine refused"));
-		rv = LB_ERR_ENGINE;
-	}
 	cJSON_Delete(ans);
 	return rv;
 }
@@ -203,14 +177,8 @@ static int sw_stop(struct cp_driver *base, const char *name, char *err,
 	char cid[72], svc[72];
 	int rv;
 
-	if (!dd_ids(d, name, cid, svc) || !svc[0]) {
-		/* Not one we know the id of: whatever of ours has its name. */
-		if (dd_clear_name(d, &SERVICE, name, "") >= 0)
-			return 0;
-		snprintf(err, errlen, "cannot list the services named %s",
-		         name);
-		return LB_ERR_ENGINE;
-	}
+	if (!dd_ids(d, name, cid, svc) || !svc[0])
+		return dd_stop_untracked(d, &SERVICE, name, err, errlen);
 	dd_stopping(d, name);
 	/* Swarm stops the task (SIGTERM, the grace, SIGKILL) as it goes. */
 	if ((rv = dd_delete_id(d, &SERVICE, svc, name, err, errlen)) == 0)
@@ -228,11 +196,9 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(spec, "Name");
 	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(s, "ID");
 	struct cp_swarm_task t;
-	char e2[256];
 	uint32_t id;
 	int rv;
 
-	*adopted = false;
 	if (!cJSON_IsString(nm) || !cJSON_IsString(sid) ||
 	    strlen(sid->valuestring) >= 72 || !lb_name_valid(nm->valuestring) ||
 	    !dd_label_id(cJSON_GetObjectItemCaseSensitive(spec, "Labels"), &id))
@@ -241,19 +207,12 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 	                       errlen)) != 0)
 		return rv;
 	if (sw_phase_of(&t) != SW_RUNNING) {
-		lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s",
-		       nm->valuestring, t.state[0] ? t.state : "none");
-		dd_delete_id(d, &SERVICE, sid->valuestring, nm->valuestring, e2,
-		             sizeof(e2));
+		dd_adopt_drop(d, &SERVICE, sid->valuestring, nm->valuestring,
+		              t.state[0] ? t.state : "none");
 		return 0;
 	}
-	dd_track(d, nm->valuestring, t.container, sid->valuestring);
-	memset(f, 0, sizeof(*f));
-	snprintf(f->name, sizeof(f->name), "%s", nm->valuestring);
-	f->server_id = id;
-	snprintf(f->host, sizeof(f->host), "%s", t.ip);
-	f->port = REPLICA_PORT;
-	*adopted = true;
+	dd_adopt_take(d, f, adopted, nm->valuestring, id, t.ip, t.container,
+	              sid->valuestring);
 	return 0;
 }
 
@@ -288,7 +247,6 @@ static const struct cp_driver_ops sw_ops = {
     .start = sw_start,
     .stop = sw_stop,
     .adopt = sw_adopt,
-    .shutdown = dd_shutdown,
     .destroy = dd_destroy,
 };
 

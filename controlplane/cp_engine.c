@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-ssize_t dd_find(struct dd *d, const char *name)
+/* The record of replica `name`, or -1.  Call with d->mu held. */
+static ssize_t dd_find(struct dd *d, const char *name)
 {
 	return lb_name_find(d->v, d->n, sizeof(*d->v),
 	                    offsetof(struct dd_entry, name), name);
@@ -114,7 +115,10 @@ bool dd_path_of(char *out, size_t len, const char *endpoint, const char *filter,
 	return n > 0 && (size_t)n < len;
 }
 
-void dd_name_filter(const struct dd *d, const char *name, char *out, size_t len)
+/* The filter (JSON) that selects this balancer's object for replica
+ * `name`, by its labels (exact values, unlike the engine's name filter). */
+static void dd_name_filter(const struct dd *d, const char *name, char *out,
+                           size_t len)
 {
 	snprintf(out, len, "{\"label\":[\"%s=%s\",\"%s=%s\"]}", LABEL_INSTANCE,
 	         d->instance, LABEL_NAME, name);
@@ -150,6 +154,75 @@ void dd_undo_start(struct dd *d, const struct dd_kind *k, const char *id,
 		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
 		       err);
 	dd_untrack(d, name);
+}
+
+int dd_create_object(struct dd *d, const struct dd_kind *k, const char *path,
+                     const cJSON *body, const char *name, char *id,
+                     long *status, cJSON **ans, char *err, size_t errlen)
+{
+	const cJSON *jid;
+	int rv;
+
+	*status = 0;
+	*ans = NULL;
+	rv = cp_docker_call(&d->api, "POST", path, body, status, ans, err,
+	                    errlen);
+	if (rv == 0 && *status == 409 && dd_clear_name(d, k, name, "") > 0) {
+		cJSON_Delete(*ans);
+		*ans = NULL;
+		rv = cp_docker_call(&d->api, "POST", path, body, status, ans,
+		                    err, errlen);
+	}
+	if (rv != 0) { /* the engine may have made it all the same */
+		dd_clear_name(d, k, name, "");
+		return rv;
+	}
+	jid = cJSON_GetObjectItemCaseSensitive(*ans, k->id_field);
+	if (*status == 201 && cJSON_IsString(jid) &&
+	    strlen(jid->valuestring) < 72) {
+		strcpy(id, jid->valuestring);
+		return 0;
+	}
+	if (*status == 201)
+		snprintf(err, errlen, "the engine gave no id for %s", name);
+	else if (*status == 409)
+		snprintf(err, errlen, "a %s named %s already exists", k->noun,
+		         name);
+	else
+		snprintf(err, errlen, "cannot create %s %s: %s", k->noun, name,
+		         cp_docker_message(*ans, "engine refused"));
+	return LB_ERR_ENGINE;
+}
+
+int dd_stop_untracked(struct dd *d, const struct dd_kind *k, const char *name,
+                      char *err, size_t errlen)
+{
+	if (dd_clear_name(d, k, name, "") >= 0)
+		return 0;
+	snprintf(err, errlen, "cannot list the %ss named %s", k->noun, name);
+	return LB_ERR_ENGINE;
+}
+
+void dd_adopt_take(struct dd *d, struct cp_found *f, bool *adopted,
+                   const char *name, uint32_t id, const char *ip,
+                   const char *cid, const char *svc)
+{
+	dd_track(d, name, cid, svc);
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->server_id = id;
+	snprintf(f->host, sizeof(f->host), "%s", ip);
+	f->port = REPLICA_PORT;
+	*adopted = true;
+}
+
+void dd_adopt_drop(struct dd *d, const struct dd_kind *k, const char *id,
+                   const char *name, const char *state)
+{
+	char err[256];
+
+	lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s", name, state);
+	dd_delete_id(d, k, id, name, err, sizeof(err));
 }
 
 int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
@@ -359,13 +432,6 @@ static void *dd_events_thread(void *arg)
 	}
 	free(s);
 	return NULL;
-}
-
-void dd_shutdown(struct cp_driver *base)
-{
-	/* Containers outlive the control plane: the next start adopts them
-	 * (make down and make swarm-down remove them). */
-	(void)base;
 }
 
 void dd_destroy(struct cp_driver *base)

@@ -52,9 +52,6 @@ struct dd {
 	atomic_bool closing;
 };
 
-/* The record of replica `name`, or -1.  Call with d->mu held. */
-ssize_t dd_find(struct dd *d, const char *name);
-
 /* Records that `name` runs as container `id` (its die event is a death),
  * or forgets it. */
 void dd_track(struct dd *d, const char *name, const char *id,
@@ -76,11 +73,6 @@ bool dd_ids(struct dd *d, const char *name, char *id, char *service);
 bool dd_path_of(char *out, size_t len, const char *endpoint, const char *filter,
                 const char *more);
 
-/* The filter (JSON) that selects this balancer's object for replica
- * `name`, by its labels (exact values, unlike the engine's name filter). */
-void dd_name_filter(const struct dd *d, const char *name, char *out,
-                    size_t len);
-
 /* What a driver makes per replica: containers, or Swarm services. */
 struct dd_kind {
 	const char *noun;       /* "container", "service" */
@@ -93,6 +85,30 @@ struct dd_kind {
 /* Deletes the object with this id; gone already (404) is success. */
 int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
                  const char *name, char *err, size_t errlen);
+
+/* POSTs body to path, making the object of kind k for replica `name`; its
+ * id into id[72].  A name that an object of ours holds while we track none
+ * under it (a create whose answer was lost) is freed and tried once more;
+ * when the answer is lost, what the engine may have made is cleared.  A
+ * refusal is LB_ERR_ENGINE with err worded and *status, *ans (owned: the
+ * caller deletes it) left for the driver to say more. */
+int dd_create_object(struct dd *d, const struct dd_kind *k, const char *path,
+                     const cJSON *body, const char *name, char *id,
+                     long *status, cJSON **ans, char *err, size_t errlen);
+
+/* A stop of a replica whose id we do not know: whatever object of ours
+ * has its name is deleted. */
+int dd_stop_untracked(struct dd *d, const struct dd_kind *k, const char *name,
+                      char *err, size_t errlen);
+
+/* Adoption of one listed object: taken (tracked as container cid and
+ * service svc, "" or NULL for none, and filled into f), or dropped (not
+ * running: deleted, so that no orphan is left). */
+void dd_adopt_take(struct dd *d, struct cp_found *f, bool *adopted,
+                   const char *name, uint32_t id, const char *ip,
+                   const char *cid, const char *svc);
+void dd_adopt_drop(struct dd *d, const struct dd_kind *k, const char *id,
+                   const char *name, const char *state);
 
 /* A start that failed after its object was made: the object (id) is
  * deleted, as its death is ours, and `name` is no longer tracked. */
@@ -119,8 +135,9 @@ void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id);
 void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
                        uint32_t id);
 
-/* Reads one listed object into f (*adopted says whether it is adopted);
- * an error when the engine could not say (adoption is tried again). */
+/* Reads one listed object into f; *adopted (false on entry) says whether
+ * it is adopted (dd_adopt_take).  An error when the engine could not say
+ * (adoption is tried again). */
 typedef int (*dd_adopt_one_fn)(struct dd *d, const cJSON *o, struct cp_found *f,
                                bool *adopted, char *err, size_t errlen);
 
@@ -136,8 +153,6 @@ int dd_engine_create(const struct cp_driver_ops *ops, bool overlay,
                      void *arg, struct cp_driver **out, char *err,
                      size_t errlen);
 
-/* Replicas outlive the control plane: the next start adopts them. */
-void dd_shutdown(struct cp_driver *base);
 void dd_destroy(struct cp_driver *base);
 
 #endif

@@ -200,7 +200,8 @@ static void cp_stop_all(struct cp *cp)
 	cp_health_stop(cp);
 	cp_repair_stop(cp);
 	cp_publish_stop(cp);
-	cp->driver->ops->shutdown(cp->driver);
+	if (cp->driver->ops->shutdown)
+		cp->driver->ops->shutdown(cp->driver);
 	cp->driver->ops->destroy(cp->driver);
 	/* Last: stopping a listener with idle keep-alive connections may end
 	 * the process (lb_http_stop_or_exit()), and nothing is left to save

@@ -14,16 +14,8 @@ static const char *const death_causes[] = {"exited", "heartbeat", "other"};
 
 static void render_state(struct cp *cp, struct lb_prom *b)
 {
-	struct cp_replica *v;
-	size_t n, ready = 0;
+	size_t n, ready = cp_state_count_up(&cp->state, &n);
 
-	if (cp_state_copy(&cp->state, &v, &n) != 0) {
-		b->failed = true;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		ready += v[i].st == CP_R_UP;
-	free(v);
 	lb_prom_family(b, "lb_replicas_desired", "gauge",
 	               "N: the replicas the control plane keeps running.");
 	lb_prom_sample(b, "lb_replicas_desired", "", (double)n);
@@ -107,21 +99,12 @@ static int metrics_page(struct mg_connection *c, void *user)
 		                   path);
 		return 404;
 	}
-	if (cp->cfg.admin_token[0] && !cp->cfg.metrics_open &&
-	    !lb_http_token_ok(c, cp->cfg.admin_token, true)) {
-		lb_http_send_error(c, 401, "WWW-Authenticate: Bearer\r\n",
-		                   "Missing or wrong admin token");
+	if (!cp->cfg.metrics_open &&
+	    lb_http_token_refused(c, cp->cfg.admin_token, true))
 		return 401;
-	}
 	lb_prom_init(&b);
 	cp_metrics_render(cp, &b);
-	if (b.failed)
-		lb_http_send_error(c, 500, NULL, "Out of memory");
-	else
-		lb_http_send(c, 200, "text/plain; version=0.0.4", b.p, b.len,
-		             NULL);
-	lb_prom_fini(&b);
-	return b.failed ? 500 : 200;
+	return lb_http_send_prom(c, &b);
 }
 
 int cp_metrics_start(struct cp *cp, char *err, size_t errlen)

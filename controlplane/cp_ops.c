@@ -3,10 +3,12 @@
 #include "cp_probe.h"
 #include "lb_err.h"
 #include "lb_log.h"
+#include "lb_name.h"
 #include "lb_rand.h"
 #include "lb_time.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +244,13 @@ static bool listed_twice(char **v, size_t i)
 	return false;
 }
 
+/* True when one of r[0..n) is named `name`. */
+static bool name_listed(const struct cp_replica *r, size_t n, const char *name)
+{
+	return lb_name_find(r, n, sizeof(*r), offsetof(struct cp_replica, name),
+	                    name) >= 0;
+}
+
 /* Reads the names /add was given into r: the hostnames as they are, or,
  * under the static driver, "name=host:port" (the address goes to r too).
  * Checks them against each other and the state.  Returns false with the
@@ -276,14 +285,12 @@ static bool add_given(struct cp *cp, const Lb__AdminRequest *req,
 		} else {
 			snprintf(r[i].name, sizeof(r[i].name), "%s", h);
 		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(r[j].name, r[i].name) == 0) {
-				reply_error(reply, 400,
-				            "Hostname '" NAME_ECHO
-				            "' is listed twice",
-				            r[i].name);
-				return false;
-			}
+		if (name_listed(r, i, r[i].name)) {
+			reply_error(reply, 400,
+			            "Hostname '" NAME_ECHO "' is listed twice",
+			            r[i].name);
+			return false;
+		}
 		/* Managed, or being added by another /add right now. */
 		if (cp_state_name_used(&cp->state, r[i].name)) {
 			reply_error(reply, 400,
@@ -301,15 +308,10 @@ static void add_random_names(struct cp *cp, struct cp_replica *r, size_t from,
                              size_t n)
 {
 	for (size_t i = from; i < n; i++) {
-		for (;;) {
-			bool clash = false;
+		do
 			lb_name_random(r[i].name, sizeof(r[i].name));
-			for (size_t j = 0; j < i; j++)
-				clash |= strcmp(r[j].name, r[i].name) == 0;
-			if (!clash &&
-			    !cp_state_name_used(&cp->state, r[i].name))
-				break;
-		}
+		while (name_listed(r, i, r[i].name) ||
+		       cp_state_name_used(&cp->state, r[i].name));
 	}
 }
 

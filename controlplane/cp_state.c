@@ -104,6 +104,20 @@ static void taken_drop(struct cp_state *s, const char *name)
 		s->taken[i] = s->taken[--s->ntaken];
 }
 
+/* A name in the state, or held by an /add in progress.  mu held. */
+static bool name_used_locked(struct cp_state *s, const char *name)
+{
+	return state_find(s, name) >= 0 || taken_find(s, name) >= 0;
+}
+
+/* The cause counted for a death reported with `why`. */
+static enum cp_death_cause death_cause(const char *why)
+{
+	return strcmp(why, "exited") == 0      ? CP_DEATH_EXITED
+	       : strcmp(why, "heartbeat") == 0 ? CP_DEATH_HEARTBEAT
+	                                       : CP_DEATH_OTHER;
+}
+
 int cp_state_take_names(struct cp_state *s, const struct cp_replica *r,
                         size_t n)
 {
@@ -111,8 +125,7 @@ int cp_state_take_names(struct cp_state *s, const struct cp_replica *r,
 
 	pthread_mutex_lock(&s->mu);
 	for (size_t i = 0; i < n && rv == 0; i++)
-		if (state_find(s, r[i].name) >= 0 ||
-		    taken_find(s, r[i].name) >= 0)
+		if (name_used_locked(s, r[i].name))
 			rv = LB_ERR_EXISTS;
 	if (rv == 0)
 		rv = lb_array_grow((void **)&s->taken, &s->takencap,
@@ -137,7 +150,7 @@ bool cp_state_name_used(struct cp_state *s, const char *name)
 {
 	bool used;
 	pthread_mutex_lock(&s->mu);
-	used = state_find(s, name) >= 0 || taken_find(s, name) >= 0;
+	used = name_used_locked(s, name);
 	pthread_mutex_unlock(&s->mu);
 	return used;
 }
@@ -182,6 +195,17 @@ size_t cp_state_count(struct cp_state *s)
 	n = s->n;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+size_t cp_state_count_up(struct cp_state *s, size_t *n)
+{
+	size_t up = 0;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->n; i++)
+		up += s->v[i].st == CP_R_UP;
+	*n = s->n;
+	pthread_mutex_unlock(&s->mu);
+	return up;
 }
 
 uint32_t cp_state_reserve_ids(struct cp_state *s, uint32_t n)
@@ -300,10 +324,7 @@ static bool state_down(struct cp_state *s, size_t i, const char *why)
 	if (changed) {
 		s->v[i].st = CP_R_DOWN;
 		s->v[i].fails = s->v[i].rises = 0;
-		atomic_fetch_add(&s->deaths[strcmp(why, "heartbeat") == 0
-		                                ? CP_DEATH_HEARTBEAT
-		                                : CP_DEATH_OTHER],
-		                 1);
+		atomic_fetch_add(&s->deaths[death_cause(why)], 1);
 		cp_events_add(&s->events, "down", name, why);
 		state_bump(s);
 	}
@@ -342,15 +363,11 @@ bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why)
 	memset(&repl, 0, sizeof(repl));
 	do
 		lb_name_random(repl.name, sizeof(repl.name));
-	while (state_find(s, repl.name) >= 0);
+	while (name_used_locked(s, repl.name)); /* an /add's names too */
 	repl.id = s->next_id++;
 	repl.st = CP_R_STARTING;
 	repl.died_us = lb_now_us();
-	atomic_fetch_add(
-	    &s->deaths[strcmp(why, "exited") == 0      ? CP_DEATH_EXITED
-	               : strcmp(why, "heartbeat") == 0 ? CP_DEATH_HEARTBEAT
-	                                               : CP_DEATH_OTHER],
-	    1);
+	atomic_fetch_add(&s->deaths[death_cause(why)], 1);
 	atomic_fetch_add(&s->replacements, 1);
 	{
 		char detail[96];

@@ -85,6 +85,8 @@ int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n);
 /* True when name is a managed replica. */
 bool cp_state_has(struct cp_state *s, const char *name);
 size_t cp_state_count(struct cp_state *s);
+/* Replicas up (in the ring); *n gets all of them. */
+size_t cp_state_count_up(struct cp_state *s, size_t *n);
 
 /* An /add starts its replicas without holding any lock, so the names it
  * will add are taken first: no other add may take them, and they count

@@ -1,10 +1,11 @@
 #include "dp_access.h"
 
+#include "lb_log.h"
+
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 int dp_access_open(const char *spec)
@@ -51,19 +52,14 @@ static size_t put_value(char *out, size_t room, const char *s)
 
 void dp_access_write(int fd, const struct dp_access_entry *e)
 {
-	char line[4096], ts[40];
-	struct timespec now;
-	struct tm tm;
+	char line[4096];
 	size_t n;
 
 	if (fd < 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = (size_t)snprintf(line, sizeof(line),
-	                     "ts=%s.%03ldZ client=%s method=", ts,
-	                     now.tv_nsec / 1000000, e->client);
+	n = lb_log_timestamp(line, sizeof(line));
+	n += (size_t)snprintf(line + n, sizeof(line) - n,
+	                      " client=%s method=", e->client);
 	n += put_value(line + n, sizeof(line) - n - 256, e->method);
 	n += (size_t)snprintf(line + n, sizeof(line) - n, " path=");
 	n += put_value(line + n, sizeof(line) - n - 256, e->path);

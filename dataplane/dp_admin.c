@@ -65,12 +65,9 @@ int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 		    ri->request_method, route->path, route->method);
 		return 405;
 	}
-	if (route->needs_token && dp->cfg.admin_token[0] &&
-	    !lb_http_token_ok(c, dp->cfg.admin_token, false)) {
-		lb_http_send_error(c, 401, "WWW-Authenticate: Bearer\r\n",
-		                   "Missing or wrong admin token");
+	if (route->needs_token &&
+	    lb_http_token_refused(c, dp->cfg.admin_token, false))
 		return 401;
-	}
 	req.op = route->op;
 	req.request_id = lb_rand_u64();
 	if (route->has_body) {

@@ -1,6 +1,7 @@
 #include "dp_answer.h"
 
 #include "lb_err.h"
+#include "lb_http.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,7 +96,6 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
 	struct dp_answer *a = answer_of(p);
-	a->body_bytes += len;
 	return a->sink->body(a->sink->arg, at, len) != 0;
 }
 
@@ -118,12 +118,6 @@ static const http_parser_settings answer_settings = {
 
 /* ---- the checks on a complete head -------------------------------------- */
 
-static bool is_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* Visible text, spaces, tabs and obs-text: what a value or a reason
  * phrase may hold. */
 static bool text_ok(const char *s, size_t n)
@@ -134,12 +128,6 @@ static bool text_ok(const char *s, size_t n)
 			return false;
 	}
 	return true;
-}
-
-static bool name_is(const struct dp_header *h, const char *name)
-{
-	return h->nlen == strlen(name) &&
-	       strncasecmp(h->name, name, h->nlen) == 0;
 }
 
 static int answer_refuse(struct dp_answer *a, const char *fmt, ...)
@@ -177,7 +165,7 @@ static int check_fields(struct dp_answer *a)
 		if (h->nlen == 0)
 			return answer_refuse(a, "an empty header name");
 		for (size_t k = 0; k < h->nlen; k++)
-			if (!is_tchar((unsigned char)h->name[k]))
+			if (!lb_http_tchar((unsigned char)h->name[k]))
 				return answer_refuse(
 				    a, "header name '%.*s' is not a token",
 				    (int)(h->nlen > 40 ? 40 : h->nlen),
@@ -191,7 +179,7 @@ static int check_fields(struct dp_answer *a)
 			                     "value of '%.*s'",
 			                     (int)(h->nlen > 40 ? 40 : h->nlen),
 			                     h->name);
-		if (!name_is(h, "transfer-encoding"))
+		if (!dp_header_is(h, "transfer-encoding", 17))
 			continue;
 		/* Only chunked: any other coding would have to be passed on
 		 * as it is, and the proxy re-frames bodies. */
@@ -249,7 +237,6 @@ static int answer_head_end(struct dp_answer *a, size_t head_last)
 	no_body = a->head_request || st == 204 || st == 304;
 	memset(&h, 0, sizeof(h));
 	h.status = st;
-	h.minor = a->p.http_minor;
 	h.reason = a->reason ? a->reason : "";
 	h.reason_len = a->reason_len;
 	h.h = a->h;

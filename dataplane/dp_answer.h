@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 #define DP_ANSWER_BUF         (64 * 1024)
 #define DP_ANSWER_MAX_HEADERS 100
@@ -41,6 +42,13 @@ struct dp_header {
 	size_t vlen;
 };
 
+/* True when the field is named s[0..n), case-insensitively. */
+static inline bool dp_header_is(const struct dp_header *h, const char *s,
+                                size_t n)
+{
+	return h->nlen == n && strncasecmp(h->name, s, n) == 0;
+}
+
 /* How the body of the final answer is delimited. */
 enum dp_framing {
 	DP_FRAME_NONE,    /* no body (HEAD, 1xx, 204, 304, or a length of 0) */
@@ -51,7 +59,6 @@ enum dp_framing {
 
 struct dp_answer_head {
 	int status;
-	int minor;          /* HTTP/1.<minor> */
 	const char *reason; /* the reason phrase, checked; may be empty */
 	size_t reason_len;
 	const struct dp_header *h; /* every field, in order */
@@ -89,8 +96,7 @@ struct dp_answer {
 	bool done;      /* the whole answer was read */
 	bool extra;     /* bytes came after the end of the answer */
 	bool keep_alive;
-	uint64_t body_bytes; /* body bytes passed to the sink */
-	char err[160];       /* why the answer was refused */
+	char err[160]; /* why the answer was refused */
 	/* Last: filled as fields arrive (nh counts them), never zeroed. */
 	struct dp_header h[DP_ANSWER_MAX_HEADERS];
 };

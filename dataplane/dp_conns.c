@@ -142,14 +142,3 @@ bool dp_conns_short(struct dp_conns *k)
 {
 	return atomic_load(&k->busy) > k->threads - k->threads / 4;
 }
-
-int dp_conns_of(struct dp_conns *k, uint32_t ip)
-{
-	struct dp_conns_slot *s;
-	int n;
-	pthread_mutex_lock(&k->mu);
-	s = slot_find(k, ip);
-	n = s->ip ? s->n : 0;
-	pthread_mutex_unlock(&k->mu);
-	return n;
-}

@@ -63,7 +63,4 @@ bool dp_conns_admit(struct dp_conns *k, struct mg_connection *c);
  * connections. */
 bool dp_conns_short(struct dp_conns *k);
 
-/* Connections currently held by an address (tests, metrics). */
-int dp_conns_of(struct dp_conns *k, uint32_t ip);
-
 #endif

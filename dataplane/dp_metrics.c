@@ -44,51 +44,69 @@ static void render_requests(struct dp *dp, struct lb_prom *b)
 	}
 }
 
+/* The samples of one per-replica family for replica be; `name` is its
+ * name, escaped. */
+typedef void (*replica_sampler)(struct lb_prom *b, const char *fam,
+                                const struct dp_backend *be, const char *name);
+
+static void sample_inflight(struct lb_prom *b, const char *fam,
+                            const struct dp_backend *be, const char *name)
+{
+	char labels[160];
+	snprintf(labels, sizeof(labels), "replica=\"%s\"", name);
+	lb_prom_sample(b, fam, labels, dp_upstream_inflight(be->up));
+}
+
+static void sample_conns(struct lb_prom *b, const char *fam,
+                         const struct dp_backend *be, const char *name)
+{
+	char labels[160];
+	int open, idle;
+
+	dp_upstream_conns(be->up, &open, &idle);
+	snprintf(labels, sizeof(labels), "replica=\"%s\",state=\"active\"",
+	         name);
+	lb_prom_sample(b, fam, labels, open - idle);
+	snprintf(labels, sizeof(labels), "replica=\"%s\",state=\"idle\"", name);
+	lb_prom_sample(b, fam, labels, idle);
+}
+
+static void sample_ejections(struct lb_prom *b, const char *fam,
+                             const struct dp_backend *be, const char *name)
+{
+	char labels[160];
+	snprintf(labels, sizeof(labels), "replica=\"%s\"", name);
+	lb_prom_sample(b, fam, labels,
+	               be->stats ? (double)atomic_load(&be->stats->ejections)
+	                         : 0);
+}
+
 /* Per replica of the current table: in flight, connections, ejections. */
 static void render_replicas(struct dp_table *t, struct lb_prom *b)
 {
-	char labels[160], name[2 * LB_NAME_MAX + 8];
-	static const char *const fams[][3] = {
+	static const struct {
+		const char *name, *type, *help;
+		replica_sampler sample;
+	} fams[] = {
 	    {"lb_inflight_requests", "gauge",
-	     "Requests in flight to the replica from this data plane."},
+	     "Requests in flight to the replica from this data plane.",
+	     sample_inflight},
 	    {"lb_upstream_connections", "gauge",
 	     "Connections to the replica: active (an exchange runs on it) or "
-	     "idle (pooled)."},
+	     "idle (pooled).",
+	     sample_conns},
 	    {"lb_upstream_ejections_total", "counter",
 	     "Times the replica was skipped for LB_EJECT_MS after it refused a "
-	     "connection."},
+	     "connection.",
+	     sample_ejections},
 	};
+	char name[2 * LB_NAME_MAX + 8];
 
-	for (size_t f = 0; f < 3; f++) {
-		lb_prom_family(b, fams[f][0], fams[f][1], fams[f][2]);
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		lb_prom_family(b, fams[f].name, fams[f].type, fams[f].help);
 		for (size_t i = 0; t && i < t->n; i++) {
-			struct dp_backend *be = &t->b[i];
-			int open, idle;
-			lb_prom_escape(be->name, name, sizeof(name));
-			if (f == 0) {
-				snprintf(labels, sizeof(labels),
-				         "replica=\"%s\"", name);
-				lb_prom_sample(b, fams[f][0], labels,
-				               dp_upstream_inflight(be->up));
-			} else if (f == 1) {
-				dp_upstream_conns(be->up, &open, &idle);
-				snprintf(labels, sizeof(labels),
-				         "replica=\"%s\",state=\"active\"",
-				         name);
-				lb_prom_sample(b, fams[f][0], labels,
-				               open - idle);
-				snprintf(labels, sizeof(labels),
-				         "replica=\"%s\",state=\"idle\"", name);
-				lb_prom_sample(b, fams[f][0], labels, idle);
-			} else {
-				snprintf(labels, sizeof(labels),
-				         "replica=\"%s\"", name);
-				lb_prom_sample(b, fams[f][0], labels,
-				               be->stats
-				                   ? (double)atomic_load(
-				                         &be->stats->ejections)
-				                   : 0);
-			}
+			lb_prom_escape(t->b[i].name, name, sizeof(name));
+			fams[f].sample(b, fams[f].name, &t->b[i], name);
 		}
 	}
 }

@@ -52,8 +52,9 @@ struct proxy {
 	bool answer_toobig;
 	unsigned long long answer_bytes;
 	char set_cookie[LB_KEY_NAME_MAX + 96];
-	const char *replica;             /* the last one tried */
-	struct dp_replica_stats *served; /* its counters */
+	const struct dp_backend *last; /* the last replica tried (the table
+	                                  is held until the request is
+	                                  counted) */
 	int retries;
 	int64_t t0_us;
 	int status; /* what the client was answered */
@@ -100,9 +101,11 @@ static bool method_idempotent(const char *m)
 
 /* ---- the request body --------------------------------------------------- */
 
-/* Reads up to cap bytes of the body; counts them against LB_MAX_BODY. */
-static long proxy_body_read(struct proxy *px, char *buf, size_t cap)
+/* Reads up to cap bytes of the body; counts them against LB_MAX_BODY.
+ * Also what the upstream exchange calls for more (arg: the proxy). */
+static long proxy_body_read(void *arg, char *buf, size_t cap)
 {
+	struct proxy *px = arg;
 	int n = mg_read(px->c, buf, cap);
 
 	if (n < 0 || (n == 0 && px->body_length >= 0 &&
@@ -117,11 +120,6 @@ static long proxy_body_read(struct proxy *px, char *buf, size_t cap)
 		return -1;
 	}
 	return n;
-}
-
-static long proxy_body_more(void *arg, char *buf, size_t cap)
-{
-	return proxy_body_read(arg, buf, cap);
 }
 
 /* Reads the start of the body into the replay buffer: all of it when it
@@ -153,6 +151,8 @@ static int proxy_body_start(struct proxy *px)
 	cap = px->body_length > 0 && px->body_length < PROXY_REPLAY_MAX
 	          ? (size_t)px->body_length
 	          : PROXY_REPLAY_MAX;
+	/* Allocated per request with a body, not kept per worker: 2,048
+	 * workers that each kept 64 KiB after one upload would hold 128 MiB. */
 	if (!(px->replay = malloc(cap)))
 		return 503;
 	while (px->replay_len < cap) {
@@ -170,6 +170,23 @@ static int proxy_body_start(struct proxy *px)
 	    px->replay_len == (unsigned long long)px->body_length)
 		px->body_complete = true;
 	return 0;
+}
+
+/* Answers a request whose body could not be started. */
+static int proxy_body_refused(struct proxy *px, int status)
+{
+	lb_http_close_after(px->c);
+	if (status == 413)
+		lb_http_send_error(px->c, 413, NULL,
+		                   "Request body is over LB_MAX_BODY (%lld "
+		                   "bytes)",
+		                   px->cfg->max_body);
+	else if (status == 400)
+		lb_http_send_error(px->c, 400, NULL,
+		                   "Could not read the request body");
+	else
+		lb_http_send_error(px->c, status, NULL, "Out of memory");
+	return status;
 }
 
 /* ---- the request head --------------------------------------------------- */
@@ -339,10 +356,15 @@ static void walk_init(struct walk *w, const struct dp_table *t, uint64_t key)
 	w->key = key;
 	w->now = lb_now_ms();
 	w->max = members < PROXY_MAX_TRIES ? members : PROXY_MAX_TRIES;
-	/* ceil(factor x (requests in flight + this one) / N) */
-	if (f > 0 && members > 0)
-		w->cap = (int)ceil(f * (dp_upstream_inflight_total() + 1) /
-		                   (double)members);
+	/* ceil(factor x (requests in flight + this one) / N); summed here,
+	 * only when bounded loads are on, rather than kept in one counter
+	 * that every exchange would write. */
+	if (f > 0 && members > 0) {
+		int inflight = 0;
+		for (size_t i = 0; i < t->n; i++)
+			inflight += dp_upstream_inflight(t->b[i].up);
+		w->cap = (int)ceil(f * (inflight + 1) / (double)members);
+	}
 }
 
 static struct dp_backend *walk_next(struct walk *w)
@@ -414,8 +436,7 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	walk_init(&w, t, px->key.value);
 	while ((b = walk_next(&w))) {
 		req->backend = b->up;
-		px->replica = b->name;
-		px->served = b->stats;
+		px->last = b;
 		r = dp_upstream_do(req, &sink, &info, err, errlen);
 		if (r == DP_UP_OK || r == DP_UP_STOPPED)
 			return r;
@@ -448,13 +469,16 @@ static int proxy_fail(struct proxy *px, enum dp_upstream_result r,
 {
 	struct mg_connection *c = px->c;
 
-	if (px->body_toobig || px->answer_toobig) {
+	if (px->body_toobig)
+		return proxy_body_refused(px, 413);
+	if (px->answer_toobig) {
 		lb_http_close_after(c);
-		lb_http_send_error(c, px->body_toobig ? 413 : 502, NULL,
-		                   "%s body is over LB_MAX_BODY (%lld bytes)",
-		                   px->body_toobig ? "Request" : "The answer's",
-		                   px->cfg->max_body);
-		return px->body_toobig ? 413 : 502;
+		lb_http_send_error(
+		    c, 502, NULL,
+		    "The answer's body is over LB_MAX_BODY (%lld "
+		    "bytes)",
+		    px->cfg->max_body);
+		return 502;
 	}
 	switch (r) {
 	case DP_UP_STOPPED:
@@ -509,7 +533,7 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
 	req.body = px->replay;
 	req.body_len = px->replay_len;
 	req.body_complete = px->body_complete;
-	req.more = proxy_body_more;
+	req.more = proxy_body_read;
 	req.more_arg = px;
 	req.head_method = strcmp(ri->request_method, "HEAD") == 0;
 	req.buf = px->answer;
@@ -537,7 +561,7 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
 	lb_log(LB_WARN, "answer_cut",
 	       "replica=%s reason=\"%s\" sent=%llu "
 	       "request_id=%llu",
-	       px->replica, err, (unsigned long long)px->reply.bytes,
+	       px->last->name, err, (unsigned long long)px->reply.bytes,
 	       px->request_id);
 	mg_disable_connection_keep_alive(px->c);
 	return px->status;
@@ -587,30 +611,14 @@ static int proxy_precheck(struct proxy *px)
 	return 0;
 }
 
-/* Answers a request whose body could not be started. */
-static int proxy_body_refused(struct proxy *px, int status)
-{
-	lb_http_close_after(px->c);
-	if (status == 413)
-		lb_http_send_error(px->c, 413, NULL,
-		                   "Request body is over LB_MAX_BODY (%lld "
-		                   "bytes)",
-		                   px->cfg->max_body);
-	else if (status == 400)
-		lb_http_send_error(px->c, 400, NULL,
-		                   "Could not read the request body");
-	else
-		lb_http_send_error(px->c, status, NULL, "Out of memory");
-	return status;
-}
-
 /* Counts the request, and writes its access log line. */
 static void proxy_account(struct proxy *px, struct dp *dp, int status)
 {
 	uint64_t us = (uint64_t)(lb_now_us() - px->t0_us);
+	struct dp_replica_stats *served = px->last ? px->last->stats : NULL;
 	struct dp_access_entry e;
 
-	dp_metrics_count(&dp->stats, px->served, status, us);
+	dp_metrics_count(&dp->stats, served, status, us);
 	if (dp->access_fd < 0)
 		return;
 	e = (struct dp_access_entry){
@@ -618,7 +626,7 @@ static void proxy_account(struct proxy *px, struct dp *dp, int status)
 	    .method = px->ri->request_method,
 	    .path = px->path ? px->path : "",
 	    .status = status,
-	    .replica = px->served ? px->replica : NULL,
+	    .replica = served ? px->last->name : NULL,
 	    .bytes_in = px->body_read,
 	    .bytes_out = px->reply.bytes + lb_http_sent(),
 	    .duration_us = us,
@@ -641,7 +649,7 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 		proxy_account(px, dp, status);
 		return status;
 	}
-	px->ropts.keep_alive = lb_http_keep_alive(px->c) && !lb_http_closing();
+	px->ropts.keep_alive = lb_http_keep_alive(px->c);
 	px->ropts.http11 = strcmp(px->ri->http_version, "1.1") == 0;
 	t = dp_router_acquire(&dp->router);
 	if (t)

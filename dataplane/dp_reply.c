@@ -12,7 +12,7 @@ void dp_reply_init(struct dp_reply *r, dp_reply_write_fn write, void *arg)
 	r->write = write;
 	r->arg = arg;
 	r->len = 0;
-	r->committed = r->chunked = r->ended = false;
+	r->committed = r->chunked = false;
 	r->keep_alive = true;
 	r->bytes = 0;
 }
@@ -83,18 +83,13 @@ bool dp_reply_hop_by_hop(const char *name, size_t len)
 	return false;
 }
 
-static bool name_eq(const struct dp_header *h, const char *s, size_t n)
-{
-	return h->nlen == n && strncasecmp(h->name, s, n) == 0;
-}
-
 /* True when a Connection field of the answer names this field: it is
  * hop-by-hop too (RFC 9110 7.6.1). */
 static bool named_by_connection(const struct dp_answer_head *h,
                                 const struct dp_header *f)
 {
 	for (size_t i = 0; i < h->nh; i++)
-		if (name_eq(&h->h[i], "connection", 10) &&
+		if (dp_header_is(&h->h[i], "connection", 10) &&
 		    lb_http_token_listed(h->h[i].value, h->h[i].vlen, f->name,
 		                         f->nlen))
 			return true;
@@ -195,6 +190,5 @@ int dp_reply_end(struct dp_reply *r)
 	int rv;
 	if (r->chunked && (rv = reply_put(r, "0\r\n\r\n", 5)) != 0)
 		return rv;
-	r->ended = true;
 	return dp_reply_flush(r);
 }

@@ -41,8 +41,7 @@ struct dp_reply {
 	bool committed;  /* bytes reached the client */
 	bool chunked;    /* the body goes out chunked */
 	bool keep_alive; /* as the head said */
-	bool ended;
-	uint64_t bytes; /* written to the client */
+	uint64_t bytes;  /* written to the client */
 };
 
 void dp_reply_init(struct dp_reply *r, dp_reply_write_fn write, void *arg);

@@ -261,18 +261,10 @@ static int site_json(struct mg_connection *c, cJSON *j)
 static int site_metrics(struct mg_connection *c, struct dp *dp)
 {
 	struct lb_prom b;
-	int status;
 
 	lb_prom_init(&b);
 	dp_metrics_render(dp, &b);
-	status = b.failed ? 500 : 200;
-	if (b.failed)
-		lb_http_send_error(c, 500, NULL, "Out of memory");
-	else
-		lb_http_send(c, 200, "text/plain; version=0.0.4", b.p, b.len,
-		             NULL);
-	lb_prom_fini(&b);
-	return status;
+	return lb_http_send_prom(c, &b);
 }
 
 static int site_page(struct mg_connection *c, void *user)
@@ -281,12 +273,9 @@ static int site_page(struct mg_connection *c, void *user)
 	const char *path = mg_get_request_info(c)->local_uri_raw;
 	bool metrics = strcmp(path, "/metrics") == 0;
 
-	if (dp->cfg.admin_token[0] && !(metrics && dp->cfg.metrics_open) &&
-	    !lb_http_token_ok(c, dp->cfg.admin_token, true)) {
-		lb_http_send_error(c, 401, "WWW-Authenticate: Bearer\r\n",
-		                   "Missing or wrong admin token");
+	if (!(metrics && dp->cfg.metrics_open) &&
+	    lb_http_token_refused(c, dp->cfg.admin_token, true))
 		return 401;
-	}
 	if (metrics)
 		return site_metrics(c, dp);
 	if (strcmp(path, "/api/state") == 0)

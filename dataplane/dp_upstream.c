@@ -44,16 +44,10 @@ struct dp_upstream_backend {
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dp_upstream_backend *registry;
 static int max_conns = 128;
-static atomic_int inflight_total;
 
 int dp_upstream_inflight(const struct dp_upstream_backend *b)
 {
 	return atomic_load(&b->inflight);
-}
-
-int dp_upstream_inflight_total(void)
-{
-	return atomic_load(&inflight_total);
 }
 
 void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle)
@@ -477,10 +471,8 @@ static enum dp_upstream_result upstream_run(const struct dp_upstream_req *req,
 			pool_forfeit(b);
 			return DP_UP_CONNECT;
 		}
-		info->reused = pooled;
 		r = exchange(fd, req, sink, info, &reusable, err, errlen);
 		pool_give(b, fd, reusable);
-		info->closed = !reusable;
 		/* A pooled connection that the replica closed just now fails
 		 * before any answer byte: the replica never saw the request,
 		 * which goes again on a new connection while it can be sent
@@ -501,9 +493,7 @@ enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
 
 	memset(info, 0, sizeof(*info));
 	atomic_fetch_add(&b->inflight, 1);
-	atomic_fetch_add(&inflight_total, 1);
 	r = upstream_run(req, sink, info, err, errlen);
-	atomic_fetch_sub(&inflight_total, 1);
 	atomic_fetch_sub(&b->inflight, 1);
 	return r;
 }

@@ -41,10 +41,9 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
  * NULL. */
 void dp_upstream_backend_put(struct dp_upstream_backend *b);
 
-/* Requests in flight to b (from this data plane), and to all replicas:
- * what bounded loads weigh. */
+/* Requests in flight to b (from this data plane): what bounded loads
+ * weigh. */
 int dp_upstream_inflight(const struct dp_upstream_backend *b);
-int dp_upstream_inflight_total(void);
 
 /* Connections open to b, and of them idle in its pool. */
 void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle);
@@ -103,8 +102,6 @@ enum dp_upstream_result {
 struct dp_upstream_info {
 	bool got_bytes; /* any byte of the answer arrived */
 	bool consumed;  /* more() was called: the body cannot be sent again */
-	bool reused;    /* the connection came from the pool */
-	bool closed;    /* the connection was closed after, not pooled */
 };
 
 /* Runs the exchange: sends the request, then passes the answer to the

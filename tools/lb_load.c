@@ -17,6 +17,7 @@
  */
 #include "lb_array.h"
 #include "lb_config.h"
+#include "lb_key.h"
 #include "lb_time.h"
 
 #include <cjson/cJSON.h>
@@ -34,7 +35,7 @@ enum key_in { KEY_NONE, KEY_HEADER, KEY_COOKIE, KEY_QUERY };
 struct load {
 	const char *url;
 	enum key_in key_in;
-	const char *key_name;
+	char key_name[LB_KEY_NAME_MAX + 1];
 	long long keys;
 	long long *key_server; /* by key value: who answered it (-2: none) */
 };
@@ -63,13 +64,6 @@ struct run {
 	long long done, ok, errors;
 	char first_error[256];
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
 {
@@ -115,7 +109,7 @@ static long long server_id(const char *body, size_t len)
 static void progress(long long done, long long total, int64_t t0)
 {
 	int width = 40, fill = (int)(done * width / (total ? total : 1));
-	double secs = (double)(now_us() - t0) / 1e6;
+	double secs = (double)(lb_now_us() - t0) / 1e6;
 	fprintf(stderr, "\r[%.*s%*s] %lld/%lld %6.0f req/s", fill,
 	        "########################################", width - fill, "",
 	        done, total, secs > 0 ? (double)done / secs : 0.0);
@@ -142,32 +136,30 @@ static int bucket_cmp(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Parses --key ("header:X-User", "cookie:sid", "query:user", "none"). */
+/* Parses --key ("header:X-User", "cookie:sid", "query:user", "none"):
+ * a key that a client sends, read as the control plane reads LB_KEY. */
 static int load_key_parse(struct load *l, const char *spec)
 {
-	static const struct {
-		const char *prefix;
-		enum key_in in;
-	} kinds[] = {{"header:", KEY_HEADER},
-	             {"cookie:", KEY_COOKIE},
-	             {"query:", KEY_QUERY}};
+	struct lb_key k;
+	char err[256] = "";
 
 	l->key_in = KEY_NONE;
 	if (strcmp(spec, "none") == 0)
 		return 0;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		size_t n = strlen(kinds[i].prefix);
-		if (strncmp(spec, kinds[i].prefix, n) == 0 && spec[n]) {
-			l->key_in = kinds[i].in;
-			l->key_name = spec + n;
-			return 0;
-		}
+	if (lb_key_parse(spec, &k, err, sizeof(err)) == 0)
+		l->key_in = k.kind == LB_KEY_HEADER   ? KEY_HEADER
+		            : k.kind == LB_KEY_COOKIE ? KEY_COOKIE
+		            : k.kind == LB_KEY_QUERY  ? KEY_QUERY
+		                                      : KEY_NONE;
+	if (l->key_in == KEY_NONE) {
+		fprintf(stderr,
+		        "lb-load: --key %s: must be none, header:<Name>, "
+		        "cookie:<name> or query:<name>%s%s\n",
+		        spec, err[0] ? ": " : "", err);
+		return -1;
 	}
-	fprintf(stderr,
-	        "lb-load: --key %s: must be none, header:<Name>, "
-	        "cookie:<name> or query:<name>\n",
-	        spec);
-	return -1;
+	snprintf(l->key_name, sizeof(l->key_name), "%s", k.name);
+	return 0;
 }
 
 /* Points the slot's handle at request number i (its key, if any). */
@@ -176,7 +168,7 @@ static void slot_prepare(const struct load *l, struct slot *s, long long i)
 	char line[320];
 
 	s->len = 0;
-	s->t0_us = now_us();
+	s->t0_us = lb_now_us();
 	s->key = l->key_in == KEY_NONE ? -1 : i % l->keys;
 	curl_slist_free_all(s->headers);
 	s->headers = NULL;
@@ -220,7 +212,7 @@ static void on_done(struct run *r, const struct load *l, struct slot *s,
 	long code = 0;
 
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-	r->lat_ms[r->done++] = (double)(now_us() - s->t0_us) / 1e3;
+	r->lat_ms[r->done++] = (double)(lb_now_us() - s->t0_us) / 1e3;
 	if (rc != CURLE_OK) {
 		r->errors++;
 		r->status[0]++;
@@ -248,7 +240,7 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 {
 	CURLM *multi = curl_multi_init();
 	long long started = 0;
-	int64_t t0 = now_us();
+	int64_t t0 = lb_now_us();
 	int running = 1;
 
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conc);
@@ -268,7 +260,7 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 			                  (char **)&s);
 			on_done(r, l, s, m->data.result);
 			curl_multi_remove_handle(multi, s->h);
-			if (started < total && now_us() < deadline) {
+			if (started < total && lb_now_us() < deadline) {
 				slot_prepare(l, s, started++);
 				curl_multi_add_handle(multi, s->h);
 				running = 1;
@@ -420,10 +412,10 @@ int main(int argc, char **argv)
 	}
 	for (long long i = 0; i < conc; i++)
 		slot_setup(&slots[i], timeout_ms);
-	t0 = now_us();
+	t0 = lb_now_us();
 	load_run(&r, &l, slots, conc, total, t0 + max_seconds * 1000000,
 	         !quiet && isatty(STDERR_FILENO));
-	double secs = (double)(now_us() - t0) / 1e6;
+	double secs = (double)(lb_now_us() - t0) / 1e6;
 	qsort(r.lat_ms, (size_t)r.done, sizeof(double), cmp_double);
 	if (r.nb)
 		qsort(r.b, r.nb, sizeof(*r.b), bucket_cmp);

@@ -14,6 +14,7 @@
  * is what the proxy pays per request.  Timing only: no test depends on it.
  */
 #include "dp_upstream.h"
+#include "lb_time.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -25,13 +26,6 @@
 struct cost {
 	double wall_us, cpu_us;
 };
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 static double cpu_us(void)
 {
@@ -169,16 +163,16 @@ int main(int argc, char **argv)
 		return 1;
 	for (int r = 0; r < rounds; r++) {
 		int n = requests / rounds;
-		double w = now_us(), c = cpu_us();
+		double w = (double)lb_now_us(), c = cpu_us();
 		if (run_ours(b, path, n) != 0)
 			return 1;
-		ours.wall_us += (now_us() - w) / requests;
+		ours.wall_us += ((double)lb_now_us() - w) / requests;
 		ours.cpu_us += (cpu_us() - c) / requests;
-		w = now_us();
+		w = (double)lb_now_us();
 		c = cpu_us();
 		if (run_curl(h, n) != 0)
 			return 1;
-		curl.wall_us += (now_us() - w) / requests;
+		curl.wall_us += ((double)lb_now_us() - w) / requests;
 		curl.cpu_us += (cpu_us() - c) / requests;
 	}
 	printf("{\"requests\": %d, \"ours\": {\"wall_us\": %.2f, \"cpu_us\": "

@@ -18,7 +18,8 @@
 static cJSON *snapshot_json(const Lb__Snapshot *s, bool table)
 {
 	cJSON *o = cJSON_CreateObject(), *p, *reps, *t;
-	char boot[24];
+	char boot[24], key[256];
+	struct lb_routing rt;
 	size_t used = 0;
 
 	snprintf(boot, sizeof(boot), "%016llx", (unsigned long long)s->boot_id);
@@ -31,14 +32,15 @@ static cJSON *snapshot_json(const Lb__Snapshot *s, bool table)
 	cJSON_AddStringToObject(p, "hash", s->preset->hash);
 	cJSON_AddStringToObject(p, "placement", s->preset->placement);
 	p = cJSON_AddObjectToObject(o, "routing");
-	cJSON_AddStringToObject(p, "key",
-	                        s->routing ? s->routing->key : "request-id");
-	cJSON_AddNumberToObject(p, "balance_factor",
-	                        s->routing ? s->routing->balance_factor : 0);
-	cJSON_AddBoolToObject(p, "trust_forwarded",
-	                      s->routing && s->routing->trust_forwarded);
-	cJSON_AddBoolToObject(p, "set_cookie",
-	                      s->routing && s->routing->set_cookie);
+	if (lb_wire_routing_get(s, &rt, key, sizeof(key)) == 0) {
+		lb_key_format(&rt.key, key, sizeof(key));
+		cJSON_AddStringToObject(p, "key", key);
+		cJSON_AddNumberToObject(p, "balance_factor", rt.balance_factor);
+		cJSON_AddBoolToObject(p, "trust_forwarded", rt.trust_forwarded);
+		cJSON_AddBoolToObject(p, "set_cookie", rt.set_cookie);
+	} else {
+		cJSON_AddStringToObject(p, "error", key);
+	}
 	reps = cJSON_AddArrayToObject(o, "replicas");
 	for (size_t i = 0; i < s->n_replicas; i++) {
 		const Lb__Replica *r = s->replicas[i];
