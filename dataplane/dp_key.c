@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Keys longer than this are cut: they still hash to a stable place. */
+/* Cookie and query keys are read (decoded) into a buffer this long; a
+ * longer one is not read, and the request falls back to a random id
+ * (counted).  Header, address and path keys are hashed whole. */
 #define KEY_MAX 1024
 
 /* The first address of X-Forwarded-For ("client, proxy1, proxy2"). */

@@ -146,3 +146,81 @@ def test_adding_a_replica_moves_about_its_share_of_users(stack_factory,
     moved = sum(before[k] != after[k] for k in before) / len(before)
     assert moved <= 1.3 * 0.25, moved
     assert moved >= 0.15  # the new replica took its share
+
+
+def raw_get(port, head_lines):
+    """GET /home with these header lines, sent as they are (no client
+    library tidies them); the status and the body."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(("GET /home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   + "".join(h + "\r\n" for h in head_lines)
+                   + "\r\n").encode("latin-1"))
+        data = b""
+        while chunk := c.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+# Client bytes that become keys: odd, empty, huge or malformed values of
+# each source.  Each request is routed (a 200 from a replica), those whose
+# key cannot be read falling back to a random id (counted), or refused
+# with a 400 by civetweb's own head parser before any key is read.
+KEYED, FALLBACK, REFUSED = "keyed", "fallback", 400
+HOSTILE_KEYS = [
+    ("ip", {"LB_TRUST_FORWARDED": "1"}, [
+        (["X-Forwarded-For: "], KEYED),  # the peer's address
+        (["X-Forwarded-For: , , ,"], KEYED),
+        (["X-Forwarded-For: \t10.0.0.1\t,x"], REFUSED),
+        (["X-Forwarded-For: " + "9" * 7000], KEYED),
+        (["X-Forwarded-For: \xff\xfe, 1.2.3.4"], KEYED),
+    ]),
+    ("header:X-User", {}, [
+        (["X-User: " + "u" * 7000], KEYED),
+        (["X-User: \xff\x80\x01"], REFUSED),
+        (["X-User: a", "X-User: b"], KEYED),
+    ]),
+    ("cookie:sid", {}, [
+        (["Cookie: sid"], FALLBACK),
+        (["Cookie: sid="], FALLBACK),
+        (["Cookie: ;;;=;sid==;"], FALLBACK),
+        (["Cookie: sid=" + "c" * 2000], FALLBACK),  # over the 1 KiB limit
+        (["Cookie: xsid=1; sid=\"q\"; sid=2"], KEYED),
+    ]),
+]
+
+
+@pytest.mark.parametrize("key,env,cases", HOSTILE_KEYS,
+                         ids=[k[0] for k in HOSTILE_KEYS])
+def test_hostile_key_values_are_routed(stack_factory, key, env, cases):
+    s = keyed_stack(stack_factory, key, **env)
+    before = s.metrics(s.site_url("/metrics"))["lb_key_fallbacks_total"]
+    for lines, want in cases:
+        status, body = raw_get(s.port, lines)
+        if want == REFUSED:
+            assert status == 400, (lines[0][:40], status, body[:200])
+        else:
+            assert status == 200, (lines[0][:40], status, body[:200])
+            assert b"Hello from Server" in body
+    dp = s.metrics(s.site_url("/metrics"))
+    assert dp["lb_key_fallbacks_total"] - before == \
+        sum(want == FALLBACK for _, want in cases)
+    assert s.get("/home").status_code == 200  # and the plane serves on
+
+
+def test_hostile_query_keys_are_routed(stack_factory):
+    s = keyed_stack(stack_factory, "query:user")
+    before = s.metrics(s.site_url("/metrics"))["lb_key_fallbacks_total"]
+    targets = {"/home?user=%zz": False, "/home?user=%": False,
+               "/home?user": True, "/home?user=&user=x": True,
+               "/home?&&&=&user=%00x": False,
+               "/home?user=" + "q" * 2000: True,  # over the key limit
+               "/home?" + "a=1&" * 1000 + "user=z": False}
+    with requests.Session() as sess:
+        for target, _ in targets.items():
+            r = sess.get(s.url(target), timeout=5)
+            assert r.status_code == 200, (target[:40], r.status_code)
+            assert "Hello from Server" in r.json()["message"]
+    dp = s.metrics(s.site_url("/metrics"))
+    assert dp["lb_key_fallbacks_total"] - before == sum(targets.values())
