@@ -2,6 +2,7 @@
 (LB_BALANCE_FACTOR) and the sticky cookie (LB_SET_COOKIE)."""
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -151,7 +152,6 @@ def test_adding_a_replica_moves_about_its_share_of_users(stack_factory,
 def raw_get(port, head_lines):
     """GET /home with these header lines, sent as they are (no client
     library tidies them); the status and the body."""
-    import socket
     with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
         c.sendall(("GET /home HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                    + "".join(h + "\r\n" for h in head_lines)
