@@ -1,5 +1,6 @@
 #include "lb_config.h"
 
+#include "lb_buf.h"
 #include "lb_err.h"
 
 #include <errno.h>
@@ -30,12 +31,12 @@ static int opt_set(const struct lb_opt *o, const char *val, const char *from,
 			if (strcmp(o->choices[i], val) == 0)
 				break;
 		if (!o->choices[i]) {
-			size_t off = (size_t)snprintf(
-			    err, errlen, "%s=%s: must be one of", from, val);
-			for (i = 0; o->choices[i] && off < errlen; i++)
-				off += (size_t)snprintf(err + off, errlen - off,
-				                        "%s %s", i ? "," : "",
-				                        o->choices[i]);
+			struct lb_buf b;
+			lb_buf_init(&b, err, errlen);
+			lb_buf_printf(&b, "%s=%s: must be one of", from, val);
+			for (i = 0; o->choices[i]; i++)
+				lb_buf_printf(&b, "%s %s", i ? "," : "",
+				              o->choices[i]);
 			return LB_ERR_INVAL;
 		}
 	}

@@ -1,5 +1,6 @@
 #include "lb_log.h"
 
+#include "lb_buf.h"
 #include "lb_err.h"
 
 #include <stdarg.h>
@@ -36,42 +37,35 @@ size_t lb_log_timestamp(char *buf, size_t len)
 {
 	struct timespec ts;
 	struct tm tm;
-	size_t off;
-	int n;
+	struct lb_buf b;
+	char day[32];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	off = strftime(buf, len, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(buf + off, len - off, ".%03ldZ", ts.tv_nsec / 1000000);
-	return n > 0 && off + (size_t)n < len ? off + (size_t)n : off;
+	lb_buf_init(&b, buf, len);
+	lb_buf_add(&b, day,
+	           strftime(day, sizeof(day), "ts=%Y-%m-%dT%H:%M:%S", &tm));
+	lb_buf_printf(&b, ".%03ldZ", ts.tv_nsec / 1000000);
+	return b.len;
 }
 
 void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
 {
-	char line[1024];
-	size_t off;
-	int n;
+	char line[1024], ts[64];
+	struct lb_buf b;
 	va_list ap;
 
 	if (lvl < log_min)
 		return;
-	off = lb_log_timestamp(line, sizeof(line));
-	n = snprintf(line + off, sizeof(line) - off,
-	             " level=%s prog=%s event=%s ", lb_log_level_names[lvl],
-	             log_prog, event);
-	if (n > 0)
-		off += (size_t)n;
-	if (off < sizeof(line)) {
-		va_start(ap, fmt);
-		n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
-		va_end(ap);
-		if (n > 0)
-			off += (size_t)n;
-	}
-	if (off >= sizeof(line) - 1)
-		off = sizeof(line) - 2;
-	line[off++] = '\n';
+	lb_buf_init(&b, line, sizeof(line) - 1); /* the newline's byte kept */
+	lb_buf_add(&b, ts, lb_log_timestamp(ts, sizeof(ts)));
+	lb_buf_printf(&b, " level=%s prog=%s event=%s ",
+	              lb_log_level_names[lvl], log_prog, event);
+	va_start(ap, fmt);
+	lb_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	line[b.len] = '\n';
 	/* One write so that lines from different threads never interleave. */
-	if (write(STDERR_FILENO, line, off) < 0)
+	if (write(STDERR_FILENO, line, b.len + 1) < 0)
 		return;
 }

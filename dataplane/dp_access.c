@@ -1,5 +1,6 @@
 #include "dp_access.h"
 
+#include "lb_buf.h"
 #include "lb_log.h"
 
 #include <fcntl.h>
@@ -7,6 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The most of a client's text (method, path) one line carries: what is
+ * past it is cut, marked and its length given, so that the fields after
+ * it always fit in the line. */
+#define ACCESS_METHOD_MAX 32
+#define ACCESS_PATH_MAX   2048
 
 int dp_access_open(const char *spec)
 {
@@ -20,58 +27,87 @@ int dp_access_open(const char *spec)
 	return fd < 0 ? -2 : fd;
 }
 
-/* A logfmt value: bare when it is plain, else quoted with its quotes,
- * backslashes and control characters escaped (paths come from clients). */
-static size_t put_value(char *out, size_t room, const char *s)
+static bool access_plain(const char *s)
 {
-	bool plain = *s != '\0';
-	size_t o = 0;
-
-	for (const char *p = s; *p; p++)
+	if (!*s)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' ||
-		    (unsigned char)*p >= 0x7f)
-			plain = false;
-	if (plain)
-		return (size_t)snprintf(out, room, "%s", s);
-	if (room < 3)
-		return 0;
-	out[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s;
-	     *p && o + 6 < room; p++) {
-		if (*p == '"' || *p == '\\')
-			o += (size_t)snprintf(out + o, room - o, "\\%c", *p);
-		else if (*p < ' ' || *p == 0x7f)
-			o += (size_t)snprintf(out + o, room - o, "\\x%02x", *p);
-		else
-			out[o++] = (char)*p;
+		    *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A logfmt value: bare when it is plain, else quoted with its quotes,
+ * backslashes and bytes outside printable ASCII escaped (paths come from
+ * clients).  At most max bytes of the line; a value cut short ends in
+ * "..." inside its quotes.  Returns false when the value was cut. */
+static bool access_value(struct lb_buf *b, const char *s, size_t max)
+{
+	size_t used = 0;
+	bool whole = true;
+
+	if (access_plain(s) && strlen(s) <= max) {
+		lb_buf_str(b, s);
+		return true;
 	}
-	out[o++] = '"';
-	out[o] = '\0';
-	return o;
+	lb_buf_add(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[8];
+		size_t n;
+		if (*p == '"' || *p == '\\')
+			n = (size_t)snprintf(esc, sizeof(esc), "\\%c", *p);
+		else if (*p < ' ' || *p >= 0x7f)
+			n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		else
+			esc[0] = (char)*p, n = 1;
+		if (used + n > max) {
+			whole = false;
+			break;
+		}
+		lb_buf_add(b, esc, n);
+		used += n;
+	}
+	if (!whole)
+		lb_buf_add(b, "...", 3);
+	lb_buf_add(b, "\"", 1);
+	return whole;
+}
+
+size_t dp_access_format(char *line, size_t cap, const struct dp_access_entry *e)
+{
+	char ts[64];
+	struct lb_buf b;
+
+	lb_buf_init(&b, line, cap - 1); /* the newline's byte kept */
+	lb_buf_add(&b, ts, lb_log_timestamp(ts, sizeof(ts)));
+	lb_buf_str(&b, " client=");
+	access_value(&b, e->client, ACCESS_METHOD_MAX + 32);
+	lb_buf_str(&b, " method=");
+	access_value(&b, e->method, ACCESS_METHOD_MAX);
+	lb_buf_str(&b, " path=");
+	if (!access_value(&b, e->path, ACCESS_PATH_MAX))
+		lb_buf_printf(&b, " path_len=%zu", strlen(e->path));
+	lb_buf_printf(
+	    &b,
+	    " status=%d replica=%s bytes_in=%llu bytes_out=%llu "
+	    "duration_ms=%.3f retries=%d request_id=%llu",
+	    e->status, e->replica ? e->replica : "none",
+	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
+	    (double)e->duration_us / 1000.0, e->retries, e->request_id);
+	line[b.len] = '\n';
+	line[b.len + 1] = '\0';
+	return b.len + 1;
 }
 
 void dp_access_write(int fd, const struct dp_access_entry *e)
 {
-	char line[4096];
+	char line[DP_ACCESS_LINE_MAX];
 	size_t n;
 
 	if (fd < 0)
 		return;
-	n = lb_log_timestamp(line, sizeof(line));
-	n += (size_t)snprintf(line + n, sizeof(line) - n,
-	                      " client=%s method=", e->client);
-	n += put_value(line + n, sizeof(line) - n - 256, e->method);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, " path=");
-	n += put_value(line + n, sizeof(line) - n - 256, e->path);
-	n += (size_t)snprintf(
-	    line + n, sizeof(line) - n,
-	    " status=%d replica=%s bytes_in=%llu bytes_out=%llu "
-	    "duration_ms=%.3f retries=%d request_id=%llu\n",
-	    e->status, e->replica ? e->replica : "none",
-	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
-	    (double)e->duration_us / 1000.0, e->retries, e->request_id);
-	if (n >= sizeof(line))
-		n = sizeof(line) - 1;
+	n = dp_access_format(line, sizeof(line), e);
 	if (write(fd, line, n) < 0) {
 		/* A full disk must not stop the proxy. */
 	}

@@ -5,6 +5,7 @@
 #ifndef DP_ACCESS_H
 #define DP_ACCESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct dp_access_entry {
@@ -23,6 +24,16 @@ struct dp_access_entry {
 /* Opens the log: "" (off), "stderr", or a file path.  Returns the
  * descriptor (-1: off), or -2 when the file cannot be opened (errno). */
 int dp_access_open(const char *spec);
+
+/* The longest line, its newline included. */
+#define DP_ACCESS_LINE_MAX 4096
+
+/* Formats e's line into line[0..cap), cap > 64: always whole, printable
+ * ASCII, ending in a newline and a NUL, whatever the client sent (a long
+ * method or path is cut, marked with "..." and its path_len given).
+ * Returns its length, the newline included. */
+size_t dp_access_format(char *line, size_t cap,
+                        const struct dp_access_entry *e);
 
 /* Writes one line to fd (does nothing when fd < 0). */
 void dp_access_write(int fd, const struct dp_access_entry *e);

@@ -1,6 +1,7 @@
 /* The control plane's state (cp_state): the managed replicas in join
  * order, the ring, and the rules that keep them consistent. */
 #include "cp_state.h"
+#include "lb_buf.h"
 #include "lb_err.h"
 #include "lbt.h"
 
@@ -33,12 +34,13 @@ static const char *order(struct cp_state *s)
 {
 	static char out[512];
 	struct cp_replica *v;
-	size_t n, off = 0;
+	struct lb_buf b;
+	size_t n;
 	LBT_EQ(cp_state_copy(s, &v, &n), 0);
-	out[0] = '\0';
+	lb_buf_init(&b, out, sizeof(out));
 	for (size_t i = 0; i < n; i++)
-		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s%s",
-		                        i ? " " : "", v[i].name);
+		lb_buf_printf(&b, "%s%s", i ? " " : "", v[i].name);
+	LBT_CHECK(!b.cut);
 	free(v);
 	return out;
 }
