@@ -411,9 +411,11 @@ static bool proxy_may_retry(const struct proxy *px, enum dp_upstream_result r,
 	case DP_UP_BUSY:
 		return true; /* never sent */
 	case DP_UP_BROKEN:
-		/* Sent, and no byte came back: safe again only for an
-		 * idempotent method whose body is still in hand. */
-		return px->idempotent && !info->consumed;
+		/* No byte came back.  Safe again only when the body is still
+		 * in hand and the replica cannot have acted on the request
+		 * (no byte of it went out), or acting twice is harmless (an
+		 * idempotent method). */
+		return !info->consumed && (px->idempotent || !info->sent);
 	default:
 		return false;
 	}
@@ -536,6 +538,7 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
 	req.more = proxy_body_read;
 	req.more_arg = px;
 	req.head_method = strcmp(ri->request_method, "HEAD") == 0;
+	req.idempotent = px->idempotent;
 	req.buf = px->answer;
 	req.connect_timeout_ms = (long)px->cfg->connect_timeout_ms;
 	req.timeout_ms = (long)px->cfg->upstream_timeout_ms;

@@ -256,8 +256,8 @@ static bool pool_quiet(int fd)
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* Sends iov[0..n) whole. */
-static int send_all(int fd, struct iovec *iov, size_t n)
+/* Sends iov[0..n) whole; *sent becomes true once any byte went out. */
+static int send_all(int fd, struct iovec *iov, size_t n, bool *sent)
 {
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
 
@@ -268,6 +268,7 @@ static int send_all(int fd, struct iovec *iov, size_t n)
 				continue;
 			return -1;
 		}
+		*sent |= w > 0;
 		/* Partial write: skip what went out. */
 		while (mh.msg_iovlen && (size_t)w >= mh.msg_iov[0].iov_len) {
 			w -= (ssize_t)mh.msg_iov[0].iov_len;
@@ -304,7 +305,8 @@ static size_t body_iov(struct iovec *iov, const char *p, size_t n, bool chunked,
 /* The request line, the headers and the body in hand, in one sendmsg().
  * The pieces go as they are: no copy, and nothing large on the stack
  * (civetweb's workers have 100 KiB). */
-static int send_head(int fd, const struct dp_upstream_req *req)
+static int send_head(int fd, const struct dp_upstream_req *req,
+                     struct dp_upstream_info *info)
 {
 	char host[LB_HOST_MAX + 32], size[24];
 	struct iovec iov[10];
@@ -323,7 +325,7 @@ static int send_head(int fd, const struct dp_upstream_req *req)
 	k += body_iov(iov + k, req->body, req->body_len, req->chunked, size);
 	if (req->chunked && req->body_complete)
 		iov[k++] = (struct iovec){"0\r\n\r\n", 5};
-	return send_all(fd, iov, k);
+	return send_all(fd, iov, k, &info->sent);
 }
 
 /* The rest of the body, as the client sends it, through buf.  Returns 0,
@@ -340,14 +342,14 @@ static int send_rest(int fd, const struct dp_upstream_req *req, char *buf,
 	info->consumed = true;
 	while ((n = req->more(req->more_arg, buf, cap)) > 0) {
 		size_t k = body_iov(iov, buf, (size_t)n, req->chunked, size);
-		if (send_all(fd, iov, k) != 0)
+		if (send_all(fd, iov, k, &info->sent) != 0)
 			return -1;
 	}
 	if (n < 0)
 		return -2;
 	if (req->chunked) {
 		iov[0] = (struct iovec){"0\r\n\r\n", 5};
-		return send_all(fd, iov, 1);
+		return send_all(fd, iov, 1, &info->sent);
 	}
 	return 0;
 }
@@ -424,7 +426,7 @@ exchange(int fd, const struct dp_upstream_req *req,
 
 	*reusable = false;
 	dp_answer_init(&a, req->buf, req->head_method, &sink->answer);
-	if (send_head(fd, req) != 0 ||
+	if (send_head(fd, req, info) != 0 ||
 	    (rv = send_rest(fd, req, req->buf, DP_ANSWER_BUF, info)) == -1) {
 		snprintf(err, errlen, "send: %s", strerror(errno));
 		return DP_UP_BROKEN;
@@ -474,11 +476,15 @@ static enum dp_upstream_result upstream_run(const struct dp_upstream_req *req,
 		r = exchange(fd, req, sink, info, &reusable, err, errlen);
 		pool_give(b, fd, reusable);
 		/* A pooled connection that the replica closed just now fails
-		 * before any answer byte: the replica never saw the request,
-		 * which goes again on a new connection while it can be sent
-		 * whole. */
-		if (pooled && r == DP_UP_BROKEN && !info->consumed)
+		 * before any answer byte.  Usually the replica never saw the
+		 * request, but it may have read it, acted and died: only an
+		 * idempotent request, or one of which no byte went out, goes
+		 * again on a new connection (while it can be sent whole). */
+		if (pooled && r == DP_UP_BROKEN && !info->consumed &&
+		    (req->idempotent || !info->sent)) {
+			info->sent = false;
 			continue;
+		}
 		return r;
 	}
 }

@@ -70,6 +70,9 @@ struct dp_upstream_req {
 	dp_upstream_more_fn more;
 	void *more_arg;
 	bool head_method; /* the answer has no body */
+	/* The method may run twice (RFC 9110 9.2.2): only then is a request
+	 * that was written, in part or whole, ever written again. */
+	bool idempotent;
 	char *buf; /* DP_ANSWER_BUF bytes the exchange works in, borrowed */
 	long connect_timeout_ms;
 	long timeout_ms; /* longest silence of the replica */
@@ -100,13 +103,16 @@ enum dp_upstream_result {
 
 /* What happened besides the result. */
 struct dp_upstream_info {
+	bool sent;      /* any byte of the request was written */
 	bool got_bytes; /* any byte of the answer arrived */
 	bool consumed;  /* more() was called: the body cannot be sent again */
 };
 
 /* Runs the exchange: sends the request, then passes the answer to the
  * sink as it arrives.  A pooled connection that the replica closed meanwhile
- * is replaced transparently while the request can still be sent whole.
+ * is replaced transparently while the request can still be sent whole and
+ * either is idempotent or had no byte written: a request that is not
+ * idempotent is never written twice.
  * info is filled either way; err gets the reason of a failure. */
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
                                        const struct dp_upstream_sink *sink,

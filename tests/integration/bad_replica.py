@@ -18,6 +18,9 @@ LB_REPLICA_BIN (same SERVER_ID / PORT / HOST as lb-replica).
   /drop?on=ID         on the replica with SERVER_ID == ID: reads the
                       request, then closes without answering; elsewhere
                       answers the server id and the body size
+  /act?on=ID          counts the request (acted on), then on the replica
+                      with SERVER_ID == ID closes without answering (it
+                      "died before answering"); elsewhere answers the count
   /home?delay_ms=N    /home, answered after N ms
   /stats              what happened to connections after a bad answer
 
@@ -108,7 +111,7 @@ CLEAN = {"interim-100", "interim-102", "interim-103", "chunked-ok",
 CLOSE_AFTER = {"close-delimited"}
 
 stats = {"conns": 0, "reused_after_bad": 0, "closed_after_bad": 0,
-         "uploads": 0}
+         "uploads": 0, "acted": 0}
 lock = threading.Lock()
 
 
@@ -192,6 +195,14 @@ class Handler(BaseHTTPRequestHandler):
                 return
             return self.send(200, json.dumps(
                 {"server": int(SERVER_ID), "bytes": n}).encode())
+        if path == "/act":
+            for _ in self.read_body():
+                pass
+            count("acted")
+            if q.get("on") == SERVER_ID:
+                self.close_connection = True
+                return
+            return self.send(200, json.dumps(stats).encode())
         if path != "/upload":
             for _ in self.read_body():
                 pass

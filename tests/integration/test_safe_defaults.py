@@ -57,3 +57,49 @@ def test_access_log_lines_stay_whole_with_long_paths(stack_factory, tmp_path):
     for line, n in zip(lines, lengths):
         assert b'path="/aaaa' in line and b'..."' in line, line[:100]
         assert f"path_len={n}".encode() in line
+
+
+# ---- 3. a request that is not idempotent runs at most once ---------------
+
+BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                   "bad_replica.py")
+
+
+def acted(stack, on_port=None):
+    """How many requests the (one) replica acted on."""
+    return requests.get(stack.url("/act?on=none"), timeout=5).json()["acted"]
+
+
+def test_post_that_breaks_a_pooled_connection_is_sent_once(stack_factory):
+    # One replica that acts on /act and closes without answering; pooled
+    # keep-alive connections to it exist (the /home requests made them).
+    s = stack_factory(replicas=1, replica_bin=BAD).start()
+    with requests.Session() as sess:
+        for _ in range(20):
+            assert sess.get(s.url("/home"), timeout=5).status_code == 200
+    before = acted(s)
+    outcomes = []
+    for _ in range(5):
+        with requests.Session() as sess:
+            r = sess.post(s.url("/act?on=1"), data=b"pay once", timeout=10)
+            outcomes.append(r.status_code)
+            # Keep-alive connections back to the pool for the next POST.
+            for _ in range(3):
+                sess.get(s.url("/home"), timeout=5)
+    assert outcomes == [502] * 5
+    # The check itself is one more acted-on request.
+    assert acted(s) - before == 5 + 1
+
+
+def test_idempotent_request_still_goes_again_on_a_fresh_connection(
+        stack_factory):
+    s = stack_factory(replicas=1, replica_bin=BAD).start()
+    with requests.Session() as sess:
+        for _ in range(10):
+            assert sess.get(s.url("/home"), timeout=5).status_code == 200
+    before = acted(s)
+    r = requests.put(s.url("/act?on=1"), data=b"same twice", timeout=10)
+    assert r.status_code == 502
+    # A PUT may be sent again (it is idempotent): on the pooled connection
+    # that broke, then on a fresh one.
+    assert acted(s) - before >= 2
