@@ -1,6 +1,7 @@
 #include "lb_http.h"
 
 #include "lb_err.h"
+#include "lb_guard.h"
 #include "lb_log.h"
 #include "lb_name.h"
 #include "lb_time.h"
@@ -55,6 +56,9 @@ static int http_begin_request(struct mg_connection *c)
 	const struct lb_http_server_cfg *cfg = http_cfg(c);
 	http_closing_mark = false;
 	http_sent = 0;
+	if (cfg->allow &&
+	    lb_guard_peer_refused(c, cfg->allow, "LB_ADMIN_ALLOW"))
+		return 403;
 	return cfg->begin_request ? cfg->begin_request(c, cfg->user) : 0;
 }
 
@@ -228,6 +232,8 @@ const char *lb_http_reason(int status)
 		return "Method Not Allowed";
 	case 408:
 		return "Request Timeout";
+	case 403:
+		return "Forbidden";
 	case 409:
 		return "Conflict";
 	case 413:
@@ -264,17 +270,6 @@ bool lb_http_token_listed(const char *list, size_t len, const char *name,
 	return false;
 }
 
-/* Constant-time comparison, so that a token cannot be guessed by timing. */
-static bool http_same(const char *want, const char *got)
-{
-	size_t wl = strlen(want), gl = strlen(got);
-	unsigned char diff = 0;
-	for (size_t i = 0; i < wl; i++)
-		diff |= (unsigned char)want[i] ^
-		        (unsigned char)(i < gl ? got[i] : 0);
-	return diff == 0 && gl == wl;
-}
-
 static bool http_token_ok(const struct mg_connection *c, const char *token,
                           bool query_ok)
 {
@@ -282,11 +277,12 @@ static bool http_token_ok(const struct mg_connection *c, const char *token,
 	const char *q = mg_get_request_info(c)->query_string;
 	char got[256];
 
-	if (h && strncmp(h, "Bearer ", 7) == 0 && http_same(token, h + 7))
+	if (h && strncmp(h, "Bearer ", 7) == 0 &&
+	    lb_guard_token_equal(token, h + 7))
 		return true;
 	return query_ok && q &&
 	       mg_get_var(q, strlen(q), "token", got, sizeof(got)) > 0 &&
-	       http_same(token, got);
+	       lb_guard_token_equal(token, got);
 }
 
 bool lb_http_token_refused(struct mg_connection *c, const char *token,

@@ -2,6 +2,7 @@
 
 #include "cp_ops.h"
 #include "lb_err.h"
+#include "lb_guard.h"
 #include "lb_log.h"
 #include "lb_wire.h"
 
@@ -137,6 +138,17 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	if (lb_wire_request_unpack(in, inlen, &req) != 0) {
 		reply.status = 400;
 		reply.error = "<Error> malformed admin request";
+		return admin_pack(&reply, out, outlen);
+	}
+	/* A token set here is required of every request: the admin socket
+	 * changes replicas whoever reaches it. */
+	if (cp->cfg.admin_token[0] &&
+	    !lb_guard_token_equal(cp->cfg.admin_token, req->token)) {
+		lb_log(LB_WARN, "admin_refused", "op=%d reason=\"%s\"",
+		       (int)req->op, req->token ? "wrong token" : "no token");
+		lb__admin_request__free_unpacked(req, NULL);
+		reply.status = 401;
+		reply.error = "<Error> Missing or wrong admin token";
 		return admin_pack(&reply, out, outlen);
 	}
 	if (req->op == LB__ADMIN_REQUEST__OP__SNAPSHOT) {

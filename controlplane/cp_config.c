@@ -1,6 +1,7 @@
 #include "cp_config.h"
 
 #include "lb_config.h"
+#include "lb_guard.h"
 #include "lb_err.h"
 #include "lb_wire.h"
 #include "lb_name.h"
@@ -154,8 +155,13 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	     "where /metrics is served (host:port; empty: off)",
 	     &c->metrics_listen},
 	    {"admin-token", "LB_ADMIN_TOKEN", LB_OPT_STR, "", 0, 0, NULL,
-	     "when set, /metrics needs 'Authorization: Bearer <token>'",
+	     "when set, /metrics and every admin request over NNG need it",
 	     &c->admin_token},
+	    {"admin-allow", "LB_ADMIN_ALLOW", LB_OPT_STR,
+	     LB_GUARD_ALLOW_DEFAULT, 0, 0, NULL,
+	     "who may read /metrics: addresses, networks, loopback, "
+	     "container-host (a rule beyond this host needs LB_ADMIN_TOKEN)",
+	     &c->admin_allow},
 	    {"metrics-open", "LB_METRICS_OPEN", LB_OPT_INT, "0", 0, 1, NULL,
 	     "1: /metrics needs no token", &c->metrics_open},
 	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0,
@@ -231,5 +237,10 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 		         c->instance);
 		return LB_ERR_INVAL;
 	}
-	return 0;
+	if ((rv = lb_cidrs_parse(&c->admin_from, c->admin_allow,
+	                         "LB_ADMIN_ALLOW", &lb_cidr_env_default, err,
+	                         errlen)) != 0)
+		return rv;
+	return lb_guard_allow_check(&c->admin_from, c->admin_allow,
+	                            c->admin_token, err, errlen);
 }

@@ -2,6 +2,7 @@
 #ifndef CP_CONFIG_H
 #define CP_CONFIG_H
 
+#include "lb_cidr.h"
 #include "lb_log.h"
 #include "lb_key.h"
 #include "cp_probe.h"
@@ -35,6 +36,8 @@ struct cp_config {
 	const char *network;
 	const char *metrics_listen; /* host:port of /metrics, "" = off */
 	const char *admin_token;    /* guards /metrics too, unless open */
+	const char *admin_allow;    /* LB_ADMIN_ALLOW, parsed below */
+	struct lb_cidrs admin_from; /* who may read /metrics */
 	long long metrics_open;
 	enum lb_log_level log_level;
 };

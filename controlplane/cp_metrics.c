@@ -114,6 +114,7 @@ int cp_metrics_start(struct cp *cp, char *err, size_t errlen)
 	cp->http_cfg = (struct lb_http_server_cfg){
 	    .threads = 4,
 	    .begin_request = metrics_page,
+	    .allow = &cp->cfg.admin_from,
 	    .user = cp,
 	};
 	return lb_http_start_pages("LB_METRICS_LISTEN", cp->cfg.metrics_listen,

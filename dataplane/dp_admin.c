@@ -3,6 +3,7 @@
 #include "dp.h"
 #include "dp_admin_body.h"
 #include "lb_err.h"
+#include "lb_guard.h"
 #include "lb_http.h"
 #include "lb_log.h"
 #include "lb_rand.h"
@@ -65,9 +66,16 @@ int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 		    ri->request_method, route->path, route->method);
 		return 405;
 	}
-	if (route->needs_token &&
-	    lb_http_token_refused(c, dp->cfg.admin_token, false))
-		return 401;
+	/* Changes are the operator's: from an allowed address, not through
+	 * a page of another site, with the token when one is set. */
+	if (route->needs_token) {
+		if (lb_guard_peer_refused(c, &dp->cfg.admin_from,
+		                          "LB_ADMIN_ALLOW") ||
+		    lb_guard_cross_site_refused(c))
+			return 403;
+		if (lb_http_token_refused(c, dp->cfg.admin_token, false))
+			return 401;
+	}
 	req.op = route->op;
 	req.request_id = lb_rand_u64();
 	if (route->has_body) {

@@ -1,6 +1,7 @@
 #include "dp_config.h"
 
 #include "lb_config.h"
+#include "lb_guard.h"
 #include "lb_err.h"
 #include "lb_wire.h"
 
@@ -31,6 +32,17 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	    {"admin-token", "LB_ADMIN_TOKEN", LB_OPT_STR, "", 0, 0, NULL,
 	     "when set, /add and /rm need 'Authorization: Bearer <token>'",
 	     &c->admin_token},
+	    {"admin-allow", "LB_ADMIN_ALLOW", LB_OPT_STR,
+	     LB_GUARD_ALLOW_DEFAULT, 0, 0, NULL,
+	     "who may /add, /rm and read the pages: addresses, networks, "
+	     "loopback, container-host (a rule beyond this host needs "
+	     "LB_ADMIN_TOKEN)",
+	     &c->admin_allow},
+	    {"trusted-proxies", "LB_TRUSTED_PROXIES", LB_OPT_STR, "loopback", 0,
+	     0, NULL,
+	     "proxies in front whose X-Forwarded-For is believed (with "
+	     "LB_TRUST_FORWARDED=1)",
+	     &c->trusted_proxies},
 	    {"connect-timeout-ms", "LB_CONNECT_TIMEOUT_MS", LB_OPT_INT, "1000",
 	     10, 600000, NULL, "connect timeout to a replica",
 	     &c->connect_timeout_ms},
@@ -95,5 +107,13 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 		return 1;
 	}
 	lb_log_level_parse(level, &c->log_level);
-	return 0;
+	if ((rv = lb_cidrs_parse(&c->admin_from, c->admin_allow,
+	                         "LB_ADMIN_ALLOW", &lb_cidr_env_default, err,
+	                         errlen)) != 0 ||
+	    (rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,
+	                         "LB_TRUSTED_PROXIES", &lb_cidr_env_default,
+	                         err, errlen)) != 0)
+		return rv;
+	return lb_guard_allow_check(&c->admin_from, c->admin_allow,
+	                            c->admin_token, err, errlen);
 }

@@ -2,6 +2,7 @@
 #ifndef DP_CONFIG_H
 #define DP_CONFIG_H
 
+#include "lb_cidr.h"
 #include "lb_log.h"
 
 #include <stddef.h>
@@ -13,7 +14,11 @@ struct dp_config {
 	const char *admin_url; /* the control plane's REP socket */
 	const char *pub_url;   /* the control plane's PUB socket */
 	long long admin_timeout_ms;
-	const char *admin_token; /* "" = no token needed */
+	const char *admin_token;    /* "" = no token needed */
+	const char *admin_allow;    /* LB_ADMIN_ALLOW, parsed into admin_from */
+	struct lb_cidrs admin_from; /* who may /add, /rm, read the pages */
+	const char *trusted_proxies; /* LB_TRUSTED_PROXIES, parsed below */
+	struct lb_cidrs trusted;     /* proxies whose X-Forwarded-For counts */
 	long long connect_timeout_ms;
 	long long upstream_timeout_ms;
 	long long eject_ms;

@@ -20,12 +20,13 @@ static void cpclient_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&c->pipes, 1);
 }
 
-int dp_cpclient_open(struct dp_cpclient *c, const char *url, char *err,
-                     size_t errlen)
+int dp_cpclient_open(struct dp_cpclient *c, const char *url, const char *token,
+                     char *err, size_t errlen)
 {
 	int rv;
 
 	atomic_init(&c->pipes, 0);
+	c->token = token;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		snprintf(err, errlen, "REQ socket: %s", nng_strerror(rv));
 		return LB_ERR_SYS;
@@ -69,7 +70,9 @@ int dp_cpclient_call(struct dp_cpclient *c, const Lb__AdminRequest *req,
 		snprintf(err, errlen, "not connected to the control plane");
 		return LB_ERR_UNAVAIL;
 	}
-	if ((rv = lb_wire_pack(&req->base, &buf, &len)) != 0) {
+	Lb__AdminRequest with_token = *req;
+	with_token.token = c->token[0] ? (char *)c->token : NULL;
+	if ((rv = lb_wire_pack(&with_token.base, &buf, &len)) != 0) {
 		snprintf(err, errlen, "cannot encode the request");
 		return rv;
 	}

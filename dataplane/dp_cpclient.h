@@ -17,12 +17,15 @@
 struct dp_cpclient {
 	nng_socket sock;
 	atomic_int pipes;
+	const char *token; /* sent with every request; "" for none */
 };
 
 /* Dials url without waiting for the peer (NNG_FLAG_NONBLOCK: a control plane
- * that starts later is found by the redialer).  Returns 0 or LB_ERR_SYS. */
-int dp_cpclient_open(struct dp_cpclient *c, const char *url, char *err,
-                     size_t errlen);
+ * that starts later is found by the redialer).  token (LB_ADMIN_TOKEN, ""
+ * for none) is borrowed for the client's life and goes with every request.
+ * Returns 0 or LB_ERR_SYS. */
+int dp_cpclient_open(struct dp_cpclient *c, const char *url, const char *token,
+                     char *err, size_t errlen);
 void dp_cpclient_close(struct dp_cpclient *c);
 
 /* True while a pipe to the control plane is connected. */

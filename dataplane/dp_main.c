@@ -102,8 +102,8 @@ int main(int argc, char **argv)
 	dp_upstream_set_max_conns((int)dp.cfg.replica_max_conns);
 	dp_answer_global_init();
 	dp_router_init(&dp.router);
-	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, err,
-	                     sizeof(err)) != 0 ||
+	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, dp.cfg.admin_token,
+	                     err, sizeof(err)) != 0 ||
 	    dp_sync_start(&dp.sync, &dp.router, &dp.cpclient, dp.cfg.pub_url,
 	                  err, sizeof(err)) != 0) {
 		fprintf(stderr, "lb-dataplane: %s\n", err);

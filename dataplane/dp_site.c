@@ -302,6 +302,7 @@ int dp_site_start(struct dp *dp, char *err, size_t errlen)
 	dp->site_cfg = (struct lb_http_server_cfg){
 	    .threads = 8,
 	    .begin_request = site_page,
+	    .allow = &dp->cfg.admin_from,
 	    .user = dp,
 	};
 	return lb_http_start_pages("LB_ADMIN_LISTEN", dp->cfg.admin_listen,

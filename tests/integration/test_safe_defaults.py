@@ -103,3 +103,117 @@ def test_idempotent_request_still_goes_again_on_a_fresh_connection(
     # A PUT may be sent again (it is idempotent): on the pooled connection
     # that broke, then on a fresh one.
     assert acted(s) - before >= 2
+
+
+# ---- 2. only the operator administers ------------------------------------
+
+def request_from(source, port, method, path, body=None, headers=None):
+    """One request from a given loopback address; (status, json)."""
+    import json
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                   source_address=(source, 0))
+    hdrs = {"Content-Type": "application/json"}
+    hdrs.update(headers or {})
+    c.request(method, path, body=json.dumps(body) if body is not None
+              else None, headers=hdrs)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(data)
+    except ValueError:
+        return r.status, data
+
+
+def test_add_and_rm_answer_only_allowed_addresses(stack_factory):
+    s = stack_factory(dp_env={"LB_ADMIN_ALLOW": "127.0.0.1"}).start()
+    for method, path in (("POST", "/add"), ("DELETE", "/rm")):
+        status, body = request_from("127.0.0.2", s.port, method, path,
+                                    {"n": 1})
+        assert status == 403, body
+        assert body["status"] == "failure"
+        assert body["message"].startswith("<Error> ")
+        assert "127.0.0.2" in body["message"]
+    assert s.rep()["message"]["N"] == 3
+    # /rep and the replicas' paths stay open to everyone.
+    assert request_from("127.0.0.2", s.port, "GET", "/rep")[0] == 200
+    assert request_from("127.0.0.2", s.port, "GET", "/home")[0] == 200
+    # The operator's address: the assignment's examples unchanged.
+    status, body = request_from("127.0.0.1", s.port, "POST", "/add",
+                                {"n": 1, "hostnames": ["S9"]})
+    assert status == 200 and body["message"]["N"] == 4
+
+
+def test_default_allows_loopback_only_by_default(stack):
+    # The default (loopback, and the container host in a container):
+    # every loopback address is the operator's own host.
+    status, body = request_from("127.0.0.2", stack.port, "POST", "/add",
+                                {"n": 1})
+    assert status == 200, body
+    assert stack.rm({"n": 1}).status_code == 200
+
+
+def test_cross_site_browser_requests_are_refused(stack):
+    evil = [{"Origin": "http://evil.example"},
+            {"Origin": "null"},
+            {"Origin": f"http://localhost:{stack.port + 1}"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site"},
+            # DNS rebinding: a hostile name that resolves to 127.0.0.1
+            {"Origin": f"http://evil.example:{stack.port}",
+             "Host": f"evil.example:{stack.port}"}]
+    for h in evil:
+        r = stack.add({"n": 1}, headers=h)
+        assert r.status_code == 403, (h, r.text)
+        assert "another site" in r.json()["message"]
+        assert stack.rm({"n": 1}, headers=h).status_code == 403
+    assert stack.rep()["message"]["N"] == 3
+    own = {"Origin": f"http://127.0.0.1:{stack.port}",
+           "Sec-Fetch-Site": "same-origin"}
+    assert stack.add({"n": 1}, headers=own).status_code == 200
+    assert stack.rm({"n": 1}, headers=own).status_code == 200
+
+
+def test_pages_of_both_planes_answer_only_allowed_addresses(stack_factory):
+    s = stack_factory(dp_env={"LB_ADMIN_ALLOW": "127.0.0.1"},
+                      cp_env={"LB_ADMIN_ALLOW": "127.0.0.1"}).start()
+    site = s.site_ports[0]
+    for port, path in ((site, "/metrics"), (site, "/"),
+                       (site, "/api/state"), (s.metrics_port, "/metrics")):
+        assert request_from("127.0.0.2", port, "GET", path)[0] == 403
+        assert request_from("127.0.0.1", port, "GET", path)[0] == 200
+
+
+def test_allow_beyond_this_host_needs_a_token():
+    import subprocess
+    from lbtest import binary
+
+    def start(exe, **env):
+        return subprocess.run([binary(exe)], capture_output=True, text=True,
+                              timeout=20, env=dict(os.environ, **env))
+    for exe in ("dataplane/lb-dataplane", "controlplane/lb-controlplane"):
+        for spec in ("10.0.0.0/8", "loopback,0.0.0.0/0"):
+            r = start(exe, LB_ADMIN_ALLOW=spec, LB_ADMIN_TOKEN="")
+            assert r.returncode == 2, (exe, spec, r.stderr)
+            assert "set LB_ADMIN_TOKEN too" in r.stderr, r.stderr
+        r = start(exe, LB_ADMIN_ALLOW="10.0.0.0/33")
+        assert r.returncode == 2 and "prefix" in r.stderr, r.stderr
+
+
+def test_nng_admin_socket_checks_the_token(stack_factory):
+    # The control plane has a token; a data plane without it is refused
+    # on the admin socket (the data plane still routes from PUB).
+    s = stack_factory(cp_env={"LB_ADMIN_TOKEN": "s3cret"},
+                      dp_env={"LB_ADMIN_TOKEN": "s3cret"}).start()
+    hdr = {"Authorization": "Bearer s3cret"}
+    assert s.add({"n": 1}, headers=hdr).status_code == 200
+    s.dp_env = {"LB_ADMIN_TOKEN": "wrong", "LB_READY_TIMEOUT_MS": "500"}
+    _, port = s.start_dp(wait=False)
+    wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/rep",
+                                  timeout=2).status_code == 401, 10,
+             what="the second data plane refused by the control plane")
+    r = requests.post(f"http://127.0.0.1:{port}/add", json={"n": 1},
+                      headers={"Authorization": "Bearer wrong"}, timeout=10)
+    assert r.status_code == 401, r.text
+    assert r.json()["message"] == "<Error> Missing or wrong admin token"
+    assert s.rep()["message"]["N"] == 4
