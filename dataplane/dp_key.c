@@ -4,32 +4,77 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Cookie and query keys are read (decoded) into a buffer this long; a
  * longer one is not read, and the request falls back to a random id
  * (counted).  Header, address and path keys are hashed whole. */
 #define KEY_MAX 1024
 
-/* The first address of X-Forwarded-For ("client, proxy1, proxy2"). */
-static bool forwarded_for(struct mg_connection *c, const char **s, size_t *len)
+/* The right-most hop of value[0..*end) (trimmed, maybe empty); *end
+ * moves to the comma before it, or to 0. */
+static void key_last_hop(const char *value, size_t *end, const char **s,
+                         size_t *len)
 {
-	const char *v = mg_get_header(c, "X-Forwarded-For"), *end;
+	size_t e = *end, b = e;
 
-	if (!v)
-		return false;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	end = v + strcspn(v, ", \t");
-	if (end == v)
-		return false;
-	*s = v;
-	*len = (size_t)(end - v);
-	return true;
+	while (b > 0 && value[b - 1] != ',')
+		b--;
+	*end = b > 0 ? b - 1 : 0;
+	while (b < e && (value[b] == ' ' || value[b] == '\t'))
+		b++;
+	while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t'))
+		e--;
+	*s = value + b;
+	*len = e - b;
+}
+
+void dp_key_forwarded_client(const char *const *values, size_t nvalues,
+                             const char *peer, const struct lb_cidrs *trusted,
+                             const char **s, size_t *len)
+{
+	*s = peer;
+	*len = strlen(peer);
+	if (!lb_cidrs_match(trusted, *s, *len))
+		return;
+	for (size_t i = nvalues; i-- > 0;) {
+		size_t end = strlen(values[i]);
+		while (end > 0) {
+			const char *hop;
+			size_t hlen;
+			key_last_hop(values[i], &end, &hop, &hlen);
+			if (hlen == 0)
+				continue;
+			*s = hop;
+			*len = hlen;
+			if (!lb_cidrs_match(trusted, hop, hlen))
+				return;
+		}
+	}
+}
+
+/* The client's address: the peer, or with trust_forwarded the right-most
+ * untrusted hop of the X-Forwarded-For fields. */
+static void key_client(struct mg_connection *c, const struct lb_routing *r,
+                       const struct lb_cidrs *trusted, const char **s,
+                       size_t *len)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *values[MG_MAX_HEADERS];
+	size_t n = 0;
+
+	if (r->trust_forwarded)
+		for (int i = 0; i < ri->num_headers; i++)
+			if (strcasecmp(ri->http_headers[i].name,
+			               "X-Forwarded-For") == 0)
+				values[n++] = ri->http_headers[i].value;
+	dp_key_forwarded_client(values, n, ri->remote_addr, trusted, s, len);
 }
 
 /* The key's text for the request; false when the request has none. */
 static bool key_text(struct mg_connection *c, const struct lb_routing *r,
-                     char *buf, const char **s, size_t *len)
+                     const struct lb_cidrs *trusted, char *buf, const char **s,
+                     size_t *len)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	const char *v;
@@ -37,10 +82,7 @@ static bool key_text(struct mg_connection *c, const struct lb_routing *r,
 
 	switch (r->key.kind) {
 	case LB_KEY_IP:
-		if (r->trust_forwarded && forwarded_for(c, s, len))
-			return true;
-		*s = ri->remote_addr;
-		*len = strlen(ri->remote_addr);
+		key_client(c, r, trusted, s, len);
 		return true;
 	case LB_KEY_HEADER:
 		if (!(v = mg_get_header(c, r->key.name)) || !*v)
@@ -73,7 +115,8 @@ static bool key_text(struct mg_connection *c, const struct lb_routing *r,
 }
 
 void dp_key_of(struct mg_connection *c, const struct lb_routing *r,
-               const struct lb_preset *p, struct dp_key *out)
+               const struct lb_preset *p, const struct lb_cidrs *trusted,
+               struct dp_key *out)
 {
 	char buf[KEY_MAX];
 	const char *s;
@@ -85,7 +128,7 @@ void dp_key_of(struct mg_connection *c, const struct lb_routing *r,
 		out->value = lb_key_random_id();
 		return;
 	}
-	if (key_text(c, r, buf, &s, &len)) {
+	if (key_text(c, r, trusted, buf, &s, &len)) {
 		out->value = lb_key_hash(p, s, len);
 		return;
 	}

@@ -5,6 +5,7 @@
 #ifndef DP_KEY_H
 #define DP_KEY_H
 
+#include "lb_cidr.h"
 #include "lb_key.h"
 
 #include <civetweb.h>
@@ -19,8 +20,20 @@ struct dp_key {
 	char cookie[40]; /* a sticky cookie to set ("" when none) */
 };
 
-/* The key of the request under routing r and preset p. */
+/* The key of the request under routing r and preset p; trusted lists the
+ * proxies whose X-Forwarded-For is believed (with r->trust_forwarded). */
 void dp_key_of(struct mg_connection *c, const struct lb_routing *r,
-               const struct lb_preset *p, struct dp_key *out);
+               const struct lb_preset *p, const struct lb_cidrs *trusted,
+               struct dp_key *out);
+
+/* The client's address by X-Forwarded-For: the hops are the values'
+ * comma-separated addresses in order (values[0] first), then peer, the
+ * address that connected.  Walking from peer leftwards, the first hop that
+ * is not a trusted proxy is the client (every address left of it could be
+ * forged by it); when all are trusted, the left-most.  Empty hops are
+ * skipped.  *s, *len point into values or peer. */
+void dp_key_forwarded_client(const char *const *values, size_t nvalues,
+                             const char *peer, const struct lb_cidrs *trusted,
+                             const char **s, size_t *len);
 
 #endif

@@ -5,6 +5,7 @@
 #include "dp_key.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
+#include "lb_buf.h"
 #include "lb_err.h"
 #include "lb_http.h"
 #include "lb_log.h"
@@ -37,6 +38,7 @@ struct proxy {
 	struct dp_key key;             /* what the ring hashes */
 	unsigned long long request_id; /* sent on as X-Request-ID */
 	bool idempotent;
+	bool trust_forwarded; /* the table's LB_TRUST_FORWARDED */
 	/* The request body: the replay buffer, then the rest as it comes. */
 	char *replay;
 	size_t replay_len;
@@ -195,8 +197,9 @@ static int proxy_body_refused(struct proxy *px, int status)
  * client's Connection names), the framing, and ours. */
 static bool proxy_field_skipped(const char *name, size_t len, const char *conn)
 {
-	static const char *const ours[] = {"expect", "x-request-id",
-	                                   "proxy-authorization"};
+	static const char *const ours[] = {
+	    "expect", "x-request-id", "proxy-authorization", "x-forwarded-for",
+	    "x-forwarded-proto"};
 
 	if (dp_reply_hop_by_hop(name, len))
 		return true;
@@ -206,19 +209,9 @@ static bool proxy_field_skipped(const char *name, size_t len, const char *conn)
 	return conn && lb_http_token_listed(conn, strlen(conn), name, len);
 }
 
-/* Appends s[0..n) at *off if it fits. */
-static bool put(char *buf, size_t cap, size_t *off, const char *s, size_t n)
-{
-	if (n > cap - *off)
-		return false;
-	memcpy(buf + *off, s, n);
-	*off += n;
-	return true;
-}
-
 /* The framing of the body towards the replica. */
-static int proxy_framing(const struct proxy *px, char *line, size_t cap,
-                         bool *chunked)
+static void proxy_framing(const struct proxy *px, struct lb_buf *b,
+                          bool *chunked)
 {
 	const char *m = px->ri->request_method;
 	bool body_method = strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
@@ -228,30 +221,58 @@ static int proxy_framing(const struct proxy *px, char *line, size_t cap,
 	if (px->body_complete) {
 		/* All in hand (civetweb undid any chunking): a plain length;
 		 * methods that carry a body always say it, even when 0. */
-		if (px->replay_len == 0 && !body_method)
-			return 0;
-		return snprintf(line, cap, "Content-Length: %zu\r\n",
-		                px->replay_len);
+		if (px->replay_len > 0 || body_method)
+			lb_buf_printf(b, "Content-Length: %zu\r\n",
+			              px->replay_len);
+		return;
 	}
-	if (px->body_length >= 0)
-		return snprintf(line, cap, "Content-Length: %lld\r\n",
-		                px->body_length);
+	if (px->body_length >= 0) {
+		lb_buf_printf(b, "Content-Length: %lld\r\n", px->body_length);
+		return;
+	}
 	*chunked = true;
-	return snprintf(line, cap, "Transfer-Encoding: chunked\r\n");
+	lb_buf_str(b, "Transfer-Encoding: chunked\r\n");
+}
+
+/* Who the client is and how it came, for the replica.  By default the
+ * client's own X-Forwarded-* fields were dropped and ours replace them: a
+ * client cannot make a replica believe another address.  With
+ * LB_TRUST_FORWARDED=1 the proxies in front are believed: the peer is
+ * appended to what they said, and a trusted peer's X-Forwarded-Proto
+ * stands. */
+static void proxy_forwarded(const struct proxy *px, struct lb_buf *b)
+{
+	const struct mg_request_info *ri = px->ri;
+	const char *peer = ri->remote_addr, *proto = "http";
+	bool trusted_peer =
+	    px->trust_forwarded &&
+	    lb_cidrs_match(&px->cfg->trusted, peer, strlen(peer));
+
+	lb_buf_str(b, "X-Forwarded-For: ");
+	for (int i = 0; px->trust_forwarded && i < ri->num_headers; i++) {
+		const struct mg_header *h = &ri->http_headers[i];
+		if (strcasecmp(h->name, "X-Forwarded-For") == 0 && h->value[0])
+			lb_buf_printf(b, "%s, ", h->value);
+		if (trusted_peer &&
+		    strcasecmp(h->name, "X-Forwarded-Proto") == 0 &&
+		    (strcmp(h->value, "https") == 0 ||
+		     strcmp(h->value, "http") == 0))
+			proto = h->value;
+	}
+	lb_buf_printf(b, "%s\r\nX-Forwarded-Proto: %s\r\n", peer, proto);
 }
 
 /* The client's fields that travel on, and ours, as "Name: value\r\n"
- * lines and the blank line.  Returns the length, or -1 when they do not
- * fit. */
+ * lines and the blank line, in buf.  Returns the length, or -1 when they
+ * do not fit. */
 static int proxy_headers(const struct proxy *px, char *buf, size_t cap,
                          bool *has_host, bool *chunked)
 {
 	const struct mg_request_info *ri = px->ri;
 	const char *conn = mg_get_header(px->c, "Connection");
-	char ours[160], framing[64];
-	size_t off = 0;
-	int n, f;
+	struct lb_buf b;
 
+	lb_buf_init(&b, buf, cap);
 	*has_host = false;
 	for (int i = 0; i < ri->num_headers; i++) {
 		const struct mg_header *h = &ri->http_headers[i];
@@ -259,21 +280,13 @@ static int proxy_headers(const struct proxy *px, char *buf, size_t cap,
 		if (proxy_field_skipped(h->name, nlen, conn))
 			continue;
 		*has_host |= nlen == 4 && strcasecmp(h->name, "host") == 0;
-		if (!put(buf, cap, &off, h->name, nlen) ||
-		    !put(buf, cap, &off, ": ", 2) ||
-		    !put(buf, cap, &off, h->value, strlen(h->value)) ||
-		    !put(buf, cap, &off, "\r\n", 2))
-			return -1;
+		lb_buf_printf(&b, "%s: %s\r\n", h->name, h->value);
 	}
-	n = snprintf(ours, sizeof(ours),
-	             "X-Request-ID: %llu\r\nX-Forwarded-For: %s\r\n",
-	             px->request_id, ri->remote_addr);
-	f = proxy_framing(px, framing, sizeof(framing), chunked);
-	if (!put(buf, cap, &off, ours, (size_t)n) ||
-	    !put(buf, cap, &off, framing, (size_t)f) ||
-	    !put(buf, cap, &off, "\r\n", 2))
-		return -1;
-	return (int)off;
+	lb_buf_printf(&b, "X-Request-ID: %llu\r\n", px->request_id);
+	proxy_forwarded(px, &b);
+	proxy_framing(px, &b, chunked);
+	lb_buf_str(&b, "\r\n");
+	return b.cut ? -1 : (int)b.len;
 }
 
 /* ---- the answer: from the replica to the client ------------------------- */
@@ -575,7 +588,9 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
  * assignment's model). */
 static void proxy_route_key(struct proxy *px, const struct dp_table *t)
 {
-	dp_key_of(px->c, &t->routing, lb_ring_preset(t->ring), &px->key);
+	dp_key_of(px->c, &t->routing, lb_ring_preset(t->ring),
+	          &px->cfg->trusted, &px->key);
+	px->trust_forwarded = t->routing.trust_forwarded;
 	px->request_id = t->routing.key.kind == LB_KEY_REQUEST_ID
 	                     ? px->key.value
 	                     : lb_key_random_id();

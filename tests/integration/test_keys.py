@@ -54,7 +54,12 @@ def test_ip_key_and_trusted_forwarded_for(stack_factory):
     s = keyed_stack(stack_factory, "ip")
     assert len(served_by(s)) == 1  # every request here is from 127.0.0.1
     assert len(served_by(s, headers={"X-Forwarded-For": "10.0.0.1"})) == 1
-    t = keyed_stack(stack_factory, "ip", LB_TRUST_FORWARDED="1")
+    # The client is the right-most hop that is no trusted proxy: here the
+    # proxy in front (192.168.1.1) is trusted, so its word counts.
+    t = stack_factory(cp_env={"LB_KEY": "ip", "LB_PRESET": "maglev",
+                              "LB_TRUST_FORWARDED": "1"},
+                      dp_env={"LB_TRUSTED_PROXIES":
+                              "loopback,192.168.1.1"}).start()
     seen = set()
     for i in range(8):
         ids = served_by(t, 5, headers={

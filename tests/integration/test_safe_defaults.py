@@ -217,3 +217,68 @@ def test_nng_admin_socket_checks_the_token(stack_factory):
     assert r.status_code == 401, r.text
     assert r.json()["message"] == "<Error> Missing or wrong admin token"
     assert s.rep()["message"]["N"] == 4
+
+
+# ---- 6. X-Forwarded-For cannot be forged ---------------------------------
+
+ECHO = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                    "echo_replica.py")
+
+
+def echoed_headers(stack, headers):
+    r = requests.get(stack.url("/echo"), headers=headers, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()["headers"]
+
+
+def test_client_forwarded_for_is_replaced_by_default(stack_factory):
+    s = stack_factory(replicas=1, replica_bin=ECHO).start()
+    h = echoed_headers(s, {"X-Forwarded-For": "6.6.6.6",
+                           "X-Forwarded-Proto": "https"})
+    assert h["x-forwarded-for"] == "127.0.0.1"
+    assert h["x-forwarded-proto"] == "http"
+    h = echoed_headers(s, {})
+    assert h["x-forwarded-for"] == "127.0.0.1"
+    assert h["x-forwarded-proto"] == "http"
+
+
+def test_trusted_forwarded_for_is_appended_and_keys_the_real_client(
+        stack_factory):
+    s = stack_factory(replicas=1, replica_bin=ECHO,
+                      cp_env={"LB_TRUST_FORWARDED": "1", "LB_KEY": "ip"},
+                      dp_env={"LB_TRUSTED_PROXIES":
+                              "loopback,192.168.0.0/16"}).start()
+    h = echoed_headers(s, {"X-Forwarded-For": "6.6.6.6, 10.0.0.7, "
+                           "192.168.1.1"})
+    assert h["x-forwarded-for"] == "6.6.6.6, 10.0.0.7, 192.168.1.1, 127.0.0.1"
+
+
+def served_by_ip(stack, xff, n=4):
+    from lbstack import server_id
+    ids = set()
+    for _ in range(n):
+        r = requests.get(stack.url("/home"), headers={"X-Forwarded-For": xff},
+                         timeout=5)
+        ids.add(server_id(r))
+    return ids
+
+
+def test_routing_key_is_the_rightmost_untrusted_address(stack_factory):
+    s = stack_factory(replicas=5,
+                      cp_env={"LB_TRUST_FORWARDED": "1", "LB_KEY": "ip",
+                              "LB_PRESET": "maglev"},
+                      dp_env={"LB_TRUSTED_PROXIES":
+                              "loopback,192.168.0.0/16"}).start()
+    # A forged left-most address changes nothing: the proxy in front
+    # (192.168.1.1, trusted) said the client was 10.0.0.7.
+    seen = set()
+    for forged in range(12):
+        ids = served_by_ip(s, f"9.9.9.{forged}, 10.0.0.7, 192.168.1.1")
+        assert len(ids) == 1
+        seen |= ids
+    assert len(seen) == 1
+    # Real clients still spread.
+    spread = set()
+    for i in range(12):
+        spread |= served_by_ip(s, f"10.0.0.{i}, 192.168.1.1", 1)
+    assert len(spread) > 1
