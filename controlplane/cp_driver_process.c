@@ -2,6 +2,7 @@
 #include "cp_driver_process.h"
 
 #include "cp_config.h"
+#include "cp_statedir.h"
 
 #include "lb_array.h"
 #include "lb_err.h"
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #define PD_STOP_GRACE_MS 3000
+#define PD_STATE_MAX     (16 << 20) /* a record larger than this is refused */
 
 struct pd_entry {
 	char name[LB_NAME_MAX + 1];
@@ -40,7 +42,10 @@ struct pd_entry {
 struct pd {
 	struct cp_driver base;
 	char bin[PATH_MAX];
-	char state_path[PATH_MAX];
+	char state_path[PATH_MAX]; /* for logs: the record is reached
+	                              through state_dir */
+	int state_dir;             /* the open LB_STATE_DIR (cp_statedir.h) */
+	char state_name[LB_NAME_MAX + 8]; /* "<instance>.json" */
 	char instance[LB_NAME_MAX + 1];
 	char env_threads[32]; /* "THREADS=<LB_REPLICA_THREADS>" */
 	pthread_mutex_t mu;
@@ -75,14 +80,13 @@ static void pd_drop(struct pd *d, size_t i)
 	d->n--;
 }
 
-/* Writes the registry to the state file (temp file + rename, so a crash
- * never leaves half a file).  Called with mu held. */
+/* Writes the registry to the state file (cp_statedir: a new file renamed
+ * over the old, so a crash never leaves half of one).  Called with mu
+ * held. */
 static void pd_persist(struct pd *d)
 {
-	char tmp[PATH_MAX + 8];
 	cJSON *root = cJSON_CreateObject(), *arr;
 	char *text = NULL;
-	FILE *f;
 
 	if (!root)
 		return;
@@ -101,17 +105,10 @@ static void pd_persist(struct pd *d)
 	cJSON_Delete(root);
 	if (!text)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", d->state_path);
-	if ((f = fopen(tmp, "w"))) {
-		bool ok = fputs(text, f) >= 0;
-		ok &= fclose(f) == 0;
-		if (ok && rename(tmp, d->state_path) == 0) {
-			cJSON_free(text);
-			return;
-		}
-	}
-	lb_log(LB_WARN, "state_write_failed", "path=%s errno=%d", d->state_path,
-	       errno);
+	if (cp_statedir_write(d->state_dir, d->state_name, text,
+	                      strlen(text)) != 0)
+		lb_log(LB_WARN, "state_write_failed", "path=%s reason=\"%s\"",
+		       d->state_path, strerror(errno));
 	cJSON_free(text);
 }
 
@@ -320,6 +317,17 @@ static ssize_t pd_read_proc(pid_t pid, const char *what, char *buf, size_t len)
 
 /* Alive and not a zombie: an adopted replica's parent is init, which may
  * be slow to reap it (or, in a container, may never). */
+/* The process runs as this user: a process of another user that borrowed
+ * our replicas' environment is never adopted (nor signalled). */
+static bool pd_pid_ours(pid_t pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) == 0 && st.st_uid == geteuid();
+}
+
 static bool pd_pid_alive(pid_t pid)
 {
 	char buf[256], *rp;
@@ -413,21 +421,21 @@ static int pd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 	struct cp_found *found = NULL;
 	char *text = NULL;
 	size_t nf = 0, cap;
-	long size;
-	FILE *f;
+	int rv;
 
 	*out = NULL;
 	*n = 0;
-	if (!(f = fopen(d->state_path, "r")))
+	rv = cp_statedir_read(d->state_dir, d->state_name, PD_STATE_MAX, &text);
+	if (rv == 1)
 		return 0; /* nothing recorded: nothing to adopt */
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 &&
-	    size < (1 << 24) && fseek(f, 0, SEEK_SET) == 0 &&
-	    (text = malloc((size_t)size + 1)) &&
-	    fread(text, 1, (size_t)size, f) == (size_t)size) {
-		text[size] = '\0';
-		root = cJSON_Parse(text);
+	if (rv != 0) {
+		lb_log(LB_WARN, "state_refused", "path=%s reason=\"%s\"",
+		       d->state_path,
+		       errno == EPERM ? "not a regular file of this user"
+		                      : strerror(errno));
+		return 0;
 	}
-	fclose(f);
+	root = cJSON_Parse(text);
 	free(text);
 	arr = cJSON_GetObjectItemCaseSensitive(root, "replicas");
 	cap = (size_t)cJSON_GetArraySize(arr);
@@ -460,8 +468,8 @@ static int pd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 		         (uint32_t)ji->valuedouble);
 		snprintf(want_inst, sizeof(want_inst), "LB_INSTANCE=%s",
 		         d->instance);
-		if (!pd_pid_alive(pid) || !pd_env_has(pid, want_id) ||
-		    !pd_env_has(pid, want_inst))
+		if (!pd_pid_alive(pid) || !pd_pid_ours(pid) ||
+		    !pd_env_has(pid, want_id) || !pd_env_has(pid, want_inst))
 			continue;
 		struct pd_entry *e = pd_push(d);
 		if (!e)
@@ -517,7 +525,7 @@ static void pd_shutdown(struct cp_driver *base)
 	}
 	pthread_mutex_lock(&d->mu);
 	pd_persist(d);
-	unlink(d->state_path);
+	cp_statedir_remove(d->state_dir, d->state_name);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -534,6 +542,7 @@ static void pd_destroy(struct cp_driver *base)
 		pthread_join(d->reaper, NULL);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
+	close(d->state_dir);
 	free(d->v);
 	free(d);
 }
@@ -555,6 +564,7 @@ int cp_driver_process_create(const struct cp_config *cfg,
 	           *instance = cfg->instance;
 	pthread_condattr_t ca;
 	struct pd *d;
+	int dirfd;
 
 	if (access(replica_bin, X_OK) != 0) {
 		snprintf(err, errlen,
@@ -563,15 +573,15 @@ int cp_driver_process_create(const struct cp_config *cfg,
 		         replica_bin, strerror(errno));
 		return LB_ERR_INVAL;
 	}
-	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "LB_STATE_DIR=%s: cannot create: %s",
-		         state_dir, strerror(errno));
+	if ((dirfd = cp_statedir_open(state_dir, err, errlen)) < 0)
 		return LB_ERR_INVAL;
-	}
 	if (!(d = calloc(1, sizeof(*d)))) {
+		close(dirfd);
 		snprintf(err, errlen, "out of memory");
 		return LB_ERR_NOMEM;
 	}
+	d->state_dir = dirfd;
+	snprintf(d->state_name, sizeof(d->state_name), "%s.json", instance);
 	d->base.ops = &pd_ops;
 	d->base.on_exit = on_exit;
 	d->base.on_exit_arg = arg;

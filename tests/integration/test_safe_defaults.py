@@ -282,3 +282,98 @@ def test_routing_key_is_the_rightmost_untrusted_address(stack_factory):
     for i in range(12):
         spread |= served_by_ip(s, f"10.0.0.{i}, 192.168.1.1", 1)
     assert len(spread) > 1
+
+
+# ---- 7. the process driver's state directory is private ------------------
+
+NOBODY = 65534
+
+
+def start_cp_expecting_refusal(stack, what):
+    import subprocess
+    from lbtest import SAN_ENV, binary
+    env = dict(os.environ, **SAN_ENV)
+    env.update(stack.cp_env)
+    r = subprocess.run([binary("controlplane/lb-controlplane")], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0, r.stderr
+    assert "LB_STATE_DIR" in r.stderr and what in r.stderr, r.stderr
+    return r
+
+
+def plant_record(stack, port):
+    """A process of another user that looks like a replica, and a record
+    that names it."""
+    import json
+    import subprocess
+    import sys
+    fake = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        env={"SERVER_ID": "1", "LB_INSTANCE": stack.instance},
+        preexec_fn=lambda: (os.setgid(NOBODY), os.setuid(NOBODY)))
+    with open(stack.state_file(), "w") as f:
+        json.dump({"replicas": [{"name": "evil", "id": 1, "pid": fake.pid,
+                                 "port": port}]}, f)
+    return fake
+
+
+def test_state_dir_of_another_user_is_refused(stack_factory):
+    s = stack_factory()
+    os.makedirs(s.state_dir)
+    os.chown(s.state_dir, NOBODY, NOBODY)
+    os.chmod(s.state_dir, 0o777)
+    fake = plant_record(s, 1)
+    try:
+        start_cp_expecting_refusal(s, "owned by uid 65534")
+    finally:
+        fake.kill()
+        fake.wait()
+
+
+def test_state_dir_writable_by_others_is_refused(stack_factory):
+    s = stack_factory()
+    os.makedirs(s.state_dir)
+    os.chmod(s.state_dir, 0o777)
+    start_cp_expecting_refusal(s, "writable by others")
+
+
+def test_state_dir_that_is_a_symlink_is_refused(stack_factory, tmp_path):
+    s = stack_factory()
+    real = tmp_path / "elsewhere"
+    real.mkdir(mode=0o700)
+    os.symlink(real, s.state_dir)
+    start_cp_expecting_refusal(s, "symbolic link")
+
+
+def test_state_dir_readable_by_others_is_made_private(stack_factory):
+    s = stack_factory()
+    os.makedirs(s.state_dir)
+    os.chmod(s.state_dir, 0o755)
+    s.start()
+    assert os.stat(s.state_dir).st_mode & 0o777 == 0o700
+
+
+def test_state_record_is_never_written_through_a_link(stack_factory,
+                                                      tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    s = stack_factory()
+    os.makedirs(s.state_dir, mode=0o700)
+    os.symlink(victim, s.state_file() + ".tmp")
+    s.start()
+    assert s.add({"n": 1}).status_code == 200
+    assert victim.read_text() == "precious\n"
+    assert len(s.replica_pids()) == 4  # the record is there, and right
+
+
+def test_record_of_a_process_of_another_user_is_not_adopted(stack_factory):
+    s = stack_factory(replicas=0)
+    os.makedirs(s.state_dir, mode=0o700)
+    fake = plant_record(s, 1)
+    try:
+        s.start()
+        assert s.rep()["message"]["N"] == 0
+        assert "evil" not in s.cp.output().split("event=adopted")[-1]
+    finally:
+        fake.kill()
+        fake.wait()
