@@ -49,23 +49,50 @@ size_t lb_log_timestamp(char *buf, size_t len)
 	return b.len;
 }
 
+/* Appends s with its control bytes escaped (\xNN): whatever a message
+ * carries (a name from a request, an engine's error text), the line stays
+ * one line. */
+static void log_escaped(struct lb_buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			lb_buf_printf(b, "\\x%02x", *p);
+		else
+			lb_buf_add(b, (const char *)p, 1);
+	}
+}
+
+size_t lb_log_vformat(char *line, size_t cap, enum lb_log_level lvl,
+                      const char *event, const char *fmt, va_list ap)
+{
+	char ts[64], msg[LB_LOG_LINE_MAX];
+	struct lb_buf b;
+
+	lb_buf_init(&b, line, cap - 1); /* the newline's byte kept */
+	lb_buf_add(&b, ts, lb_log_timestamp(ts, sizeof(ts)));
+	lb_buf_printf(&b, " level=%s prog=%s event=", lb_log_level_names[lvl],
+	              log_prog);
+	log_escaped(&b, event);
+	lb_buf_add(&b, " ", 1);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_escaped(&b, msg);
+	line[b.len] = '\n';
+	line[b.len + 1] = '\0';
+	return b.len + 1;
+}
+
 void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
 {
-	char line[1024], ts[64];
-	struct lb_buf b;
+	char line[LB_LOG_LINE_MAX];
+	size_t n;
 	va_list ap;
 
 	if (lvl < log_min)
 		return;
-	lb_buf_init(&b, line, sizeof(line) - 1); /* the newline's byte kept */
-	lb_buf_add(&b, ts, lb_log_timestamp(ts, sizeof(ts)));
-	lb_buf_printf(&b, " level=%s prog=%s event=%s ",
-	              lb_log_level_names[lvl], log_prog, event);
 	va_start(ap, fmt);
-	lb_buf_vprintf(&b, fmt, ap);
+	n = lb_log_vformat(line, sizeof(line), lvl, event, fmt, ap);
 	va_end(ap);
-	line[b.len] = '\n';
 	/* One write so that lines from different threads never interleave. */
-	if (write(STDERR_FILENO, line, b.len + 1) < 0)
+	if (write(STDERR_FILENO, line, n) < 0)
 		return;
 }

@@ -9,6 +9,7 @@
 #ifndef LB_LOG_H
 #define LB_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum lb_log_level { LB_DEBUG, LB_INFO, LB_WARN, LB_ERROR };
@@ -27,6 +28,16 @@ int lb_log_level_parse(const char *s, enum lb_log_level *out);
 /* Writes "ts=<UTC time to the millisecond>" (what starts every log line)
  * to buf; returns its length. */
 size_t lb_log_timestamp(char *buf, size_t len);
+
+/* The longest log line, its newline included. */
+#define LB_LOG_LINE_MAX 1024
+
+/* Formats one line into line[0..cap), cap > 64: "ts=... level=... prog=...
+ * event=<event> <message>" and a newline, control bytes of event and
+ * message escaped as \xNN, cut to fit.  Returns its length. */
+size_t lb_log_vformat(char *line, size_t cap, enum lb_log_level lvl,
+                      const char *event, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 void lb_log(enum lb_log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -506,9 +506,35 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 	reply_list(cp, reply);
 }
 
+/* Hostnames are echoed in replies and logs: one holding a control
+ * character (a newline could forge a log line) or a byte outside printable
+ * ASCII is no name, refused without echoing it. */
+static bool hostnames_printable(const Lb__AdminRequest *req,
+                                Lb__AdminReply *reply)
+{
+	for (size_t i = 0; i < req->n_hostnames; i++) {
+		for (const unsigned char *p =
+		         (const unsigned char *)req->hostnames[i];
+		     *p; p++) {
+			if (*p < 0x20 || *p >= 0x7f) {
+				reply_error(
+				    reply, 400,
+				    "Hostname %zu holds a control "
+				    "character or a byte outside printable "
+				    "ASCII: not a valid replica name",
+				    i + 1);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 void cp_ops_handle(struct cp *cp, const Lb__AdminRequest *req,
                    Lb__AdminReply *reply)
 {
+	if (!hostnames_printable(req, reply))
+		return;
 	switch (req->op) {
 	case LB__ADMIN_REQUEST__OP__LIST:
 		reply_list(cp, reply);

@@ -20,7 +20,7 @@ static void sync_install(struct dp_router *router, const Lb__Snapshot *s,
 	dp_router_touch(router);
 	/* Republished every second: a version already in use is not built
 	 * again. */
-	if (s->version <= dp_router_version(router))
+	if (!dp_router_wants(router, s->boot_id, s->version))
 		return;
 	prev = dp_router_acquire(router);
 	old = prev ? prev->version : 0;

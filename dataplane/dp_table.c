@@ -25,6 +25,7 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 		return LB_ERR_NOMEM;
 
 	atomic_init(&t->refs, 1);
+	t->boot_id = s->boot_id;
 	t->version = s->version;
 	if (lb_wire_routing_get(s, &t->routing, err, sizeof(err)) != 0) {
 		free(t);
@@ -100,6 +101,7 @@ void dp_router_init(struct dp_router *r)
 {
 	pthread_mutex_init(&r->mu, NULL);
 	r->cur = NULL;
+	r->nretired = 0;
 	atomic_init(&r->last_snapshot_ms, 0);
 }
 
@@ -120,16 +122,44 @@ struct dp_table *dp_router_acquire(struct dp_router *r)
 	return t;
 }
 
+/* Called with mu held. */
+static bool router_newer(const struct dp_router *r, uint64_t boot_id,
+                         uint64_t version)
+{
+	if (!r->cur)
+		return true;
+	if (boot_id == r->cur->boot_id)
+		return version > r->cur->version;
+	for (size_t i = 0; i < r->nretired && i < DP_ROUTER_RETIRED; i++)
+		if (r->retired[i] == boot_id)
+			return false; /* a start that was replaced */
+	return true;
+}
+
+bool dp_router_wants(struct dp_router *r, uint64_t boot_id, uint64_t version)
+{
+	bool newer;
+
+	pthread_mutex_lock(&r->mu);
+	newer = router_newer(r, boot_id, version);
+	pthread_mutex_unlock(&r->mu);
+	return newer;
+}
+
 bool dp_router_offer(struct dp_router *r, struct dp_table *t)
 {
 	struct dp_table *old = NULL;
 	bool installed = false;
 
 	pthread_mutex_lock(&r->mu);
-	/* Versions start from the control plane's wall clock at boot and only
-	 * grow, so "newer" holds across control-plane restarts too. */
-	if (!r->cur || t->version > r->cur->version) {
+	if (router_newer(r, t->boot_id, t->version)) {
 		old = r->cur;
+		if (old && old->boot_id != t->boot_id) {
+			/* A new control-plane start: the old one's late
+			 * messages are never taken again. */
+			r->retired[r->nretired++ % DP_ROUTER_RETIRED] =
+			    old->boot_id;
+		}
 		r->cur = t;
 		installed = true;
 	}

@@ -33,6 +33,7 @@ struct dp_backend {
 
 struct dp_table {
 	atomic_int refs;
+	uint64_t boot_id; /* the control plane's start that made it */
 	uint64_t version;
 	struct lb_routing routing; /* the key, bounded loads, ... */
 	struct lb_ring *ring;
@@ -52,11 +53,17 @@ struct dp_backend *dp_table_backend(const struct dp_table *t, uint32_t id);
 /* Drops one reference; the last one frees the table.  Accepts NULL. */
 void dp_table_release(struct dp_table *t);
 
+#define DP_ROUTER_RETIRED 8 /* control-plane starts remembered as gone */
+
 /* The current table, swapped atomically. */
 struct dp_router {
 	pthread_mutex_t mu; /* held only to copy the pointer and take a ref */
 	struct dp_table *cur;
 	_Atomic int64_t last_snapshot_ms; /* any snapshot, newer or not */
+	/* Boot ids of control-plane starts that a newer start replaced:
+	 * their late messages are never taken again (under mu). */
+	uint64_t retired[DP_ROUTER_RETIRED]; /* a ring: the latest kept */
+	size_t nretired;                     /* ever retired */
 };
 
 void dp_router_init(struct dp_router *r);
@@ -67,8 +74,15 @@ void dp_router_fini(struct dp_router *r);
 struct dp_table *dp_router_acquire(struct dp_router *r);
 
 /* Installs t when it is newer than the current one (takes ownership either
- * way).  Returns true when installed. */
+ * way).  Returns true when installed.  Newer means: a later version from
+ * the same control-plane start, or any version from another start that
+ * was not replaced before (versions come from the control plane's wall
+ * clock, which may have gone back across a restart). */
 bool dp_router_offer(struct dp_router *r, struct dp_table *t);
+
+/* Whether a snapshot (boot_id, version) would be installed now: the
+ * check before building its table. */
+bool dp_router_wants(struct dp_router *r, uint64_t boot_id, uint64_t version);
 
 /* The version of the current table, 0 before the first. */
 uint64_t dp_router_version(struct dp_router *r);

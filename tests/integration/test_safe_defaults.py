@@ -377,3 +377,26 @@ def test_record_of_a_process_of_another_user_is_not_adopted(stack_factory):
     finally:
         fake.kill()
         fake.wait()
+
+
+# ---- 8. names with control characters; a control plane whose clock went
+# back -------------------------------------------------------------------
+
+def test_names_with_control_characters_are_refused_and_never_echoed(stack):
+    hostile = ["a\nts=forged level=error event=replica_dead", "b\r\x1b[2J",
+               "c\x00d", "\x7f"]
+    for name in hostile:
+        for r in (stack.add({"n": 1, "hostnames": [name]}),
+                  stack.rm({"n": 1, "hostnames": [name]})):
+            assert r.status_code == 400, r.text
+            msg = r.json()["message"]
+            assert msg.startswith("<Error> ")
+            assert all(0x20 <= ord(ch) < 0x7f for ch in msg), repr(msg)
+    assert stack.rep()["message"]["N"] == 3
+    # Every line either plane logged is one event: none was split or
+    # forged by a name.
+    for log in stack.logs:
+        with open(log, "rb") as f:
+            for line in f.read().splitlines():
+                assert line.startswith(b"ts="), line
+                assert b"forged" not in line

@@ -10,6 +10,8 @@
 
 /* A checked snapshot of n replicas (ids 1..n, port 6000 + id) at version
  * v; free with lb__snapshot__free_unpacked(). */
+static uint64_t snapshot_boot = 1; /* the boot id snapshot() gives */
+
 static Lb__Snapshot *snapshot(uint32_t n, uint64_t v, const char *host3)
 {
 	struct lb_preset p;
@@ -36,6 +38,7 @@ static Lb__Snapshot *snapshot(uint32_t n, uint64_t v, const char *host3)
 		rp[k] = &reps[k];
 	}
 	lb_wire_preset_set(&wp, &p);
+	s.boot_id = snapshot_boot;
 	s.version = v;
 	s.preset = &wp;
 	s.n_replicas = n;
@@ -129,7 +132,32 @@ static void test_router_swaps_newer_only_and_counts_readers(void)
 	dp_router_fini(&r);
 }
 
+static void test_router_takes_a_new_boot_whatever_its_version(void)
+{
+	struct dp_router r;
+
+	dp_router_init(&r);
+	snapshot_boot = 0xA;
+	LBT_CHECK(dp_router_offer(&r, table(3, 5000, NULL, NULL)));
+	/* The control plane restarted with its clock an hour behind. */
+	snapshot_boot = 0xB;
+	LBT_CHECK(dp_router_wants(&r, 0xB, 1000));
+	LBT_CHECK(dp_router_offer(&r, table(3, 1000, NULL, NULL)));
+	LBT_EQ(dp_router_version(&r), 1000);
+	LBT_CHECK(dp_router_offer(&r, table(3, 1001, NULL, NULL)));
+	LBT_CHECK(!dp_router_offer(&r, table(3, 1000, NULL, NULL)));
+	/* A late message of the start that was replaced: never again. */
+	snapshot_boot = 0xA;
+	LBT_CHECK(!dp_router_wants(&r, 0xA, 9999));
+	LBT_CHECK(!dp_router_offer(&r, table(3, 9999, NULL, NULL)));
+	LBT_EQ(dp_router_version(&r), 1001);
+	snapshot_boot = 1;
+	dp_router_fini(&r);
+}
+
 static const struct lbt_case cases[] = {
+    {"router_takes_a_new_boot_whatever_its_version",
+     test_router_takes_a_new_boot_whatever_its_version},
     {"build_and_lookup", test_build_and_lookup},
     {"same_address_shares_one_pool", test_same_address_shares_one_pool},
     {"ejections_carry_over_for_the_same_address",
