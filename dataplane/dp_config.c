@@ -56,6 +56,16 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	    {"max-body", "LB_MAX_BODY", LB_OPT_INT, "0", 0, 1LL << 50, NULL,
 	     "largest request or answer body proxied, in bytes (0: no limit)",
 	     &c->max_body},
+	    {"body-buffer", "LB_BODY_BUFFER", LB_OPT_INT, "262144", 1024,
+	     1LL << 30, NULL,
+	     "bytes of a request body read before a replica is chosen (a "
+	     "slow upload costs a worker, not a replica's connection)",
+	     &c->body_buffer},
+	    {"min-body-rate", "LB_MIN_BODY_RATE", LB_OPT_INT, "1024", 0,
+	     1LL << 30, NULL,
+	     "bytes/s a request body must keep up, on average after 2 s "
+	     "(408 past it; 0: no minimum)",
+	     &c->min_body_rate},
 	    {"replica-max-conns", "LB_REPLICA_MAX_CONNS", LB_OPT_INT, "128", 1,
 	     100000, NULL,
 	     "connections open to one replica at most (keep under the "

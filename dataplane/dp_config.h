@@ -23,6 +23,8 @@ struct dp_config {
 	long long upstream_timeout_ms;
 	long long eject_ms;
 	long long max_body;
+	long long body_buffer;   /* request body read before a replica */
+	long long min_body_rate; /* bytes/s; 0: no minimum */
 	long long replica_max_conns;
 	long long keepalive_ms;
 	long long head_timeout_ms;

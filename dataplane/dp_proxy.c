@@ -24,9 +24,15 @@
 #define PROXY_MAX_TRIES 16
 /* civetweb refuses request heads over max_request_size (16 KiB). */
 #define PROXY_HEAD_MAX (17 * 1024)
-/* The start of a request body is kept until the answer begins, so that a
- * request whose body fits can go to another replica whole. */
-#define PROXY_REPLAY_MAX (64 * 1024)
+/* The body is read in pieces so that its rate is checked between them:
+ * civetweb's mg_read() returns only when the piece is full (or the client
+ * stalls for LB_HEAD_TIMEOUT_MS), so a piece bounds how long a slow client
+ * goes unchecked.  Before a replica is chosen pieces are small (a quarter
+ * second at LB_MIN_BODY_RATE); while streaming they are large. */
+#define PROXY_PIECE_MIN 512
+#define PROXY_PIECE_MAX (16 * 1024)
+/* The rate is judged from this long after the head on. */
+#define PROXY_RATE_GRACE_US 2000000
 
 /* One proxied request. */
 struct proxy {
@@ -48,6 +54,8 @@ struct proxy {
 	unsigned long long body_read;
 	bool body_toobig;
 	bool body_failed;
+	bool body_slow;    /* slower than LB_MIN_BODY_RATE */
+	size_t body_piece; /* the most one read asks for */
 	/* The answer (the writer is below, with the buffers). */
 	struct dp_reply_opts ropts;
 	bool swallow; /* a 404: the assignment's 400 goes out instead */
@@ -103,12 +111,25 @@ static bool method_idempotent(const char *m)
 
 /* ---- the request body --------------------------------------------------- */
 
-/* Reads up to cap bytes of the body; counts them against LB_MAX_BODY.
- * Also what the upstream exchange calls for more (arg: the proxy). */
+/* The client has sent its body, on average since its head, slower than
+ * LB_MIN_BODY_RATE (judged after a grace). */
+static bool proxy_body_too_slow(const struct proxy *px)
+{
+	long long rate = px->cfg->min_body_rate;
+	int64_t us = lb_now_us() - px->t0_us;
+
+	return rate > 0 && us > PROXY_RATE_GRACE_US &&
+	       (double)px->body_read < (double)rate * (double)us / 1e6;
+}
+
+/* Reads up to cap bytes of the body (one piece at most); counts them
+ * against LB_MAX_BODY and LB_MIN_BODY_RATE.  Also what the upstream
+ * exchange calls for more (arg: the proxy). */
 static long proxy_body_read(void *arg, char *buf, size_t cap)
 {
 	struct proxy *px = arg;
-	int n = mg_read(px->c, buf, cap);
+	int n =
+	    mg_read(px->c, buf, cap < px->body_piece ? cap : px->body_piece);
 
 	if (n < 0 || (n == 0 && px->body_length >= 0 &&
 	              px->body_read < (unsigned long long)px->body_length)) {
@@ -121,11 +142,23 @@ static long proxy_body_read(void *arg, char *buf, size_t cap)
 		px->body_toobig = true;
 		return -1;
 	}
+	if (n > 0 && proxy_body_too_slow(px)) {
+		px->body_slow = true;
+		return -1;
+	}
 	return n;
 }
 
-/* Reads the start of the body into the replay buffer: all of it when it
- * fits.  Returns 0, or the status to answer (413, 400). */
+/* The status for a body that could not be read. */
+static int proxy_body_status(const struct proxy *px)
+{
+	return px->body_toobig ? 413 : px->body_slow ? 408 : 400;
+}
+
+/* Reads the start of the body into the replay buffer, before any replica
+ * is chosen: all of it when it fits in LB_BODY_BUFFER.  A client that
+ * sends slowly costs a worker here, not a replica's connection.  Returns
+ * 0, or the status to answer (413, 408, 400). */
 static int proxy_body_start(struct proxy *px)
 {
 	const struct mg_request_info *ri = px->ri;
@@ -150,18 +183,24 @@ static int proxy_body_start(struct proxy *px)
 	if (expect && strcasecmp(expect, "100-continue") == 0 &&
 	    mg_write(px->c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
 		return 400;
-	cap = px->body_length > 0 && px->body_length < PROXY_REPLAY_MAX
-	          ? (size_t)px->body_length
-	          : PROXY_REPLAY_MAX;
-	/* Allocated per request with a body, not kept per worker: 2,048
-	 * workers that each kept 64 KiB after one upload would hold 128 MiB. */
+	cap = (size_t)px->cfg->body_buffer;
+	if (px->body_length > 0 && (unsigned long long)px->body_length < cap)
+		cap = (size_t)px->body_length;
+	/* Allocated per request with a body, not kept per worker (2,048
+	 * workers that each kept a buffer after one upload would hold it
+	 * all); pages not yet written take no memory. */
 	if (!(px->replay = malloc(cap)))
 		return 503;
+	px->body_piece = (size_t)px->cfg->min_body_rate / 4;
+	if (px->body_piece < PROXY_PIECE_MIN)
+		px->body_piece = PROXY_PIECE_MIN;
+	if (px->body_piece > PROXY_PIECE_MAX)
+		px->body_piece = PROXY_PIECE_MAX;
 	while (px->replay_len < cap) {
 		long n = proxy_body_read(px, px->replay + px->replay_len,
 		                         cap - px->replay_len);
 		if (n < 0)
-			return px->body_toobig ? 413 : 400;
+			return proxy_body_status(px);
 		if (n == 0) {
 			px->body_complete = true;
 			break;
@@ -171,6 +210,7 @@ static int proxy_body_start(struct proxy *px)
 	if (px->body_length >= 0 &&
 	    px->replay_len == (unsigned long long)px->body_length)
 		px->body_complete = true;
+	px->body_piece = PROXY_PIECE_MAX; /* streaming from here on */
 	return 0;
 }
 
@@ -183,6 +223,11 @@ static int proxy_body_refused(struct proxy *px, int status)
 		                   "Request body is over LB_MAX_BODY (%lld "
 		                   "bytes)",
 		                   px->cfg->max_body);
+	else if (status == 408)
+		lb_http_send_error(px->c, 408, NULL,
+		                   "Request body came slower than "
+		                   "LB_MIN_BODY_RATE (%lld bytes/s)",
+		                   px->cfg->min_body_rate);
 	else if (status == 400)
 		lb_http_send_error(px->c, 400, NULL,
 		                   "Could not read the request body");
@@ -484,8 +529,8 @@ static int proxy_fail(struct proxy *px, enum dp_upstream_result r,
 {
 	struct mg_connection *c = px->c;
 
-	if (px->body_toobig)
-		return proxy_body_refused(px, 413);
+	if (px->body_toobig || px->body_slow)
+		return proxy_body_refused(px, proxy_body_status(px));
 	if (px->answer_toobig) {
 		lb_http_close_after(c);
 		lb_http_send_error(

@@ -271,11 +271,22 @@ def test_planes_pages_are_published_on_loopback(stack):
     assert "lb_replicas_ready 3" in m
 
 
-def test_monitoring_profile_scrapes_both_planes(stack):
+def test_monitoring_profile_scrapes_both_planes(stack, tmp_path):
     """make up MONITORING=1: a Prometheus container (FROM scratch, Debian's
-    binary) scraping both planes."""
+    binary) on the host's network, scraping both planes at their published
+    loopback ports (here free ones, so its configuration is the test's)."""
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text(
+        "global: {scrape_interval: 1s}\nscrape_configs:\n"
+        f"  - job_name: dataplane\n    static_configs: [{{targets: "
+        f"['127.0.0.1:{stack.site_port}']}}]\n"
+        f"  - job_name: controlplane\n    static_configs: [{{targets: "
+        f"['127.0.0.1:{stack.metrics_port}']}}]\n")
+    cfg.chmod(0o644)
+    tmp_path.chmod(0o755)
+    env = dict(stack.env, LB_PROMETHEUS_CONFIG=str(cfg))
     up = sh(*COMPOSE, "--profile", "monitoring", "up", "-d", "prometheus",
-            env=stack.env, check=False)
+            env=env, check=False)
     assert up.returncode == 0, up.stderr
     base = f"http://127.0.0.1:{stack.prom_port}"
     try:
@@ -291,7 +302,67 @@ def test_monitoring_profile_scrapes_both_planes(stack):
         assert float(r["data"]["result"][0]["value"][1]) == 3
     finally:
         sh(*COMPOSE, "--profile", "monitoring", "rm", "-sf", "prometheus",
-           env=stack.env, check=False)
+           env=env, check=False)
+
+
+def net1_address(container):
+    info = json.loads(docker("inspect", container).stdout)[0]
+    return info["NetworkSettings"]["Networks"]["net1"]["IPAddress"]
+
+
+def from_replica_network(replica, script):
+    """Runs a Python snippet in a replica container's network namespace
+    (its address on net1, as user code in a replica would); returns its
+    output lines."""
+    pid = json.loads(docker("inspect", replica).stdout)[0]["State"]["Pid"]
+    r = subprocess.run(["nsenter", "-t", str(pid), "-n", "/usr/bin/python3",
+                        "-c", script], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+STATUS_OF = """
+import sys, urllib.request
+for method, url in [a.split(" ", 1) for a in sys.argv[1:]]:
+    req = urllib.request.Request(url, method=method, data=b'{"n": 1}'
+                                 if method != "GET" else None)
+    try:
+        print(urllib.request.urlopen(req, timeout=10).status)
+    except urllib.error.HTTPError as e:
+        print(e.code)
+    except OSError as e:
+        print("unreachable")
+"""
+
+
+def test_replicas_cannot_administer_or_read_the_planes_pages(stack):
+    dp, cp = net1_address("lb-dataplane"), net1_address("lb-controlplane")
+    targets = [f"DELETE http://{dp}:5000/rm", f"POST http://{dp}:5000/add",
+               f"GET http://{dp}:5001/metrics",
+               f"GET http://{dp}:5001/api/state",
+               f"GET http://{cp}:5103/metrics",
+               f"GET http://{dp}:5000/home"]
+    script = STATUS_OF.replace("sys.argv[1:]", repr(targets))
+    got = from_replica_network(managed_running()[0], script)
+    assert got[:5] == ["403"] * 5, got
+    assert got[5] == "200", got  # the replicas' own paths stay open
+    assert stack.rep()["N"] == 3
+    # From the host, through the published ports: the operator.
+    r = requests.get(f"http://127.0.0.1:{stack.site_port}/metrics",
+                     timeout=5)
+    assert r.status_code == 200
+
+
+def test_held_clients_do_not_block_others_in_the_docker_stack(stack):
+    """The compose defaults pass the capacity tests of `make run`: 1,000
+    partial heads, then 1,000 idle keep-alive clients, and 20 fresh
+    clients from another address are all answered at once."""
+    from lbclients import held_clients_case
+    for kind in ("partial", "idle"):
+        ok, total, slowest = held_clients_case(stack.port, kind)
+        assert (ok, total) == (20, 20), kind
+        assert slowest < 0.3, f"{kind}: slowest {slowest * 1000:.0f} ms"
 
 
 def test_concurrent_adds_and_removes_match_containers(stack):

@@ -400,3 +400,92 @@ def test_names_with_control_characters_are_refused_and_never_echoed(stack):
             for line in f.read().splitlines():
                 assert line.startswith(b"ts="), line
                 assert b"forged" not in line
+
+
+# ---- 4. slow uploads cost a worker, not a replica's connection slot -----
+
+def test_slow_uploads_do_not_take_the_replicas_connection_slots(stack):
+    """600 clients from 127.0.0.2 that send a POST head announcing 1 MiB,
+    70 KB of it, then a byte a second: 20 fresh /home from 127.0.0.1 are
+    all answered at once."""
+    import selectors
+    import time
+    head = (b"POST /upload HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 1048576\r\n\r\n")
+    first = head + b"u" * 70_000
+    slow = []
+    try:
+        for _ in range(600):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", stack.port))
+            slow.append([s, 0])
+        sel = selectors.DefaultSelector()
+        for entry in slow:
+            sel.register(entry[0], selectors.EVENT_WRITE, entry)
+        end = time.monotonic() + 30
+        pending = len(slow)
+        while pending and time.monotonic() < end:
+            for key, _ in sel.select(0.1):
+                entry = key.data
+                try:
+                    entry[1] += entry[0].send(first[entry[1]:])
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    entry[1] = len(first)
+                if entry[1] >= len(first):
+                    sel.unregister(entry[0])
+                    pending -= 1
+        sel.close()
+        assert pending == 0
+        # A byte a second, while fresh clients come.
+        ticks = 0
+        times = []
+        for i in range(20):
+            if i % 5 == 0:
+                ticks += 1
+                for entry in slow:
+                    try:
+                        entry[0].send(b"u")
+                    except OSError:
+                        pass
+            t0 = time.monotonic()
+            r = requests.get(stack.url("/home"), timeout=10,
+                             headers={"Connection": "close"})
+            times.append(time.monotonic() - t0)
+            assert r.status_code == 200, r.text
+            time.sleep(0.2)
+        assert max(times) < 0.3, f"slowest {max(times) * 1000:.0f} ms"
+    finally:
+        for entry in slow:
+            entry[0].close()
+
+
+def test_body_slower_than_the_minimum_rate_is_408(stack_factory):
+    import time
+    s = stack_factory(dp_env={"LB_MIN_BODY_RATE": "1000"}).start()
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+        c.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 100000\r\n\r\n")
+        t0 = time.monotonic()
+        data = b""
+        # 100 bytes a second, for up to 15 s: the rate is judged after
+        # 2 s, between pieces of 512 bytes (civetweb's reads return only
+        # when the piece is full).
+        for _ in range(150):
+            try:
+                c.sendall(b"x" * 10)
+            except OSError:
+                break
+            c.settimeout(0.1)
+            try:
+                data += c.recv(4096)
+            except socket.timeout:
+                pass
+            if data:
+                break
+        assert data.startswith(b"HTTP/1.1 408"), data[:200]
+        assert b"LB_MIN_BODY_RATE" in data
+        assert time.monotonic() - t0 < 15
