@@ -325,7 +325,12 @@ static int proxy_headers(const struct proxy *px, char *buf, size_t cap,
 		if (proxy_field_skipped(h->name, nlen, conn))
 			continue;
 		*has_host |= nlen == 4 && strcasecmp(h->name, "host") == 0;
-		lb_buf_printf(&b, "%s: %s\r\n", h->name, h->value);
+		/* Copies, not printf: this runs for every field of every
+		 * request. */
+		lb_buf_add(&b, h->name, nlen);
+		lb_buf_add(&b, ": ", 2);
+		lb_buf_str(&b, h->value);
+		lb_buf_add(&b, "\r\n", 2);
 	}
 	lb_buf_printf(&b, "X-Request-ID: %llu\r\n", px->request_id);
 	proxy_forwarded(px, &b);
