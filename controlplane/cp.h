@@ -4,7 +4,9 @@
 #define CP_H
 
 #include "cp_config.h"
+#include "cp_drain.h"
 #include "cp_driver.h"
+#include "cp_reports.h"
 #include "cp_state.h"
 #include "lb_http.h"
 
@@ -14,7 +16,7 @@
 #include <stdbool.h>
 
 #define CP_ADMIN_WORKERS 8
-#define CP_ADMIN_OPS     6 /* Lb__AdminRequest__Op values, 1..5 */
+#define CP_ADMIN_OPS     7 /* Lb__AdminRequest__Op values, 1..6 */
 #define CP_ADMIN_CODES   600
 #define CP_REPLY_CACHE   64
 
@@ -44,6 +46,8 @@ struct cp_stats {
 struct cp {
 	struct cp_config cfg;
 	struct cp_state state;
+	struct cp_drain drain;     /* replicas that left, until stopped */
+	struct cp_reports reports; /* the data planes' requests in flight */
 	struct cp_driver *driver;
 	/* Serialises the admin operations' checks with the changes that
 	 * follow them, so that a check still holds when the change lands.

@@ -4,6 +4,7 @@
 #include "lb_err.h"
 #include "lb_guard.h"
 #include "lb_log.h"
+#include "lb_time.h"
 #include "lb_wire.h"
 
 #include <nng/protocol/reqrep0/rep.h>
@@ -155,6 +156,15 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 		rv = admin_snapshot(cp, out, outlen);
 		lb__admin_request__free_unpacked(req, NULL);
 		return rv;
+	}
+	if (req->op == LB__ADMIN_REQUEST__OP__REPORT) {
+		/* Several a second from every data plane: recorded, not
+		 * logged. */
+		if (req->report)
+			cp_reports_put(&cp->reports, req->report, lb_now_ms());
+		reply.status = req->report ? 200 : 400;
+		lb__admin_request__free_unpacked(req, NULL);
+		return admin_pack(&reply, out, outlen);
 	}
 	mutating = req->op == LB__ADMIN_REQUEST__OP__ADD ||
 	           req->op == LB__ADMIN_REQUEST__OP__REMOVE;

@@ -24,7 +24,7 @@ struct cp_config {
 	struct cp_check check;      /* LB_HEALTH_PATH, LB_HEALTH_STATUS */
 	const char *backends;       /* static driver: name=host:port,... */
 	long long start_timeout_ms; /* a new replica's first good heartbeat */
-	long long drain_ms;         /* between leaving the ring and stopping */
+	long long drain_timeout_ms; /* longest drain before a stop */
 	long long republish_ms;
 	const char *driver;        /* "process" or "docker" */
 	const char *instance;      /* tells this balancer's replicas apart */

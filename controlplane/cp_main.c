@@ -199,6 +199,9 @@ static void cp_stop_all(struct cp *cp)
 	cp_admin_stop(cp);
 	cp_health_stop(cp);
 	cp_repair_stop(cp);
+	/* Replicas still draining left the ring: stopped now, not left to
+	 * be adopted as members by the next control plane. */
+	cp_drain_stop(cp);
 	cp_publish_stop(cp);
 	if (cp->driver->ops->shutdown)
 		cp->driver->ops->shutdown(cp->driver);
@@ -208,6 +211,7 @@ static void cp_stop_all(struct cp *cp)
 	 * now. */
 	cp_metrics_stop(cp);
 	cp_state_fini(&cp->state);
+	cp_reports_fini(&cp->reports);
 	curl_global_cleanup();
 }
 
@@ -232,6 +236,8 @@ int main(int argc, char **argv)
 	/* Library init, once, before any thread starts. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&cp.orch, NULL);
+	cp_reports_init(&cp.reports);
+	cp_drain_init(&cp.drain);
 	if ((rv = cp_state_init(&cp.state, &cp.cfg.preset, &cp.cfg.routing)) !=
 	    0) {
 		fprintf(stderr, "lb-controlplane: %s\n", lb_strerror(rv));
@@ -254,7 +260,8 @@ int main(int argc, char **argv)
 	if ((rv = cp_bootstrap(&cp, err, sizeof(err))) != 0 ||
 	    (rv = cp_admin_serve(&cp)) != 0 ||
 	    (rv = cp_health_start(&cp)) != 0 ||
-	    (rv = cp_repair_start(&cp)) != 0) {
+	    (rv = cp_repair_start(&cp)) != 0 ||
+	    (rv = cp_drain_start(&cp)) != 0) {
 		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"",
 		       err[0] ? err : lb_strerror(rv));
 		fprintf(stderr, "lb-controlplane: cannot start: %s\n",

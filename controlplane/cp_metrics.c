@@ -9,8 +9,36 @@
 #include <string.h>
 
 static const char *const admin_ops[CP_ADMIN_OPS] = {
-    NULL, "list", "add", "remove", "snapshot", "status"};
+    NULL, "list", "add", "remove", "snapshot", "status", "report"};
 static const char *const death_causes[] = {"exited", "heartbeat", "other"};
+
+/* Replicas that left the ring and wait for the requests in flight to
+ * them (cp_drain.h). */
+static void render_drain(struct cp *cp, struct lb_prom *b)
+{
+	struct cp_draining *v;
+	size_t n = 0;
+
+	if (cp_drain_copy(&cp->drain, &v, &n) == 0)
+		free(v);
+	lb_prom_family(b, "lb_replicas_draining", "gauge",
+	               "Replicas out of the ring, waiting for the requests in "
+	               "flight to them before they stop.");
+	lb_prom_sample(b, "lb_replicas_draining", "", (double)n);
+	lb_prom_family(
+	    b, "lb_drains_total", "counter",
+	    "Drains ended, by outcome (drained: nothing was in "
+	    "flight any more; timeout: LB_DRAIN_TIMEOUT_MS passed).");
+	lb_prom_sample(b, "lb_drains_total", "outcome=\"drained\"",
+	               (double)atomic_load(&cp->drain.drained));
+	lb_prom_sample(b, "lb_drains_total", "outcome=\"timeout\"",
+	               (double)atomic_load(&cp->drain.timed_out));
+	lb_prom_family(b, "lb_drain_cut_requests_total", "counter",
+	               "Requests still in flight when a drain timed out (cut "
+	               "by the stop).");
+	lb_prom_sample(b, "lb_drain_cut_requests_total", "",
+	               (double)atomic_load(&cp->drain.cut));
+}
 
 static void render_state(struct cp *cp, struct lb_prom *b)
 {
@@ -22,6 +50,7 @@ static void render_state(struct cp *cp, struct lb_prom *b)
 	lb_prom_family(b, "lb_replicas_ready", "gauge",
 	               "Replicas in the ring, answering heartbeats.");
 	lb_prom_sample(b, "lb_replicas_ready", "", (double)ready);
+	render_drain(cp, b);
 }
 
 static void render_counters(struct cp *cp, struct lb_prom *b)

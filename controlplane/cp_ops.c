@@ -61,18 +61,21 @@ struct status_block {
 	Lb__Event *evp[CP_EVENTS_MAX];
 	struct cp_event events[CP_EVENTS_MAX];
 	struct cp_replica *v;
+	struct cp_draining *dv; /* draining: listed after the managed */
 };
 
 static void reply_status(struct cp *cp, Lb__AdminReply *reply)
 {
 	struct status_block *b = calloc(1, sizeof(*b));
-	size_t n, ne;
+	size_t n, nd = 0, ne;
 
 	if (!b || cp_state_copy(&cp->state, &b->v, &n) != 0 ||
-	    !(b->rs = calloc(n ? n : 1, sizeof(*b->rs))) ||
-	    !(b->rsp = calloc(n ? n : 1, sizeof(*b->rsp)))) {
+	    cp_drain_copy(&cp->drain, &b->dv, &nd) != 0 ||
+	    !(b->rs = calloc(n + nd + 1, sizeof(*b->rs))) ||
+	    !(b->rsp = calloc(n + nd + 1, sizeof(*b->rsp)))) {
 		if (b) {
 			free(b->v);
+			free(b->dv);
 			free(b->rs);
 			free(b);
 		}
@@ -92,8 +95,15 @@ static void reply_status(struct cp *cp, Lb__AdminReply *reply)
 		b->rsp[i] = &b->rs[i];
 		b->st.ready += b->v[i].st == CP_R_UP;
 	}
+	for (size_t i = 0; i < nd; i++) {
+		lb__replica_status__init(&b->rs[n + i]);
+		b->rs[n + i].name = b->dv[i].r.name;
+		b->rs[n + i].server_id = b->dv[i].r.id;
+		b->rs[n + i].state = "draining";
+		b->rsp[n + i] = &b->rs[n + i];
+	}
 	b->st.desired = (uint32_t)n;
-	b->st.n_replicas = n;
+	b->st.n_replicas = n + nd;
 	b->st.replicas = b->rsp;
 	ne = cp_events_last(&cp->state.events, b->events, CP_EVENTS_MAX);
 	for (size_t i = 0; i < ne; i++) {
@@ -119,6 +129,7 @@ void cp_ops_reply_fini(Lb__AdminReply *reply)
 	if (reply->state) {
 		struct status_block *b = (struct status_block *)reply->state;
 		free(b->v);
+		free(b->dv);
 		free(b->rs);
 		free(b->rsp);
 		free(b);
@@ -251,6 +262,14 @@ static bool name_listed(const struct cp_replica *r, size_t n, const char *name)
 	                    name) >= 0;
 }
 
+/* A name is taken while its replica is managed, being added, or draining
+ * (until it has stopped). */
+static bool name_used(struct cp *cp, const char *name)
+{
+	return cp_state_name_used(&cp->state, name) ||
+	       cp_drain_has(&cp->drain, name);
+}
+
 /* Reads the names /add was given into r: the hostnames as they are, or,
  * under the static driver, "name=host:port" (the address goes to r too).
  * Checks them against each other and the state.  Returns false with the
@@ -291,8 +310,9 @@ static bool add_given(struct cp *cp, const Lb__AdminRequest *req,
 			            r[i].name);
 			return false;
 		}
-		/* Managed, or being added by another /add right now. */
-		if (cp_state_name_used(&cp->state, r[i].name)) {
+		/* Managed, being added by another /add right now, or
+		 * draining. */
+		if (name_used(cp, r[i].name)) {
 			reply_error(reply, 400,
 			            "Replica '" NAME_ECHO "' already exists",
 			            r[i].name);
@@ -311,7 +331,7 @@ static void add_random_names(struct cp *cp, struct cp_replica *r, size_t from,
 		do
 			lb_name_random(r[i].name, sizeof(r[i].name));
 		while (name_listed(r, i, r[i].name) ||
-		       cp_state_name_used(&cp->state, r[i].name));
+		       name_used(cp, r[i].name));
 	}
 }
 
@@ -413,13 +433,29 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 	free(r);
 }
 
-/* Checks an /rm, picks the replicas and takes them out of the ring and the
- * list, under the orchestration lock.  Returns their names (free()) and
- * whether each needs stopping, or NULL with the error in reply. */
-static char (*rm_prepare(struct cp *cp, const Lb__AdminRequest *req,
-                         Lb__AdminReply *reply,
-                         bool **spawned))[LB_NAME_MAX + 1]
+/* Replicas that left the ring drain before they stop, from the first
+ * ring without them on.  One that cannot be listed is stopped at once. */
+static void drain_all(struct cp *cp, const struct cp_replica *gone, size_t n)
 {
+	uint64_t version = cp_state_version(&cp->state);
+
+	for (size_t k = 0; k < n; k++) {
+		if (!gone[k].name[0])
+			continue;
+		if (cp_drain_add(cp, &gone[k], cp->state.boot_id, version) !=
+		        0 &&
+		    gone[k].spawned)
+			cp_ops_stop_replica(cp, gone[k].name);
+	}
+}
+
+/* Checks an /rm, picks the replicas, takes them out of the ring and the
+ * list and starts their drain (cp_drain.h), under the orchestration lock.
+ * Returns their names (free()), or NULL with the error in reply. */
+static char (*rm_prepare(struct cp *cp, const Lb__AdminRequest *req,
+                         Lb__AdminReply *reply))[LB_NAME_MAX + 1]
+{
+	struct cp_replica *gone = NULL;
 	char(*names)[LB_NAME_MAX + 1] = NULL;
 	struct cp_replica *v = NULL;
 	size_t have, n;
@@ -451,10 +487,9 @@ static char (*rm_prepare(struct cp *cp, const Lb__AdminRequest *req,
 	}
 	n = (size_t)req->n;
 	names = calloc(n, sizeof(*names));
-	*spawned = calloc(n, sizeof(**spawned));
-	if (!names || !*spawned || cp_state_copy(&cp->state, &v, &have) != 0) {
+	gone = calloc(n, sizeof(*gone));
+	if (!names || !gone || cp_state_copy(&cp->state, &v, &have) != 0) {
 		free(names);
-		free(*spawned);
 		names = NULL;
 		reply_error(reply, 500, "out of memory");
 		goto out;
@@ -475,34 +510,31 @@ static char (*rm_prepare(struct cp *cp, const Lb__AdminRequest *req,
 			}
 		}
 	}
-	/* Out of the ring first (and published). */
-	cp_state_remove(&cp->state, names, n, *spawned);
+	/* Out of the ring first (and published); then each drains: it is
+	 * stopped once no data plane has a request in flight to it. */
+	cp_state_remove(&cp->state, names, n, gone);
+	drain_all(cp, gone, n);
 out:
 	pthread_mutex_unlock(&cp->orch);
+	free(gone);
 	free(v);
 	return names;
 }
 
-/* /rm: the replicas leave the ring at once; then, with no lock held, a
- * grace period for requests in flight, and they stop. */
+/* /rm: the replicas leave the ring at once and drain; the answer does not
+ * wait for their stop. */
 static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
                       Lb__AdminReply *reply)
 {
-	bool *spawned = NULL;
-	char(*names)[LB_NAME_MAX + 1] = rm_prepare(cp, req, reply, &spawned);
+	char(*names)[LB_NAME_MAX + 1] = rm_prepare(cp, req, reply);
 
 	if (!names)
 		return;
-	if (cp->cfg.drain_ms)
-		lb_sleep_unless(&cp->stopping, cp->cfg.drain_ms);
 	for (size_t k = 0; k < (size_t)req->n; k++) {
 		lb_log(LB_INFO, "replica_removed", "name=%s", names[k]);
 		cp_events_add(&cp->state.events, "removed", names[k], "/rm");
-		if (spawned[k])
-			cp_ops_stop_replica(cp, names[k]);
 	}
 	free(names);
-	free(spawned);
 	reply_list(cp, reply);
 }
 

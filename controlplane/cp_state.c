@@ -293,15 +293,15 @@ int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
 }
 
 int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
-                    bool *was_spawned)
+                    struct cp_replica *removed)
 {
 	pthread_mutex_lock(&s->mu);
 	for (size_t k = 0; k < n; k++) {
 		ssize_t i = state_find(s, names[k]);
-		was_spawned[k] = false;
+		memset(&removed[k], 0, sizeof(removed[k]));
 		if (i < 0)
 			continue;
-		was_spawned[k] = s->v[i].spawned;
+		removed[k] = s->v[i];
 		if (s->v[i].st == CP_R_UP)
 			lb_ring_remove(s->ring, s->v[i].id);
 		memmove(&s->v[i], &s->v[i + 1],

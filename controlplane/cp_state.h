@@ -128,9 +128,10 @@ int cp_state_add_starting(struct cp_state *s, const struct cp_replica *r,
                           size_t n);
 
 /* Takes the named replicas out of the ring and the list, in one version.
- * Fills was_spawned[i] so the caller knows which need stopping. */
+ * Fills removed[i] with replica i as it was (an empty name when it was
+ * not there), so the caller can drain and stop it. */
 int cp_state_remove(struct cp_state *s, char names[][LB_NAME_MAX + 1], size_t n,
-                    bool *was_spawned);
+                    struct cp_replica *removed);
 
 /* A replica is dead (why: "exited", "heartbeat", ...): it leaves the ring
  * at once and a replacement with a new random name and id takes its place

@@ -6,21 +6,28 @@
 #include "dp_conns.h"
 #include "dp_cpclient.h"
 #include "dp_metrics.h"
+#include "dp_report.h"
 #include "dp_sync.h"
 #include "dp_table.h"
 
 #include "lb_http.h"
 
 #include <civetweb.h>
+#include <stdatomic.h>
 
 struct dp {
 	struct dp_config cfg;
 	struct dp_router router;
 	struct dp_cpclient cpclient;
 	struct dp_sync sync;
+	struct dp_report report; /* in flight, to the control plane */
 	struct dp_conns conns;
 	struct dp_stats stats;
-	int access_fd;                      /* the access log, -1: off */
+	int access_fd; /* the access log, -1: off */
+	/* A graceful stop: from SIGTERM on every answer says "Connection:
+	 * close", and the process waits until no request is served. */
+	atomic_bool stopping;
+	atomic_int serving; /* requests between head and answer */
 	struct lb_http_server_cfg http_cfg; /* lives as long as the server */
 	struct mg_context *http;
 	struct lb_http_server_cfg site_cfg; /* the admin listener's */

@@ -31,9 +31,10 @@ struct dp_config {
 	long long max_conns_per_ip;
 	long long listen_backlog;
 	long long ready_timeout_ms;
-	const char *access_log;   /* "", "stderr" or a path */
-	const char *admin_listen; /* host:port of the admin listener */
-	long long metrics_open;   /* /metrics needs no token */
+	long long drain_timeout_ms; /* a graceful stop's longest wait */
+	const char *access_log;     /* "", "stderr" or a path */
+	const char *admin_listen;   /* host:port of the admin listener */
+	long long metrics_open;     /* /metrics needs no token */
 	enum lb_log_level log_level;
 };
 

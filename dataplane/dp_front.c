@@ -7,9 +7,24 @@
 
 #include <strings.h>
 
+static int front_request(struct mg_connection *c, struct dp *dp);
+
 int dp_front_begin_request(struct mg_connection *c, void *user)
 {
 	struct dp *dp = user;
+	int status;
+
+	atomic_fetch_add(&dp->serving, 1);
+	/* Stopping: this answer is the connection's last. */
+	if (atomic_load(&dp->stopping))
+		lb_http_close_after(c);
+	status = front_request(c, dp);
+	atomic_fetch_sub(&dp->serving, 1);
+	return status;
+}
+
+static int front_request(struct mg_connection *c, struct dp *dp)
+{
 	const char *up = mg_get_header(c, "Upgrade");
 	int status;
 

@@ -18,7 +18,8 @@
 #include <sys/resource.h>
 #include <stdio.h>
 
-/* Requests in flight get this long after SIGTERM. */
+/* After the drain, idle keep-alive connections get this long to be
+ * closed by civetweb before the process ends anyway. */
 #define DP_STOP_GRACE_MS 500
 /* Accepted connections that wait for a free worker (civetweb's queue);
  * past it they wait in the kernel's backlog. */
@@ -68,6 +69,26 @@ static void dp_wait_ready(struct dp *dp)
 	       (unsigned long long)dp_router_version(&dp->router));
 }
 
+/* A graceful stop (civetweb's mg_stop() alone would cut what runs): from
+ * now on every answer says "Connection: close"; the requests being served
+ * finish, for LB_DRAIN_TIMEOUT_MS at most; those still running then are
+ * cut by the stop, counted in the log. */
+static void dp_drain(struct dp *dp)
+{
+	int64_t t0 = lb_now_ms(), deadline = t0 + dp->cfg.drain_timeout_ms;
+	int left;
+
+	atomic_store(&dp->stopping, true);
+	while ((left = atomic_load(&dp->serving)) > 0 && lb_now_ms() < deadline)
+		lb_sleep_ms(10);
+	if (left > 0)
+		lb_log(LB_WARN, "drain_timeout", "cut=%d drain_ms=%lld", left,
+		       (long long)(lb_now_ms() - t0));
+	else
+		lb_log(LB_INFO, "drained", "drain_ms=%lld",
+		       (long long)(lb_now_ms() - t0));
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp dp; /* the one context */
@@ -109,6 +130,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-dataplane: %s\n", err);
 		return 1;
 	}
+	if (dp_report_start(&dp.report, &dp.router, &dp.cpclient) != 0) {
+		fprintf(stderr, "lb-dataplane: cannot start the report "
+		                "thread\n");
+		return 1;
+	}
 	if (dp_site_start(&dp, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-dataplane: %s\n", err);
@@ -142,9 +168,12 @@ int main(int argc, char **argv)
 	       dp.cfg.threads, dp.cfg.head_timeout_ms, dp.cfg.max_conns_per_ip);
 
 	sig = lb_signal_wait(-1);
-	lb_log(LB_INFO, "stopping", "signal=%d", sig);
+	lb_log(LB_INFO, "stopping", "signal=%d serving=%d", sig,
+	       atomic_load(&dp.serving));
+	dp_drain(&dp);
 	/* Sockets to the control plane first: nothing in them to save. */
 	dp_sync_stop(&dp.sync);
+	dp_report_stop(&dp.report);
 	dp_cpclient_close(&dp.cpclient);
 	lb_http_stop_or_exit(dp.http, DP_STOP_GRACE_MS);
 	dp_site_stop(&dp);

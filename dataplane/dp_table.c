@@ -177,6 +177,15 @@ uint64_t dp_router_version(struct dp_router *r)
 	return v;
 }
 
+void dp_router_current(struct dp_router *r, uint64_t *boot_id,
+                       uint64_t *version)
+{
+	pthread_mutex_lock(&r->mu);
+	*boot_id = r->cur ? r->cur->boot_id : 0;
+	*version = r->cur ? r->cur->version : 0;
+	pthread_mutex_unlock(&r->mu);
+}
+
 void dp_router_touch(struct dp_router *r)
 {
 	atomic_store(&r->last_snapshot_ms, lb_now_ms());

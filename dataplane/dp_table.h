@@ -87,6 +87,10 @@ bool dp_router_wants(struct dp_router *r, uint64_t boot_id, uint64_t version);
 /* The version of the current table, 0 before the first. */
 uint64_t dp_router_version(struct dp_router *r);
 
+/* The boot id and version of the current table (0, 0 before the first). */
+void dp_router_current(struct dp_router *r, uint64_t *boot_id,
+                       uint64_t *version);
+
 /* A snapshot arrived (newer or not): the control plane is alive. */
 void dp_router_touch(struct dp_router *r);
 

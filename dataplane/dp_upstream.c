@@ -50,6 +50,27 @@ int dp_upstream_inflight(const struct dp_upstream_backend *b)
 	return atomic_load(&b->inflight);
 }
 
+size_t dp_upstream_busy_list(struct dp_upstream_busy *out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&registry_mu);
+	for (struct dp_upstream_backend *b = registry; b; b = b->next) {
+		int k = atomic_load(&b->inflight);
+		if (k <= 0)
+			continue;
+		if (n < max) {
+			snprintf(out[n].host, sizeof(out[n].host), "%s",
+			         b->host);
+			out[n].port = b->port;
+			out[n].inflight = k;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&registry_mu);
+	return n;
+}
+
 void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle)
 {
 	pthread_mutex_lock(&b->mu);

@@ -19,6 +19,7 @@
 #define DP_UPSTREAM_H
 
 #include "dp_answer.h"
+#include "lb_name.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +45,17 @@ void dp_upstream_backend_put(struct dp_upstream_backend *b);
 /* Requests in flight to b (from this data plane): what bounded loads
  * weigh. */
 int dp_upstream_inflight(const struct dp_upstream_backend *b);
+
+/* One replica address with requests in flight. */
+struct dp_upstream_busy {
+	char host[LB_HOST_MAX + 1];
+	uint16_t port;
+	int inflight;
+};
+
+/* Copies up to max addresses that have requests in flight (from this data
+ * plane) to out; returns how many there are (maybe more than max). */
+size_t dp_upstream_busy_list(struct dp_upstream_busy *out, size_t max);
 
 /* Connections open to b, and of them idle in its pool. */
 void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle);

@@ -26,7 +26,6 @@ class Stack:
             "LB_REPLICAS": str(replicas),
             "LB_STATE_DIR": self.state_dir,
             "LB_INSTANCE": self.instance,
-            "LB_DRAIN_MS": "50",
             "LB_REPUBLISH_MS": "200",
             "LB_METRICS_LISTEN": f"127.0.0.1:{self.metrics_port}",
         }

@@ -13,6 +13,12 @@ LB_REPLICA_BIN (same SERVER_ID / PORT / HOST as lb-replica).
   /silent             never answers
   /download?size=N&framing=length|chunked|close
                       N bytes of a known pattern
+  /stream?size=N&rate=R
+                      N bytes of the pattern (Content-Length), R bytes a
+                      second: a long download
+  /fail?on=ID         500 on the replica with SERVER_ID == ID (its
+                      heartbeats still pass: a gray failure); elsewhere
+                      the server id
   /upload             reads the body (length or chunked), answers its size
                       and SHA-256
   /drop?on=ID         on the replica with SERVER_ID == ID: reads the
@@ -25,7 +31,8 @@ LB_REPLICA_BIN (same SERVER_ID / PORT / HOST as lb-replica).
   /stats              what happened to connections after a bad answer
 
 A replica whose name (LB_REPLICA_NAME, set by the process driver) starts
-with "slow" takes SLOW_START_S seconds to start listening.
+with "slow" takes SLOW_START_S seconds to start listening.  On SIGTERM it
+dies at once, like many real servers: answers in flight are cut.
 """
 import hashlib
 import json
@@ -236,6 +243,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/download":
             return self.download(int(q["size"]), q.get("framing", "length"))
+        if path == "/stream":
+            return self.stream(int(q["size"]), int(q["rate"]))
+        if path == "/fail":
+            if q.get("on") == SERVER_ID:
+                return self.send(500, b'{"message":"gray","status":"failure"}')
+            return self.send(200, json.dumps(
+                {"server": int(SERVER_ID)}).encode())
         if path == "/upload":
             h, n = hashlib.sha256(), 0
             for piece in self.read_body():
@@ -245,6 +259,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, json.dumps(
                 {"bytes": n, "sha256": h.hexdigest()}).encode())
         self.send(404, b'{"message":"no","status":"failure"}')
+
+    def stream(self, size, rate):
+        self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream"
+                 b"\r\nContent-Length: %d\r\n\r\n" % size)
+        piece = max(1, min(len(PATTERN), rate // 20))
+        sent, t0 = 0, time.monotonic()
+        while sent < size:
+            n = min(piece, size - sent)
+            self.wfile.write(PATTERN[:n])
+            self.wfile.flush()
+            sent += n
+            ahead = sent / rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
 
     def download(self, size, framing):
         head = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from lbstack import count_replica_processes
-from lbtest import BUILD, SAN_ENV, ROOT, free_port, wait_for
+from lbtest import BUILD, SAN_ENV, ROOT, free_port, pid_alive, wait_for
 
 PYTHON = "/usr/bin/python3"
 
@@ -139,3 +139,37 @@ def test_a_plane_that_keeps_crashing_is_given_up_on(run):
     assert "the control plane exited 5 times in 60 s" in text
     assert "giving up" in text
     assert not group_alive(p.pid)
+
+
+def test_a_stopped_data_plane_is_restarted_within_3_s(run):
+    start, port, instance, log = run
+    p = start_serving(start, port)
+    dp = [int(x) for x in os.listdir("/proc") if x.isdigit() and
+          _cmdline_has(int(x), b"lb-dataplane") and
+          _env_has(int(x), f"LB_INSTANCE={instance}".encode())]
+    assert len(dp) == 1
+    os.kill(dp[0], signal.SIGTERM)  # a graceful stop: exit status 0
+    t0 = time.monotonic()
+    wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/home",
+                                  timeout=1).status_code == 200 and
+             not pid_alive(dp[0]), 10, step=0.05,
+             what="the data plane back")
+    assert time.monotonic() - t0 < 3
+    assert "the data plane exited (status 0)" in open(log).read()
+    ctrl_c_leaves_nothing(p, instance)
+
+
+def _cmdline_has(pid, what):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return what in f.read()
+    except OSError:
+        return False
+
+
+def _env_has(pid, what):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return what in f.read().split(b"\0")
+    except OSError:
+        return False

@@ -50,7 +50,7 @@ static void test_add_and_remove_keep_join_order(void)
 	static const char *const a[] = {"server1", "server2", "server3"};
 	static const char *const b[] = {"S5", "S4"};
 	char rm[2][LB_NAME_MAX + 1] = {"server2", "S5"};
-	bool spawned[2];
+	struct cp_replica gone[2];
 	struct cp_state s;
 	uint64_t v0;
 
@@ -60,8 +60,9 @@ static void test_add_and_remove_keep_join_order(void)
 	LBT_CHECK(strcmp(order(&s), "server1 server2 server3 S5 S4") == 0);
 	LBT_EQ(lb_ring_count(s.ring), 5);
 	v0 = cp_state_version(&s);
-	LBT_EQ(cp_state_remove(&s, rm, 2, spawned), 0);
-	LBT_CHECK(spawned[0] && spawned[1]);
+	LBT_EQ(cp_state_remove(&s, rm, 2, gone), 0);
+	LBT_CHECK(gone[0].spawned && gone[1].spawned);
+	LBT_CHECK(strcmp(gone[0].name, "server2") == 0 && gone[0].id == 2);
 	LBT_CHECK(strcmp(order(&s), "server1 server3 S4") == 0);
 	LBT_EQ(lb_ring_count(s.ring), 3);
 	LBT_CHECK(!lb_ring_has(s.ring, 2));
@@ -102,14 +103,14 @@ static void test_ids_are_never_reused(void)
 	static const char *const a[] = {"a1", "a2"};
 	static const char *const b[] = {"b1"};
 	char rm[2][LB_NAME_MAX + 1] = {"a1", "a2"};
-	bool spawned[2];
+	struct cp_replica gone[2];
 	struct cp_replica *v;
 	struct cp_state s;
 	size_t n;
 
 	init(&s);
 	add(&s, a, 2);
-	LBT_EQ(cp_state_remove(&s, rm, 2, spawned), 0);
+	LBT_EQ(cp_state_remove(&s, rm, 2, gone), 0);
 	add(&s, b, 1);
 	LBT_EQ(cp_state_copy(&s, &v, &n), 0);
 	LBT_EQ(v[0].id, 3);

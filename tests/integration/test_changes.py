@@ -1,0 +1,156 @@
+"""Changes without loss: a replica that leaves drains before it stops,
+with a test replica that streams slowly and dies at once on SIGTERM
+(bad_replica.py), so that any request cut by a change shows."""
+import os
+import threading
+import time
+
+import requests
+
+from lbtest import pid_alive, wait_for
+
+BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                   "bad_replica.py")
+SIZE = 2_000_000   # bytes of one download
+RATE = 1_000_000   # bytes a second: two seconds each
+
+
+class Downloads:
+    """n slow downloads at once; records what each client got."""
+
+    def __init__(self, stack, n, size=SIZE, rate=RATE):
+        self.url = stack.url(f"/stream?size={size}&rate={rate}")
+        self.size = size
+        self.results = [None] * n
+        self.threads = [threading.Thread(target=self.one, args=(i,))
+                        for i in range(n)]
+
+    def one(self, i):
+        try:
+            r = requests.get(self.url, timeout=30)
+            self.results[i] = (r.status_code, len(r.content))
+        except requests.RequestException as e:
+            self.results[i] = ("cut", repr(e)[:120])
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        for t in self.threads:
+            t.join(60)
+
+    def whole(self):
+        return [r for r in self.results if r == (200, self.size)]
+
+
+def draining(stack):
+    st = requests.get(stack.site_url("/api/state"), timeout=5).json()
+    return sorted(r["name"] for r in st["replicas"]
+                  if r["state"] == "draining")
+
+
+def test_rm_waits_for_the_requests_in_flight(stack_factory):
+    s = stack_factory(replica_bin=BAD,
+                      cp_env={"LB_PRESET": "maglev"}).start()
+    pids = set(s.replica_pids())
+    with Downloads(s, 6) as d:
+        time.sleep(0.5)  # every download under way
+        t0 = time.monotonic()
+        r = s.rm({"n": 2})
+        answered = time.monotonic() - t0
+        assert r.status_code == 200, r.text
+        # /rm answered with the replicas out of the ring, not stopped.
+        assert r.json()["message"]["N"] == 1
+        gone = sorted(set(("server1", "server2", "server3")) -
+                      set(r.json()["message"]["replicas"]))
+        assert draining(s) == gone
+        assert s.rep()["message"]["replicas"] == r.json()["message"][
+            "replicas"]
+        m = s.metrics(f"http://127.0.0.1:{s.metrics_port}/metrics")
+        assert m["lb_replicas_draining"] == 2
+        # A draining replica's name is still taken.
+        taken = s.add({"n": 1, "hostnames": [gone[0]]})
+        assert taken.status_code == 400
+        assert "already exists" in taken.json()["message"]
+    assert answered < 1.0, answered
+    assert len(d.whole()) == 6, d.results
+    # Then they stop, and their names are free again.
+    wait_for(lambda: draining(s) == [], 10, what="drains over")
+    wait_for(lambda: len(set(s.replica_pids()) & pids) == 1, 10,
+             what="drained replicas stopped")
+    assert sum(pid_alive(p) for p in pids) == 1
+    m = s.metrics(f"http://127.0.0.1:{s.metrics_port}/metrics")
+    assert m['lb_drains_total{outcome="drained"}'] == 2
+    assert m["lb_drain_cut_requests_total"] == 0
+    assert s.add({"n": 1, "hostnames": [gone[0]]}).status_code == 200
+
+
+def test_drain_timeout_cuts_and_counts(stack_factory):
+    s = stack_factory(replica_bin=BAD, replicas=1,
+                      cp_env={"LB_DRAIN_TIMEOUT_MS": "500"}).start()
+    assert s.add({"n": 1, "hostnames": ["spare"]}).status_code == 200
+    with Downloads(s, 3, size=4_000_000) as d:
+        time.sleep(0.5)
+        assert s.rm({"n": 1, "hostnames": ["server1"]}).status_code == 200
+        wait_for(lambda: draining(s) == [], 10, what="drain timed out")
+    # Those on server1 were cut by the stop (the others went to spare).
+    m = s.metrics(f"http://127.0.0.1:{s.metrics_port}/metrics")
+    cut = len(d.results) - len(d.whole())
+    assert m['lb_drains_total{outcome="timeout"}'] == 1
+    assert m["lb_drain_cut_requests_total"] == cut
+    assert "event=drain_timeout name=server1" in s.cp.output()
+
+
+def test_two_data_planes_are_both_waited_for(stack_factory):
+    s = stack_factory(replica_bin=BAD, replicas=2,
+                      cp_env={"LB_PRESET": "maglev"}).start()
+    _, port2 = s.start_dp()
+    other = type(s).__new__(type(s))
+    other.__dict__.update(s.__dict__)
+    other.port = port2
+    with Downloads(other, 4) as d:
+        time.sleep(0.5)
+        r = s.rm({"n": 1})
+        assert r.status_code == 200
+    assert len(d.whole()) == 4, d.results
+
+
+def test_sigterm_to_the_data_plane_finishes_what_it_serves(stack_factory):
+    import signal
+    import socket
+    s = stack_factory(replica_bin=BAD).start()
+    dp, port = s.dps[0]
+    with Downloads(s, 4) as d:
+        time.sleep(0.5)
+        dp.p.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        # Still serving meanwhile, each answer its connection's last.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"GET /home HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = c.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert b"Connection: close" in head
+    assert len(d.whole()) == 4, d.results
+    assert dp.p.wait(10) == 0
+    assert "event=drained" in dp.output()
+    # A new data plane on the same port serves again.
+    s.start_dp(port=port)
+    assert s.get("/home").status_code == 200
+
+
+def test_data_plane_drain_is_bounded(stack_factory):
+    import signal
+    s = stack_factory(replica_bin=BAD,
+                      dp_env={"LB_DRAIN_TIMEOUT_MS": "300"}).start()
+    dp, _ = s.dps[0]
+    with Downloads(s, 2, size=6_000_000) as d:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        dp.p.send_signal(signal.SIGTERM)
+        assert dp.p.wait(10) == 0
+        took = time.monotonic() - t0
+    assert took < 5, took
+    assert d.whole() == []
+    assert "event=drain_timeout cut=2" in dp.output()
