@@ -25,6 +25,7 @@ void cp_drain_init(struct cp_drain *d)
 	pthread_condattr_destroy(&ca);
 	d->v = NULL;
 	d->n = d->cap = 0;
+	d->stoppers = 0;
 	d->started = d->stopping = false;
 }
 
@@ -150,6 +151,58 @@ static void drain_finish(struct cp *cp, const struct cp_draining *e, long cut)
 	drain_forget(&cp->drain, e->r.name);
 }
 
+/* One drained replica being stopped, on a thread of its own: stops take
+ * a while (a replica's own shutdown) and several may be due at once. */
+struct drain_stopper {
+	struct cp *cp;
+	struct cp_draining e;
+	long cut;
+};
+
+static void *drain_stopper_thread(void *arg)
+{
+	struct drain_stopper *s = arg;
+	struct cp_drain *d = &s->cp->drain;
+
+	drain_finish(s->cp, &s->e, s->cut);
+	free(s);
+	pthread_mutex_lock(&d->mu);
+	d->stoppers--;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Stops e on a thread of its own, or on this one when none can be made. */
+static void drain_stop_soon(struct cp *cp, const struct cp_draining *e,
+                            long cut)
+{
+	struct drain_stopper *s = malloc(sizeof(*s));
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rv = -1;
+
+	if (s) {
+		*s = (struct drain_stopper){cp, *e, cut};
+		pthread_mutex_lock(&cp->drain.mu);
+		cp->drain.stoppers++;
+		pthread_mutex_unlock(&cp->drain.mu);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rv = pthread_create(&tid, &attr, drain_stopper_thread, s);
+		pthread_attr_destroy(&attr);
+	}
+	if (rv == 0)
+		return;
+	if (s) {
+		free(s);
+		pthread_mutex_lock(&cp->drain.mu);
+		cp->drain.stoppers--;
+		pthread_mutex_unlock(&cp->drain.mu);
+	}
+	drain_finish(cp, e, cut);
+}
+
 static void *drain_thread(void *arg)
 {
 	struct cp *cp = arg;
@@ -161,7 +214,7 @@ static void *drain_thread(void *arg)
 		long cut;
 
 		while (drain_take_done(cp, &e, &cut))
-			drain_finish(cp, &e, cut);
+			drain_stop_soon(cp, &e, cut);
 		pthread_mutex_lock(&d->mu);
 		if (d->stopping) {
 			pthread_mutex_unlock(&d->mu);
@@ -193,6 +246,11 @@ void cp_drain_stop(struct cp *cp)
 	if (d->started)
 		pthread_join(d->tid, NULL);
 	d->started = false;
+	/* Stops under way end first. */
+	pthread_mutex_lock(&d->mu);
+	while (d->stoppers > 0)
+		pthread_cond_wait(&d->cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
 	/* What still drained is the driver's to stop with the rest. */
 	for (size_t i = 0; i < d->n; i++)
 		if (d->v[i].r.spawned)

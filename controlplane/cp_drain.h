@@ -34,6 +34,7 @@ struct cp_drain {
 	struct cp_draining *v;
 	size_t n, cap;
 	atomic_ullong drained, timed_out, cut; /* counters for /metrics */
+	size_t stoppers; /* threads stopping a drained replica (under mu) */
 	pthread_t tid;
 	bool started, stopping;
 };

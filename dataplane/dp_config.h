@@ -22,6 +22,10 @@ struct dp_config {
 	long long connect_timeout_ms;
 	long long upstream_timeout_ms;
 	long long eject_ms;
+	long long eject_max_ms;
+	long long eject_consecutive; /* 0: no outlier ejection */
+	long long max_eject_percent;
+	long long retry_5xx; /* an idempotent request goes on after a 5xx */
 	long long max_body;
 	long long body_buffer;   /* request body read before a replica */
 	long long min_body_rate; /* bytes/s; 0: no minimum */

@@ -96,8 +96,9 @@ static void render_replicas(struct dp_table *t, struct lb_prom *b)
 	     "idle (pooled).",
 	     sample_conns},
 	    {"lb_upstream_ejections_total", "counter",
-	     "Times the replica was skipped for LB_EJECT_MS after it refused a "
-	     "connection.",
+	     "Times the replica was ejected: skipped for LB_EJECT_MS after it "
+	     "refused a connection, or for a growing time after "
+	     "LB_EJECT_CONSECUTIVE failures in a row.",
 	     sample_ejections},
 	};
 	char name[2 * LB_NAME_MAX + 8];

@@ -21,6 +21,10 @@ struct dp_replica_stats {
 	char name[LB_NAME_MAX + 1];
 	atomic_ullong by_code[DP_CODES]; /* requests, by the client's status */
 	atomic_ullong ejections;
+	/* Outlier ejection (dp_outlier.h): failures in a row, and
+	 * ejections since the last good answer. */
+	atomic_int outlier_fails;
+	atomic_int outlier_times;
 	int refs; /* under the registry's lock */
 	struct dp_replica_stats *next;
 };

@@ -3,6 +3,7 @@
 #include "dp.h"
 #include "dp_access.h"
 #include "dp_key.h"
+#include "dp_outlier.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
 #include "lb_buf.h"
@@ -58,7 +59,9 @@ struct proxy {
 	size_t body_piece; /* the most one read asks for */
 	/* The answer (the writer is below, with the buffers). */
 	struct dp_reply_opts ropts;
-	bool swallow; /* a 404: the assignment's 400 goes out instead */
+	bool swallow; /* a 404: the assignment's 400 goes out instead; or a
+	                 5xx that the next replica may answer better */
+	bool swallowed_5xx; /* LB_RETRY_5XX: the answer was a 5xx */
 	bool answer_toobig;
 	unsigned long long answer_bytes;
 	char set_cookie[LB_KEY_NAME_MAX + 96];
@@ -352,6 +355,13 @@ static int proxy_on_head(void *arg, const struct dp_answer_head *h)
 	long long max = px->cfg->max_body;
 
 	px->status = h->status;
+	/* LB_RETRY_5XX: an idempotent request whose body is in hand may go
+	 * to the next replica; this answer is dropped. */
+	if (h->status >= 500 && px->cfg->retry_5xx && px->idempotent &&
+	    px->body_complete) {
+		px->swallow = px->swallowed_5xx = true;
+		return 0;
+	}
 	if (h->status == 404) {
 		/* The assignment's rule: a path no replica serves is the
 		 * client's mistake.  The replica's body is read and
@@ -484,6 +494,20 @@ static bool proxy_may_retry(const struct proxy *px, enum dp_upstream_result r,
 	}
 }
 
+/* Feeds outlier ejection (dp_outlier.h) with what the replica did: a 5xx
+ * answer or no answer is a failure; all connections busy, or the client
+ * gone, says nothing about the replica. */
+static void proxy_outlier(const struct proxy *px, const struct dp_table *t,
+                          struct dp_backend *b, enum dp_upstream_result r)
+{
+	bool failed;
+
+	if (r == DP_UP_BUSY || r == DP_UP_STOPPED)
+		return;
+	failed = r != DP_UP_OK || px->status >= 500;
+	dp_outlier_record(t, b, failed, px->cfg, lb_now_ms());
+}
+
 static enum dp_upstream_result proxy_walk(struct proxy *px,
                                           const struct dp_table *t,
                                           struct dp_upstream_req *req,
@@ -502,7 +526,15 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	while ((b = walk_next(&w))) {
 		req->backend = b->up;
 		px->last = b;
+		px->swallow = px->swallowed_5xx = false;
 		r = dp_upstream_do(req, &sink, &info, err, errlen);
+		proxy_outlier(px, t, b, r);
+		if (r == DP_UP_OK && px->swallowed_5xx) {
+			snprintf(err, errlen, "the replica answered %d",
+			         px->status);
+			px->retries++;
+			continue;
+		}
 		if (r == DP_UP_OK || r == DP_UP_STOPPED)
 			return r;
 		lb_log(LB_WARN, "upstream_failed",
@@ -607,6 +639,13 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
 	req.timeout_ms = (long)px->cfg->upstream_timeout_ms;
 
 	r = proxy_walk(px, t, &req, err, sizeof(err));
+	if (r == DP_UP_OK && px->swallowed_5xx) {
+		lb_http_send_error(px->c, 502, NULL,
+		                   "No replica could serve the request "
+		                   "(last error: %s)",
+		                   err);
+		return 502;
+	}
 	if (r == DP_UP_OK && px->swallow) {
 		lb_http_send_error(
 		    px->c, 400, NULL,

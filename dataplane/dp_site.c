@@ -73,8 +73,13 @@ static cJSON *site_replica(const struct dp_table *t, const char *name,
 	cJSON_AddNumberToObject(r, "errors", bad);
 	if (b) {
 		char addr[LB_HOST_MAX + 8];
+		int64_t out = atomic_load(&b->ejected_until) - lb_now_ms();
 		snprintf(addr, sizeof(addr), "%s:%u", b->host, b->port);
 		cJSON_AddStringToObject(r, "address", addr);
+		/* Skipped by this data plane for so long yet (dp_outlier.h,
+		 * or a refused connection). */
+		cJSON_AddNumberToObject(r, "ejected_ms",
+		                        out > 0 ? (double)out : 0);
 	}
 	return r;
 }

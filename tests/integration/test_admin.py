@@ -2,6 +2,8 @@
 import pytest
 import requests
 
+from lbtest import wait_for
+
 ADD_TOO_MANY = "<Error> Length of hostname list is more than newly added instances"
 RM_TOO_MANY = "<Error> Length of hostname list is more than removable instances"
 
@@ -106,7 +108,9 @@ def test_rm_then_processes_are_gone(stack):
     before = len(stack.replica_pids())
     assert stack.rm({"n": 2}).status_code == 200
     assert stack.rep()["message"]["N"] == 1
-    assert len(stack.replica_pids()) == before - 2
+    # Stopped once drained: nothing was in flight to them.
+    wait_for(lambda: len(stack.replica_pids()) == before - 2, 5,
+             what="the removed replicas stopped")
 
 
 BAD_RM = [

@@ -154,3 +154,53 @@ def test_data_plane_drain_is_bounded(stack_factory):
     assert took < 5, took
     assert d.whole() == []
     assert "event=drain_timeout cut=2" in dp.output()
+
+
+# ---- a replica that fails while its heartbeats pass ----------------------
+
+def gray_round(stack, n=300, on=1):
+    codes = []
+    with requests.Session() as sess:
+        for _ in range(n):
+            codes.append(sess.get(stack.url(f"/fail?on={on}"),
+                                  timeout=10).status_code)
+    return codes
+
+
+def test_gray_replica_is_ejected_not_replaced(stack_factory):
+    s = stack_factory(replica_bin=BAD, cp_env={"LB_PRESET": "maglev"}).start()
+    before = s.rep()["message"]
+    codes = gray_round(s)
+    assert set(codes) <= {200, 500}
+    assert codes.count(500) <= 10, codes.count(500)
+    assert codes.count(500) >= 5  # it was seen failing, then ejected
+    m = s.metrics(s.site_url("/metrics"))
+    assert m['lb_upstream_ejections_total{replica="server1"}'] >= 1
+    assert "event=replica_ejected name=server1" in s.dps[0][0].output()
+    state = requests.get(s.site_url("/api/state"), timeout=5).json()
+    gray = [r for r in state["replicas"] if r["name"] == "server1"][0]
+    assert gray["state"] == "up" and gray["ejected_ms"] > 0
+    # Heartbeats pass: nothing was replaced.
+    assert s.rep()["message"] == before
+
+
+def test_no_share_to_eject_keeps_every_replica(stack_factory):
+    # LB_MAX_EJECT_PERCENT=0: no replica may be ejected, gray or not.
+    s = stack_factory(replica_bin=BAD, replicas=2,
+                      cp_env={"LB_PRESET": "maglev"},
+                      dp_env={"LB_MAX_EJECT_PERCENT": "0"}).start()
+    codes = gray_round(s, 100)
+    m = s.metrics(s.site_url("/metrics"))
+    assert m['lb_upstream_ejections_total{replica="server1"}'] == 0
+    assert codes.count(500) > 20  # with no share to eject, it is kept
+
+
+def test_retry_on_5xx_is_opt_in(stack_factory):
+    s = stack_factory(replica_bin=BAD, cp_env={"LB_PRESET": "maglev"},
+                      dp_env={"LB_RETRY_5XX": "1",
+                              "LB_EJECT_CONSECUTIVE": "0"}).start()
+    codes = gray_round(s, 100)
+    assert codes == [200] * 100
+    # Not for a POST: it is never sent twice.
+    r = requests.post(s.url("/fail?on=1"), data=b"x", timeout=10)
+    assert r.status_code in (200, 500)

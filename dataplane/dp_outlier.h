@@ -1,0 +1,30 @@
+/* dp_outlier.h - outlier ejection (Envoy's outlier detection, HAProxy's
+ * "observe layer7"): a replica whose answers keep failing while its
+ * heartbeats pass (a gray failure) is taken out of routing for a while.
+ *
+ * LB_EJECT_CONSECUTIVE failures in a row (a 5xx answer, or no answer: a
+ * refused, broken, timed-out or malformed exchange) eject the replica for
+ * LB_EJECT_MS, doubled each time it is ejected again without a good answer
+ * in between, up to LB_EJECT_MAX_MS.  Never more than LB_MAX_EJECT_PERCENT
+ * of the replicas are ejected at once.  An ejected replica is tried only
+ * after every other one (the failover walk puts it last) and comes back on
+ * its own when its time is up; heartbeats stay the control plane's test of
+ * life, so it is not replaced.  Each data plane decides for itself.
+ */
+#ifndef DP_OUTLIER_H
+#define DP_OUTLIER_H
+
+#include "dp_config.h"
+#include "dp_table.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Records the outcome of one exchange with b (failed: a 5xx answer or
+ * none) at now_ms (monotonic).  Returns the ejection's length in ms when
+ * this outcome ejected b, else 0. */
+int64_t dp_outlier_record(const struct dp_table *t, struct dp_backend *b,
+                          bool failed, const struct dp_config *cfg,
+                          int64_t now_ms);
+
+#endif
