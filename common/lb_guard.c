@@ -87,6 +87,18 @@ static bool guard_origin_own(const char *origin, const char *host)
 	return strcasecmp(rest, host) == 0;
 }
 
+bool lb_guard_host_refused(struct mg_connection *c)
+{
+	const char *host = mg_get_header(c, "Host");
+
+	if (!host || guard_host_literal(host))
+		return false;
+	lb_http_send_error(c, 403, NULL,
+	                   "The pages answer Host: localhost or an address, "
+	                   "not a name");
+	return true;
+}
+
 bool lb_guard_cross_site_refused(struct mg_connection *c)
 {
 	const char *origin = mg_get_header(c, "Origin");

@@ -35,6 +35,12 @@ bool lb_guard_token_equal(const char *want, const char *got);
 bool lb_guard_peer_refused(struct mg_connection *c,
                            const struct lb_cidrs *allow, const char *setting);
 
+/* When the request names a Host that is neither localhost nor an address
+ * (a name a hostile DNS server could point at this host, for a page in the
+ * operator's browser to read what it serves), answers 403 and returns
+ * true.  No Host (HTTP/1.0) passes. */
+bool lb_guard_host_refused(struct mg_connection *c);
+
 /* When the request comes from a page of another site (Origin or
  * Sec-Fetch-Site say so), answers 403 and returns true.  A request with
  * neither field (curl, scripts) passes.  An Origin passes only when it is

@@ -56,8 +56,11 @@ static int http_begin_request(struct mg_connection *c)
 	const struct lb_http_server_cfg *cfg = http_cfg(c);
 	http_closing_mark = false;
 	http_sent = 0;
+	/* A plane's own pages: the operator's addresses, and a Host that no
+	 * hostile DNS server can point here. */
 	if (cfg->allow &&
-	    lb_guard_peer_refused(c, cfg->allow, "LB_ADMIN_ALLOW"))
+	    (lb_guard_peer_refused(c, cfg->allow, "LB_ADMIN_ALLOW") ||
+	     lb_guard_host_refused(c)))
 		return 403;
 	return cfg->begin_request ? cfg->begin_request(c, cfg->user) : 0;
 }

@@ -40,8 +40,9 @@ struct lb_http_server_cfg {
 	 *   byte is read: the request info is not there yet), conn_close when
 	 *   the connection ends. */
 	int (*begin_request)(struct mg_connection *c, void *user);
-	/* When set, requests from addresses outside it are answered 403
-	 * before begin_request sees them (a plane's own pages). */
+	/* When set, requests from addresses outside it, or naming a Host
+	 * that is no address nor localhost (DNS rebinding), are answered
+	 * 403 before begin_request sees them (a plane's own pages). */
 	const struct lb_cidrs *allow;
 	void (*conn_open)(struct mg_connection *c, void *user);
 	void (*conn_close)(const struct mg_connection *c, void *user);

@@ -145,8 +145,12 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	 * changes replicas whoever reaches it. */
 	if (cp->cfg.admin_token[0] &&
 	    !lb_guard_token_equal(cp->cfg.admin_token, req->token)) {
-		lb_log(LB_WARN, "admin_refused", "op=%d reason=\"%s\"",
-		       (int)req->op, req->token ? "wrong token" : "no token");
+		/* Not for reports: ten a second from a misconfigured data
+		 * plane would flood the log (its own requests say it). */
+		if (req->op != LB__ADMIN_REQUEST__OP__REPORT)
+			lb_log(LB_WARN, "admin_refused", "op=%d reason=\"%s\"",
+			       (int)req->op,
+			       req->token ? "wrong token" : "no token");
 		lb__admin_request__free_unpacked(req, NULL);
 		reply.status = 401;
 		reply.error = "<Error> Missing or wrong admin token";

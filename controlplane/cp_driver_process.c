@@ -315,8 +315,6 @@ static ssize_t pd_read_proc(pid_t pid, const char *what, char *buf, size_t len)
 	return n;
 }
 
-/* Alive and not a zombie: an adopted replica's parent is init, which may
- * be slow to reap it (or, in a container, may never). */
 /* The process runs as this user: a process of another user that borrowed
  * our replicas' environment is never adopted (nor signalled). */
 static bool pd_pid_ours(pid_t pid)
@@ -328,6 +326,8 @@ static bool pd_pid_ours(pid_t pid)
 	return stat(path, &st) == 0 && st.st_uid == geteuid();
 }
 
+/* Alive and not a zombie: an adopted replica's parent is init, which may
+ * be slow to reap it (or, in a container, may never). */
 static bool pd_pid_alive(pid_t pid)
 {
 	char buf[256], *rp;

@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The longest /rm waits for the data planes to route without the
+ * replicas it removed (they report within DP_REPORT_MS of a new ring). */
+#define RM_APPLY_WAIT_MS 1000
+
 /* Errors echo user-given names; cut them so a reply stays small. */
 #define NAME_ECHO "%.64s"
 
@@ -530,6 +534,10 @@ static void op_remove(struct cp *cp, const Lb__AdminRequest *req,
 
 	if (!names)
 		return;
+	/* The answer waits (briefly) until the data planes route without
+	 * them: a client's next request does not reach what it removed. */
+	cp_reports_wait_version(&cp->reports, cp->state.boot_id,
+	                        cp_state_version(&cp->state), RM_APPLY_WAIT_MS);
 	for (size_t k = 0; k < (size_t)req->n; k++) {
 		lb_log(LB_INFO, "replica_removed", "name=%s", names[k]);
 		cp_events_add(&cp->state.events, "removed", names[k], "/rm");

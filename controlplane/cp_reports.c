@@ -1,17 +1,26 @@
 #include "cp_reports.h"
 
+#include "lb_time.h"
+
 #include <stdio.h>
 #include <string.h>
 
 void cp_reports_init(struct cp_reports *r)
 {
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->put, &ca);
+	pthread_condattr_destroy(&ca);
 	r->n = 0;
 }
 
 void cp_reports_fini(struct cp_reports *r)
 {
 	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->put);
 }
 
 /* The slot of dp_id: its own, a stale one, or a new one (NULL: full). */
@@ -53,7 +62,37 @@ void cp_reports_put(struct cp_reports *r, const Lb__Report *rep, int64_t now_ms)
 			d->naddr++;
 		}
 	}
+	pthread_cond_broadcast(&r->put);
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* Called with mu held. */
+static bool reports_caught_up(const struct cp_reports *r, uint64_t boot_id,
+                              uint64_t version, int64_t now_ms)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct cp_report *d = &r->dp[i];
+		if (now_ms - d->seen_ms <= CP_REPORTS_STALE_MS &&
+		    (d->boot_id != boot_id || d->version < version))
+			return false;
+	}
+	return true;
+}
+
+bool cp_reports_wait_version(struct cp_reports *r, uint64_t boot_id,
+                             uint64_t version, int64_t timeout_ms)
+{
+	struct timespec deadline;
+	bool done;
+
+	lb_time_deadline(&deadline, CLOCK_MONOTONIC, timeout_ms);
+	pthread_mutex_lock(&r->mu);
+	while (!(done = reports_caught_up(r, boot_id, version, lb_now_ms())))
+		if (pthread_cond_timedwait(&r->put, &r->mu, &deadline) != 0)
+			break;
+	done = done || reports_caught_up(r, boot_id, version, lb_now_ms());
+	pthread_mutex_unlock(&r->mu);
+	return done;
 }
 
 long cp_reports_inflight(struct cp_reports *r, uint64_t boot_id,

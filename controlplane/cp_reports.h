@@ -40,6 +40,7 @@ struct cp_report {
 
 struct cp_reports {
 	pthread_mutex_t mu;
+	pthread_cond_t put; /* a report arrived */
 	struct cp_report dp[CP_REPORTS_MAX_DPS];
 	size_t n;
 };
@@ -60,6 +61,13 @@ void cp_reports_put(struct cp_reports *r, const Lb__Report *rep,
 long cp_reports_inflight(struct cp_reports *r, uint64_t boot_id,
                          uint64_t version, const char *host, uint16_t port,
                          int64_t now_ms);
+
+/* Waits until every live data plane routes with a ring of (boot_id,
+ * version) or later, for timeout_ms at most: after /rm, so that a client
+ * that asks right after it is not sent to the replicas it removed.
+ * Returns true when they all do. */
+bool cp_reports_wait_version(struct cp_reports *r, uint64_t boot_id,
+                             uint64_t version, int64_t timeout_ms);
 
 /* Data planes heard from within CP_REPORTS_STALE_MS of now_ms. */
 size_t cp_reports_live(struct cp_reports *r, int64_t now_ms);

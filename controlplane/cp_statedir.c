@@ -105,7 +105,10 @@ int cp_statedir_write(int dirfd, const char *name, const char *text, size_t len)
 	}
 	if (fd < 0)
 		return -1;
-	if (statedir_write_all(fd, text, len) != 0 || close(fd) != 0 ||
+	/* Written, on disk, closed (whatever failed), then renamed. */
+	int wrote = statedir_write_all(fd, text, len);
+	wrote |= fsync(fd);
+	if (close(fd) != 0 || wrote != 0 ||
 	    renameat(dirfd, tmp, dirfd, name) != 0) {
 		saved = errno;
 		unlinkat(dirfd, tmp, 0);

@@ -28,8 +28,9 @@
 /* The body is read in pieces so that its rate is checked between them:
  * civetweb's mg_read() returns only when the piece is full (or the client
  * stalls for LB_HEAD_TIMEOUT_MS), so a piece bounds how long a slow client
- * goes unchecked.  Before a replica is chosen pieces are small (a quarter
- * second at LB_MIN_BODY_RATE); while streaming they are large. */
+ * goes unchecked.  Before a replica is chosen (the buffer, where the rate
+ * is judged) pieces are small: a quarter second at LB_MIN_BODY_RATE;
+ * while streaming they are large, and the rate is not judged. */
 #define PROXY_PIECE_MIN 512
 #define PROXY_PIECE_MAX (16 * 1024)
 /* The rate is judged from this long after the head on. */
@@ -145,7 +146,8 @@ static long proxy_body_read(void *arg, char *buf, size_t cap)
 		px->body_toobig = true;
 		return -1;
 	}
-	if (n > 0 && proxy_body_too_slow(px)) {
+	if (n > 0 && px->body_piece < PROXY_PIECE_MAX &&
+	    proxy_body_too_slow(px)) {
 		px->body_slow = true;
 		return -1;
 	}
@@ -194,11 +196,17 @@ static int proxy_body_start(struct proxy *px)
 	 * all); pages not yet written take no memory. */
 	if (!(px->replay = malloc(cap)))
 		return 503;
-	px->body_piece = (size_t)px->cfg->min_body_rate / 4;
-	if (px->body_piece < PROXY_PIECE_MIN)
-		px->body_piece = PROXY_PIECE_MIN;
-	if (px->body_piece > PROXY_PIECE_MAX)
-		px->body_piece = PROXY_PIECE_MAX;
+	/* Small pieces while a rate is judged; past the buffer the body
+	 * streams in large ones and is no longer judged (a slow replica
+	 * slows the client down too, and the client is not to blame). */
+	px->body_piece = PROXY_PIECE_MAX;
+	if (px->cfg->min_body_rate > 0) {
+		px->body_piece = (size_t)px->cfg->min_body_rate / 4;
+		if (px->body_piece < PROXY_PIECE_MIN)
+			px->body_piece = PROXY_PIECE_MIN;
+		if (px->body_piece >= PROXY_PIECE_MAX)
+			px->body_piece = PROXY_PIECE_MAX - 1;
+	}
 	while (px->replay_len < cap) {
 		long n = proxy_body_read(px, px->replay + px->replay_len,
 		                         cap - px->replay_len);
@@ -245,9 +253,12 @@ static int proxy_body_refused(struct proxy *px, int status)
  * client's Connection names), the framing, and ours. */
 static bool proxy_field_skipped(const char *name, size_t len, const char *conn)
 {
+	/* Ours, and every field that names the client's address (a client
+	 * must not make a replica believe another one). */
 	static const char *const ours[] = {
-	    "expect", "x-request-id", "proxy-authorization", "x-forwarded-for",
-	    "x-forwarded-proto"};
+	    "expect",          "x-request-id",      "proxy-authorization",
+	    "x-forwarded-for", "x-forwarded-proto", "forwarded",
+	    "x-real-ip"};
 
 	if (dp_reply_hop_by_hop(name, len))
 		return true;
@@ -285,9 +296,9 @@ static void proxy_framing(const struct proxy *px, struct lb_buf *b,
 /* Who the client is and how it came, for the replica.  By default the
  * client's own X-Forwarded-* fields were dropped and ours replace them: a
  * client cannot make a replica believe another address.  With
- * LB_TRUST_FORWARDED=1 the proxies in front are believed: the peer is
- * appended to what they said, and a trusted peer's X-Forwarded-Proto
- * stands. */
+ * LB_TRUST_FORWARDED=1 a trusted proxy in front (LB_TRUSTED_PROXIES) is
+ * believed: the peer is appended to what it said, and its
+ * X-Forwarded-Proto stands. */
 static void proxy_forwarded(const struct proxy *px, struct lb_buf *b)
 {
 	const struct mg_request_info *ri = px->ri;
@@ -297,7 +308,7 @@ static void proxy_forwarded(const struct proxy *px, struct lb_buf *b)
 	    lb_cidrs_match(&px->cfg->trusted, peer, strlen(peer));
 
 	lb_buf_str(b, "X-Forwarded-For: ");
-	for (int i = 0; px->trust_forwarded && i < ri->num_headers; i++) {
+	for (int i = 0; trusted_peer && i < ri->num_headers; i++) {
 		const struct mg_header *h = &ri->http_headers[i];
 		if (strcasecmp(h->name, "X-Forwarded-For") == 0 && h->value[0])
 			lb_buf_printf(b, "%s, ", h->value);

@@ -11,6 +11,8 @@
  * keeps (128), so that a report with more reads as not whole there (and a
  * drain then waits for its timeout rather than trust it). */
 #define REPORT_MAX_ADDRS 129
+/* How often a new ring is looked for between reports. */
+#define REPORT_POLL_MS 5
 
 /* Builds and sends one report; a failure is made good by the next one. */
 static void report_send(struct dp_report *r)
@@ -45,13 +47,24 @@ static void report_send(struct dp_report *r)
 		lb__admin_reply__free_unpacked(reply, NULL);
 }
 
+/* Reports every DP_REPORT_MS, and at once when a new ring was applied
+ * (the control plane's /rm waits for that). */
 static void *report_thread(void *arg)
 {
 	struct dp_report *r = arg;
+	uint64_t sent_boot = 0, sent_version = 0, boot, version;
+	int64_t next = 0;
 
 	while (!atomic_load(&r->stopping)) {
-		report_send(r);
-		lb_sleep_unless(&r->stopping, DP_REPORT_MS);
+		dp_router_current(r->router, &boot, &version);
+		if (lb_now_ms() >= next || boot != sent_boot ||
+		    version != sent_version) {
+			report_send(r);
+			sent_boot = boot;
+			sent_version = version;
+			next = lb_now_ms() + DP_REPORT_MS;
+		}
+		lb_sleep_unless(&r->stopping, REPORT_POLL_MS);
 	}
 	return NULL;
 }

@@ -4,7 +4,8 @@
 # dynamic loader, and the few files glibc reads (name resolution).
 #
 #   tools/build-images.sh [build-dir]   -> lb-replica, lb-controlplane,
-#                                          lb-dataplane (tag :latest), and
+#                                          lb-dataplane, lb-stream-replica
+#                                          (tests; tag :latest), and
 #                                          lb-prometheus when Debian's
 #                                          prometheus is installed
 set -euo pipefail
@@ -50,6 +51,8 @@ build() {
 build lb-replica "$B/replica/lb-replica" "$ROOT/compose/images/replica.Dockerfile"
 build lb-controlplane "$B/controlplane/lb-controlplane" "$ROOT/compose/images/controlplane.Dockerfile"
 build lb-dataplane "$B/dataplane/lb-dataplane" "$ROOT/compose/images/dataplane.Dockerfile"
+# The tests' replica that streams slowly and dies at once on SIGTERM.
+build lb-stream-replica "$B/tools/lb-stream-replica" "$ROOT/compose/images/stream-replica.Dockerfile"
 # The monitoring profile's Prometheus: Debian's binary (it links libc only)
 # and the stack's scrape configuration.
 if [ -x /usr/bin/prometheus ]; then

@@ -204,3 +204,101 @@ def test_retry_on_5xx_is_opt_in(stack_factory):
     # Not for a POST: it is never sent twice.
     r = requests.post(s.url("/fail?on=1"), data=b"x", timeout=10)
     assert r.status_code in (200, 500)
+
+
+# ---- changes under load (lb-load), each stating what a client sees -------
+
+
+
+def stream_replica():
+    from lbtest import binary
+    return binary("tools/lb-stream-replica")
+
+
+class LoadRun:
+    """lb-load in the background: keyed keep-alive clients, bounded in
+    count and time; .result() gives its JSON summary."""
+
+    def __init__(self, stack, tmp_path, requests_n=4000, keys=500,
+                 key_map=None):
+        import subprocess
+        from lbtest import binary
+        self.out = tmp_path / f"load{os.urandom(3).hex()}.json"
+        argv = [binary("tools/lb-load"), "--url", stack.url("/home"),
+                "--requests", str(requests_n), "--concurrency", "8",
+                "--key", "header:X-User", "--keys", str(keys),
+                "--max-seconds", "60", "--json", str(self.out),
+                "--quiet", "1"]
+        if key_map:
+            argv += ["--key-map", str(key_map)]
+        self.p = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+
+    def result(self):
+        import json
+        _, err = self.p.communicate(timeout=90)
+        assert self.p.returncode == 0, err
+        return json.loads(self.out.read_text())
+
+
+def keyed_stack(stack_factory, n, **kw):
+    return stack_factory(replicas=n, replica_bin=stream_replica(),
+                         cp_env={"LB_KEY": "header:X-User"}, **kw).start()
+
+
+def key_map(path):
+    with open(path) as f:
+        return dict(line.strip().split(",") for line in list(f)[1:])
+
+
+def test_scale_down_from_5_to_2_under_load(stack_factory, tmp_path):
+    s = keyed_stack(stack_factory, 5)
+    before = tmp_path / "before.csv"
+    LoadRun(s, tmp_path, 500, 500, before).result()
+    with Downloads(s, 4) as d:
+        load = LoadRun(s, tmp_path)
+        time.sleep(0.3)
+        r = s.rm({"n": 3})
+        assert r.status_code == 200
+        res = load.result()
+    assert res["errors"] == 0 and res["ok"] == res["requests"], res
+    assert len(d.whole()) == 4, d.results
+    # Keys on the two replicas that stayed did not move.
+    kept = {str(i) for i, name in enumerate(
+        ["server1", "server2", "server3", "server4", "server5"], 1)
+        if name in r.json()["message"]["replicas"]}
+    after = tmp_path / "after.csv"
+    LoadRun(s, tmp_path, 500, 500, after).result()
+    old, new = key_map(before), key_map(after)
+    moved = [k for k, v in old.items() if v in kept and new[k] != v]
+    assert moved == []
+
+
+def test_add_and_a_killed_replica_under_load(stack_factory, tmp_path):
+    import signal
+    s = keyed_stack(stack_factory, 3)
+    load = LoadRun(s, tmp_path, 6000)
+    time.sleep(0.3)
+    assert s.add({"n": 2}).status_code == 200
+    os.kill(s.replica_pids()[0], signal.SIGKILL)
+    res = load.result()
+    # Short requests: none failed (a refused or broken GET goes to the
+    # next replica), through the add and the death.
+    assert res["errors"] == 0 and res["ok"] == res["requests"], res
+    s.wait_serving(5)
+
+
+def test_control_plane_killed_and_restarted_under_load(stack_factory,
+                                                        tmp_path):
+    import signal
+    s = keyed_stack(stack_factory, 3)
+    with Downloads(s, 4) as d:
+        load = LoadRun(s, tmp_path, 4000)
+        time.sleep(0.3)
+        s.cp.p.send_signal(signal.SIGKILL)
+        s.cp.p.wait()
+        s.start_cp()
+        res = load.result()
+    assert res["errors"] == 0 and res["ok"] == res["requests"], res
+    assert len(d.whole()) == 4, d.results
+    s.wait_serving(3)

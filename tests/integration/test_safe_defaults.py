@@ -489,3 +489,27 @@ def test_body_slower_than_the_minimum_rate_is_408(stack_factory):
         assert data.startswith(b"HTTP/1.1 408"), data[:200]
         assert b"LB_MIN_BODY_RATE" in data
         assert time.monotonic() - t0 < 15
+
+
+def test_untrusted_peer_forwarded_fields_never_reach_a_replica(stack_factory):
+    s = stack_factory(replicas=1, replica_bin=ECHO,
+                      cp_env={"LB_TRUST_FORWARDED": "1"},
+                      dp_env={"LB_TRUSTED_PROXIES": "192.168.0.0/16"}).start()
+    h = echoed_headers(s, {"X-Forwarded-For": "6.6.6.6",
+                           "X-Forwarded-Proto": "https",
+                           "Forwarded": "for=6.6.6.6",
+                           "X-Real-IP": "6.6.6.6"})
+    assert h["x-forwarded-for"] == "127.0.0.1"
+    assert h["x-forwarded-proto"] == "http"
+    assert "forwarded" not in h and "x-real-ip" not in h
+
+
+def test_pages_refuse_a_rebound_host_name(stack):
+    r = requests.get(stack.site_url("/api/state"), timeout=5,
+                     headers={"Host": "evil.example"})
+    assert r.status_code == 403
+    assert "not a name" in r.json()["message"]
+    for host in ("localhost", "127.0.0.1"):
+        r = requests.get(stack.site_url("/api/state"), timeout=5,
+                         headers={"Host": f"{host}:1234"})
+        assert r.status_code == 200
