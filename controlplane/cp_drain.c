@@ -148,6 +148,7 @@ static void drain_finish(struct cp *cp, const struct cp_draining *e, long cut)
 	}
 	if (e->r.spawned)
 		cp_ops_stop_replica(cp, e->r.name);
+	cp_events_add(&cp->state.events, "stopped", e->r.name, NULL);
 	drain_forget(&cp->drain, e->r.name);
 }
 

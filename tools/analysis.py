@@ -45,6 +45,7 @@ class LocalStack:
     def __init__(self, build, preset, replicas, extra=None):
         self.build = build
         self.port = free_port()
+        self.site_port = free_port()  # the data plane's pages (events)
         self.tmp = tempfile.mkdtemp(prefix="lb-analysis-")
         admin = f"tcp://127.0.0.1:{free_port()}"
         pub = f"tcp://127.0.0.1:{free_port()}"
@@ -52,7 +53,8 @@ class LocalStack:
                    LB_PRESET=preset, LB_REPLICAS=str(replicas),
                    LB_STATE_DIR=self.tmp, LB_LOG_LEVEL="warn",
                    LB_PORT=str(self.port), LB_HOST="127.0.0.1",
-                   LB_ADMIN_LISTEN="", LB_METRICS_LISTEN="",
+                   LB_ADMIN_LISTEN=f"127.0.0.1:{self.site_port}",
+                   LB_METRICS_LISTEN="",
                    **(extra or {}))
         log = open(os.path.join(self.tmp, "stack.log"), "ab")
         self.procs = [
@@ -85,10 +87,11 @@ class DockerStack:
 
     def __init__(self, build, preset, replicas, extra=None):
         self.port = free_port()
+        self.site_port = free_port()
         down()
         env = dict(os.environ, LB_PRESET=preset, LB_REPLICAS=str(replicas),
                    LB_PUBLISH=f"127.0.0.1:{self.port}",
-                   LB_ADMIN_PUBLISH=f"127.0.0.1:{free_port()}",
+                   LB_ADMIN_PUBLISH=f"127.0.0.1:{self.site_port}",
                    LB_METRICS_PUBLISH=f"127.0.0.1:{free_port()}",
                    **(extra or {}))
         subprocess.run(self.COMPOSE + ["up", "-d"], env=env, check=True,
@@ -288,6 +291,112 @@ def a3(stack_cls, build):
         return out
     finally:
         s.stop()
+
+
+TIMELINE_S = 14  # the A-3 timeline's length
+TIMELINE_BIN = 0.25
+
+
+def timeline_load(base, seconds, clients=8):
+    """Keep-alive clients sending GET /home for `seconds` (bounded in count
+    too): [(seconds from start, server id or None, status)]."""
+    t0 = time.monotonic()
+    rows, lock = [], threading.Lock()
+
+    def client():
+        with requests.Session() as s:
+            for _ in range(200000):
+                t = time.monotonic() - t0
+                if t >= seconds:
+                    return
+                try:
+                    r = s.get(base + "/home", timeout=5)
+                    sid = int(r.json()["message"].split()[-1]) \
+                        if r.status_code == 200 else None
+                    row = (t, sid, r.status_code)
+                except (requests.RequestException, ValueError):
+                    row = (t, None, 0)
+                with lock:
+                    rows.append(row)
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    return t0, threads, rows
+
+
+def a3_timeline(stack_cls, build):
+    """Requests per second per replica through a kill and an /rm under
+    load, with the control plane's events (its dashboard's list) marked."""
+    s = stack_cls(build, "assignment", 3)
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(3)
+        c.warm_up()
+        t0, threads, rows = timeline_load(c.base, TIMELINE_S)
+        wall0 = time.time() - (time.monotonic() - t0)
+        time.sleep(3)
+        victim = c.rep()["replicas"][0]
+        how = s.kill_replica(victim)
+        t_kill = time.monotonic() - t0
+        time.sleep(4)
+        gone = c.rep()["replicas"][0]
+        t_rm = time.monotonic() - t0
+        st, _ = c.call("DELETE", "/rm", {"n": 1, "hostnames": [gone]})
+        t_rm_done = time.monotonic() - t0
+        for th in threads:
+            th.join()
+        events = requests.get(f"http://127.0.0.1:{s.site_port}/api/state",
+                              timeout=5).json().get("events", [])
+        marks = [{"t": round(t_kill, 3), "what": f"{how}"},
+                 {"t": round(t_rm, 3), "what": f"/rm {gone}"},
+                 {"t": round(t_rm_done, 3), "what": f"/rm answered ({st})"}]
+        for e in events:
+            t = e["time_ms"] / 1000 - wall0
+            if 0 <= t <= TIMELINE_S and e["kind"] in (
+                    "died", "replacing", "up", "removed", "drained",
+                    "stopped"):
+                marks.append({"t": round(t, 3),
+                              "what": f"{e['kind']} {e['name']}"})
+        bins = int(TIMELINE_S / TIMELINE_BIN)
+        series, errors = {}, [0] * bins
+        for t, sid, status in rows:
+            b = min(bins - 1, int(t / TIMELINE_BIN))
+            if sid is None:
+                errors[b] += 1
+                continue
+            series.setdefault(sid, [0] * bins)[b] += 1
+        return {"victim": victim, "removed": gone, "bin_s": TIMELINE_BIN,
+                "series": {str(k): v for k, v in sorted(series.items())},
+                "errors": errors, "requests": len(rows),
+                "failed": sum(errors), "marks": sorted(
+                    marks, key=lambda m: m["t"])}
+    finally:
+        s.stop()
+
+
+def chart_a3(tl, path):
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    bin_s = tl["bin_s"]
+    for sid, counts in tl["series"].items():
+        xs = [i * bin_s for i in range(len(counts))]
+        ax.plot(xs, [c / bin_s for c in counts], label=f"server id {sid}")
+    if any(tl["errors"]):
+        ax.plot([i * bin_s for i in range(len(tl["errors"]))],
+                [e / bin_s for e in tl["errors"]], color="red",
+                label="failed requests")
+    top = ax.get_ylim()[1]
+    for i, m in enumerate(tl["marks"]):
+        ax.axvline(m["t"], color="gray", ls=":", lw=1)
+        ax.text(m["t"], top * (0.97 - 0.07 * (i % 6)), " " + m["what"],
+                fontsize=7, va="top")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("requests per second")
+    ax.set_title(f"A-3: a replica killed, then one removed, under load "
+                 f"({tl['requests']:,} requests, {tl['failed']} failed)")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def moved(a, b):
@@ -517,10 +626,19 @@ def main():
     ap.add_argument("--stack", choices=["docker", "local"], default="docker")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "analysis"))
+    ap.add_argument("--only", choices=["a3-timeline"],
+                    help="run one part alone (its chart and JSON only)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     os.makedirs(args.out, exist_ok=True)
     stack_cls = DockerStack if args.stack == "docker" else LocalStack
+    if args.only == "a3-timeline":
+        tl = a3_timeline(stack_cls, build)
+        chart_a3(tl, os.path.join(args.out, "a3-timeline.png"))
+        with open(os.path.join(args.out, "a3-timeline.json"), "w") as f:
+            json.dump(tl, f, indent=1)
+        print(json.dumps(tl["marks"], indent=1))
+        return 0
     res = {"stack": args.stack, "a1": {}, "a2": {}}
     t0 = time.monotonic()
     for p in os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split():
@@ -530,6 +648,9 @@ def main():
         res["a2"][p] = a2(stack_cls, build, p)
     print("A-3 ...", flush=True)
     res["a3"] = a3(stack_cls, build)
+    print("A-3 timeline ...", flush=True)
+    res["a3_timeline"] = a3_timeline(stack_cls, build)
+    chart_a3(res["a3_timeline"], os.path.join(args.out, "a3-timeline.png"))
     res["a5"] = {}
     for p in os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split():
         print(f"A-5 {p} ...", flush=True)
