@@ -127,6 +127,20 @@ static bool cache_lookup(struct cp *cp, uint64_t id, void **out, size_t *len)
 	return true;
 }
 
+/* A data plane's outlier ejections go to the event list (the dashboard's),
+ * by name only when it is one of ours. */
+static void admin_report_events(struct cp *cp, const Lb__Report *r)
+{
+	char detail[48];
+
+	snprintf(detail, sizeof(detail), "by data plane %016llx",
+	         (unsigned long long)r->dp_id);
+	for (size_t i = 0; i < r->n_ejected; i++)
+		if (cp_state_has(&cp->state, r->ejected[i]))
+			cp_events_add(&cp->state.events, "ejected",
+			              r->ejected[i], detail);
+}
+
 /* Handles one request message; returns the packed reply. */
 static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
                         size_t *outlen)
@@ -164,8 +178,10 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	if (req->op == LB__ADMIN_REQUEST__OP__REPORT) {
 		/* Several a second from every data plane: recorded, not
 		 * logged. */
-		if (req->report)
+		if (req->report) {
 			cp_reports_put(&cp->reports, req->report, lb_now_ms());
+			admin_report_events(cp, req->report);
+		}
 		reply.status = req->report ? 200 : 400;
 		lb__admin_request__free_unpacked(req, NULL);
 		return admin_pack(&reply, out, outlen);

@@ -4,10 +4,29 @@
 #include "lb_log.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Ejections are rare: one lock makes "how many are out now" and the
  * ejection one step, so that two threads never eject past the share. */
 static pthread_mutex_t outlier_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Ejected since the last report (under outlier_mu); more are dropped. */
+#define OUTLIER_PENDING_MAX 16
+static char outlier_pending[OUTLIER_PENDING_MAX][LB_NAME_MAX + 1];
+static size_t outlier_npending;
+
+size_t dp_outlier_take_ejected(char (*out)[LB_NAME_MAX + 1], size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&outlier_mu);
+	n = outlier_npending < max ? outlier_npending : max;
+	memcpy(out, outlier_pending, n * sizeof(outlier_pending[0]));
+	outlier_npending = 0;
+	pthread_mutex_unlock(&outlier_mu);
+	return n;
+}
 
 /* May one more replica of t be ejected without passing the share? */
 static bool outlier_room(const struct dp_table *t, const struct dp_config *cfg,
@@ -62,6 +81,9 @@ int64_t dp_outlier_record(const struct dp_table *t, struct dp_backend *b,
 		atomic_store(&b->ejected_until, now_ms + ms);
 		atomic_store(&s->outlier_fails, 0);
 		atomic_fetch_add(&s->ejections, 1);
+		if (outlier_npending < OUTLIER_PENDING_MAX)
+			snprintf(outlier_pending[outlier_npending++],
+			         sizeof(outlier_pending[0]), "%s", b->name);
 	}
 	pthread_mutex_unlock(&outlier_mu);
 	if (ms)

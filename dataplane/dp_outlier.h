@@ -15,10 +15,16 @@
 #define DP_OUTLIER_H
 
 #include "dp_config.h"
+#include "lb_name.h"
 #include "dp_table.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* Names of replicas ejected since the last call (at most max), for the
+ * control plane's event list; returns how many were copied. */
+size_t dp_outlier_take_ejected(char (*out)[LB_NAME_MAX + 1], size_t max);
 
 /* Records the outcome of one exchange with b (failed: a 5xx answer or
  * none) at now_ms (monotonic).  Returns the ejection's length in ms when

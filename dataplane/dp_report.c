@@ -1,5 +1,6 @@
 #include "dp_report.h"
 
+#include "dp_outlier.h"
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_rand.h"
@@ -10,7 +11,8 @@
 /* Addresses one report names at most: one more than the control plane
  * keeps (128), so that a report with more reads as not whole there (and a
  * drain then waits for its timeout rather than trust it). */
-#define REPORT_MAX_ADDRS 129
+#define REPORT_MAX_ADDRS   129
+#define REPORT_MAX_EJECTED 16
 /* How often a new ring is looked for between reports. */
 #define REPORT_POLL_MS 5
 
@@ -22,7 +24,8 @@ static void report_send(struct dp_report *r)
 	Lb__AdminRequest req = LB__ADMIN_REQUEST__INIT;
 	Lb__Report rep = LB__REPORT__INIT;
 	Lb__AdminReply *reply = NULL;
-	char err[128];
+	char err[128], ejected[REPORT_MAX_EJECTED][LB_NAME_MAX + 1];
+	char *ejp[REPORT_MAX_EJECTED];
 	size_t n = dp_upstream_busy_list(busy, REPORT_MAX_ADDRS);
 
 	if (n > REPORT_MAX_ADDRS)
@@ -38,6 +41,10 @@ static void report_send(struct dp_report *r)
 	}
 	rep.n_inflight = n;
 	rep.inflight = fp;
+	rep.n_ejected = dp_outlier_take_ejected(ejected, REPORT_MAX_EJECTED);
+	for (size_t i = 0; i < rep.n_ejected; i++)
+		ejp[i] = ejected[i];
+	rep.ejected = ejp;
 	req.op = LB__ADMIN_REQUEST__OP__REPORT;
 	req.request_id = lb_rand_u64();
 	req.report = &rep;

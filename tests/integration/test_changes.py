@@ -13,6 +13,7 @@ BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                    "bad_replica.py")
 SIZE = 2_000_000   # bytes of one download
 RATE = 1_000_000   # bytes a second: two seconds each
+LONG = 8_000_000   # the downloads: eight seconds each
 
 
 class Downloads:
@@ -55,7 +56,7 @@ def test_rm_waits_for_the_requests_in_flight(stack_factory):
     s = stack_factory(replica_bin=BAD,
                       cp_env={"LB_PRESET": "maglev"}).start()
     pids = set(s.replica_pids())
-    with Downloads(s, 6) as d:
+    with Downloads(s, 6, size=LONG) as d:
         time.sleep(0.5)  # every download under way
         t0 = time.monotonic()
         r = s.rm({"n": 2})
@@ -74,13 +75,16 @@ def test_rm_waits_for_the_requests_in_flight(stack_factory):
         taken = s.add({"n": 1, "hostnames": [gone[0]]})
         assert taken.status_code == 400
         assert "already exists" in taken.json()["message"]
+        # And an /add while they drain.
+        assert s.add({"n": 1, "hostnames": ["late"]}).status_code == 200
     assert answered < 1.0, answered
     assert len(d.whole()) == 6, d.results
     # Then they stop, and their names are free again.
     wait_for(lambda: draining(s) == [], 10, what="drains over")
     wait_for(lambda: len(set(s.replica_pids()) & pids) == 1, 10,
              what="drained replicas stopped")
-    assert sum(pid_alive(p) for p in pids) == 1
+    wait_for(lambda: sum(pid_alive(p) for p in pids) == 1, 5,
+             what="their processes gone")
     m = s.metrics(f"http://127.0.0.1:{s.metrics_port}/metrics")
     assert m['lb_drains_total{outcome="drained"}'] == 2
     assert m["lb_drain_cut_requests_total"] == 0
@@ -122,7 +126,7 @@ def test_sigterm_to_the_data_plane_finishes_what_it_serves(stack_factory):
     import socket
     s = stack_factory(replica_bin=BAD).start()
     dp, port = s.dps[0]
-    with Downloads(s, 4) as d:
+    with Downloads(s, 4, size=LONG) as d:
         time.sleep(0.5)
         dp.p.send_signal(signal.SIGTERM)
         time.sleep(0.2)
@@ -180,6 +184,12 @@ def test_gray_replica_is_ejected_not_replaced(stack_factory):
     state = requests.get(s.site_url("/api/state"), timeout=5).json()
     gray = [r for r in state["replicas"] if r["name"] == "server1"][0]
     assert gray["state"] == "up" and gray["ejected_ms"] > 0
+    # The ejection is in the event list (the data plane reported it).
+    wait_for(lambda: any(
+        e["kind"] == "ejected" and e["name"] == "server1"
+        for e in requests.get(s.site_url("/api/state"),
+                              timeout=5).json()["events"]), 5,
+        what="the ejection in the event list")
     # Heartbeats pass: nothing was replaced.
     assert s.rep()["message"] == before
 
