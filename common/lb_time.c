@@ -56,3 +56,13 @@ bool lb_sleep_unless(const atomic_bool *stop, int64_t ms)
 		lb_sleep_ms(left < 50 ? left : 50);
 	}
 }
+
+void lb_time_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}

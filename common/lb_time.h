@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <time.h>
 
 /* Milliseconds on CLOCK_MONOTONIC. */
@@ -19,6 +20,10 @@ uint64_t lb_wall_us(void);
 /* Fills *ts with "now + ms" on clock (CLOCK_MONOTONIC for condition
  * variables set up with it, CLOCK_REALTIME for sem_timedwait()). */
 void lb_time_deadline(struct timespec *ts, clockid_t clock, int64_t ms);
+
+/* Initialises a condition variable that waits on CLOCK_MONOTONIC (its
+ * deadlines come from lb_time_deadline(..., CLOCK_MONOTONIC, ...)). */
+void lb_time_cond_init(pthread_cond_t *cv);
 
 /* Sleeps ms milliseconds (restarts after signals). */
 void lb_sleep_ms(int64_t ms);

@@ -16,13 +16,9 @@
 
 void cp_drain_init(struct cp_drain *d)
 {
-	pthread_condattr_t ca;
 
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	lb_time_cond_init(&d->cv);
 	d->v = NULL;
 	d->n = d->cap = 0;
 	d->stoppers = 0;

@@ -562,7 +562,6 @@ int cp_driver_process_create(const struct cp_config *cfg,
 {
 	const char *replica_bin = cfg->replica_bin, *state_dir = cfg->state_dir,
 	           *instance = cfg->instance;
-	pthread_condattr_t ca;
 	struct pd *d;
 	int dirfd;
 
@@ -593,10 +592,7 @@ int cp_driver_process_create(const struct cp_config *cfg,
 	snprintf(d->env_threads, sizeof(d->env_threads), "THREADS=%lld",
 	         cfg->replica_threads);
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	lb_time_cond_init(&d->cv);
 	if (pthread_create(&d->reaper, NULL, pd_reaper, d) != 0) {
 		pd_destroy(&d->base);
 		snprintf(err, errlen, "cannot start the reaper thread");

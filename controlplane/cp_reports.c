@@ -7,13 +7,9 @@
 
 void cp_reports_init(struct cp_reports *r)
 {
-	pthread_condattr_t ca;
 
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->put, &ca);
-	pthread_condattr_destroy(&ca);
+	lb_time_cond_init(&r->put);
 	r->n = 0;
 }
 

@@ -18,7 +18,6 @@
 int cp_state_init(struct cp_state *s, const struct lb_preset *p,
                   const struct lb_routing *routing)
 {
-	pthread_condattr_t ca;
 	int rv;
 
 	memset(s, 0, sizeof(*s));
@@ -33,10 +32,7 @@ int cp_state_init(struct cp_state *s, const struct lb_preset *p,
 	if ((rv = lb_ring_create(p, &s->ring)) != 0)
 		return rv;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->changed, &ca);
-	pthread_condattr_destroy(&ca);
+	lb_time_cond_init(&s->changed);
 	s->next_id = 1;
 	s->boot_id = lb_rand_u64();
 	/* Versions grow across restarts too: start from the wall clock in

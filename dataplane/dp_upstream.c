@@ -88,7 +88,6 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
                                                     uint16_t port)
 {
 	struct dp_upstream_backend *b;
-	pthread_condattr_t ca;
 
 	pthread_mutex_lock(&registry_mu);
 	for (b = registry; b; b = b->next) {
@@ -102,10 +101,7 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
 		snprintf(b->host, sizeof(b->host), "%s", host);
 		b->port = port;
 		pthread_mutex_init(&b->mu, NULL);
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&b->cv, &ca);
-		pthread_condattr_destroy(&ca);
+		lb_time_cond_init(&b->cv);
 		b->refs = 1;
 		b->next = registry;
 		registry = b;

@@ -64,16 +64,24 @@ def managed_running():
     return sorted(out)
 
 
-@pytest.fixture(scope="module")
-def stack():
+def compose_up(**env):
+    """`make up`'s stack on free loopback ports (with env on top), once it
+    serves its three replicas."""
     build_images()
     make_down()
     c = Compose()
+    c.env.update(env)
     up = sh(*COMPOSE, "up", "-d", env=c.env, check=False)
     assert up.returncode == 0, up.stderr
     wait_for(lambda: c.get("/rep").status_code == 200, 60, step=0.2,
              what="data plane container answering")
     c.serving(3)
+    return c
+
+
+@pytest.fixture(scope="module")
+def stack():
+    c = compose_up()
     yield c
     logs = sh(*COMPOSE, "logs", "--no-color", check=False).stdout
     make_down()

@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
-from lbdocker import build_images, make_down, sh
+from lbdocker import make_down
 from lbtest import wait_for
-from test_docker import COMPOSE, Compose, managed_running
+from test_docker import compose_up, managed_running
 
 SIZE = 2_000_000
 RATE = 1_000_000
@@ -17,16 +17,7 @@ RATE = 1_000_000
 
 @pytest.fixture(scope="module")
 def stack():
-    build_images()
-    make_down()
-    c = Compose()
-    c.env["LB_IMAGE"] = "lb-stream-replica:latest"
-    up = sh(*COMPOSE, "up", "-d", env=c.env, check=False)
-    assert up.returncode == 0, up.stderr
-    wait_for(lambda: c.get("/rep").status_code == 200, 60, step=0.2,
-             what="data plane container answering")
-    c.serving(3)
-    yield c
+    yield compose_up(LB_IMAGE="lb-stream-replica:latest")
     make_down()
 
 
