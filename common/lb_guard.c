@@ -32,18 +32,25 @@ bool lb_guard_token_equal(const char *want, const char *got)
 	return diff == 0 && gl == wl;
 }
 
+bool lb_guard_addr_refused(struct mg_connection *c,
+                           const struct lb_cidrs *allow, const char *setting,
+                           const char *addr, size_t len)
+{
+	if (lb_cidrs_match(allow, addr, len))
+		return false;
+	lb_http_send_error(c, 403, NULL,
+	                   "Administration is answered only to the operator's "
+	                   "addresses (%s); not to %.*s",
+	                   setting, (int)(len < 64 ? len : 64), addr);
+	return true;
+}
+
 bool lb_guard_peer_refused(struct mg_connection *c,
                            const struct lb_cidrs *allow, const char *setting)
 {
 	const char *peer = mg_get_request_info(c)->remote_addr;
 
-	if (lb_cidrs_match(allow, peer, strlen(peer)))
-		return false;
-	lb_http_send_error(c, 403, NULL,
-	                   "Administration is answered only to the operator's "
-	                   "addresses (%s); not to %s",
-	                   setting, peer);
-	return true;
+	return lb_guard_addr_refused(c, allow, setting, peer, strlen(peer));
 }
 
 /* The host part of "name:port", "[v6]:port" or "name" is localhost or an

@@ -35,6 +35,12 @@ bool lb_guard_token_equal(const char *want, const char *got);
 bool lb_guard_peer_refused(struct mg_connection *c,
                            const struct lb_cidrs *allow, const char *setting);
 
+/* The same for the client address addr[0..len) (behind a trusted proxy,
+ * the one it names). */
+bool lb_guard_addr_refused(struct mg_connection *c,
+                           const struct lb_cidrs *allow, const char *setting,
+                           const char *addr, size_t len);
+
 /* When the request names a Host that is neither localhost nor an address
  * (a name a hostile DNS server could point at this host, for a page in the
  * operator's browser to read what it serves), answers 403 and returns

@@ -2,6 +2,7 @@
 
 #include "dp.h"
 #include "dp_admin_body.h"
+#include "dp_key.h"
 #include "lb_err.h"
 #include "lb_guard.h"
 #include "lb_http.h"
@@ -44,6 +45,24 @@ static void admin_send_list(struct mg_connection *c, const Lb__AdminReply *r)
 	lb_http_send_json(c, 200, msg, true, NULL);
 }
 
+/* Judged by the client's address: the peer, or behind a trusted proxy
+ * (LB_TRUST_FORWARDED=1, LB_TRUSTED_PROXIES) the client it names, so that
+ * a proxy on this host does not make every client the operator. */
+static bool admin_client_refused(struct mg_connection *c, struct dp *dp)
+{
+	struct dp_table *t = dp_router_acquire(&dp->router);
+	const char *addr = mg_get_request_info(c)->remote_addr;
+	size_t len = strlen(addr);
+	bool refused;
+
+	if (t)
+		dp_key_client(c, &t->routing, &dp->cfg.trusted, &addr, &len);
+	refused = lb_guard_addr_refused(c, &dp->cfg.admin_from,
+	                                "LB_ADMIN_ALLOW", addr, len);
+	dp_table_release(t);
+	return refused;
+}
+
 int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
@@ -69,8 +88,7 @@ int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 	/* Changes are the operator's: from an allowed address, not through
 	 * a page of another site, with the token when one is set. */
 	if (route->needs_token) {
-		if (lb_guard_peer_refused(c, &dp->cfg.admin_from,
-		                          "LB_ADMIN_ALLOW") ||
+		if (admin_client_refused(c, dp) ||
 		    lb_guard_cross_site_refused(c))
 			return 403;
 		if (lb_http_token_refused(c, dp->cfg.admin_token, false))

@@ -53,11 +53,8 @@ void dp_key_forwarded_client(const char *const *values, size_t nvalues,
 	}
 }
 
-/* The client's address: the peer, or with trust_forwarded the right-most
- * untrusted hop of the X-Forwarded-For fields. */
-static void key_client(struct mg_connection *c, const struct lb_routing *r,
-                       const struct lb_cidrs *trusted, const char **s,
-                       size_t *len)
+void dp_key_client(struct mg_connection *c, const struct lb_routing *r,
+                   const struct lb_cidrs *trusted, const char **s, size_t *len)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	const char *values[MG_MAX_HEADERS];
@@ -82,7 +79,7 @@ static bool key_text(struct mg_connection *c, const struct lb_routing *r,
 
 	switch (r->key.kind) {
 	case LB_KEY_IP:
-		key_client(c, r, trusted, s, len);
+		dp_key_client(c, r, trusted, s, len);
 		return true;
 	case LB_KEY_HEADER:
 		if (!(v = mg_get_header(c, r->key.name)) || !*v)

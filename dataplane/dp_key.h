@@ -26,6 +26,12 @@ void dp_key_of(struct mg_connection *c, const struct lb_routing *r,
                const struct lb_preset *p, const struct lb_cidrs *trusted,
                struct dp_key *out);
 
+/* The client's address: the peer, or with r->trust_forwarded the
+ * right-most X-Forwarded-For hop that is not a trusted proxy (below).
+ * *s, *len point into the request. */
+void dp_key_client(struct mg_connection *c, const struct lb_routing *r,
+                   const struct lb_cidrs *trusted, const char **s, size_t *len);
+
 /* The client's address by X-Forwarded-For: the hops are the values'
  * comma-separated addresses in order (values[0] first), then peer, the
  * address that connected.  Walking from peer leftwards, the first hop that

@@ -513,3 +513,15 @@ def test_pages_refuse_a_rebound_host_name(stack):
         r = requests.get(stack.site_url("/api/state"), timeout=5,
                          headers={"Host": f"{host}:1234"})
         assert r.status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_client_it_names_is_judged(stack_factory):
+    # A proxy on this host (trusted) forwards a client from elsewhere: not
+    # the operator, whatever the proxy's own loopback address.
+    s = stack_factory(cp_env={"LB_TRUST_FORWARDED": "1"}).start()
+    r = s.add({"n": 1}, headers={"X-Forwarded-For": "10.9.9.9"})
+    assert r.status_code == 403, r.text
+    assert "not to 10.9.9.9" in r.json()["message"]
+    assert s.rep()["message"]["N"] == 3
+    r = s.add({"n": 1}, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert r.status_code == 200, r.text
