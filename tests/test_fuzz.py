@@ -15,7 +15,7 @@ SECONDS = int(os.environ.get("LB_FUZZ_SECONDS", "5"))
 
 
 @pytest.mark.parametrize("target", ["admin_body", "snapshot", "name", "answer",
-                                    "engine", "access", "forwarded"])
+                                    "engine", "access", "forwarded", "report"])
 def test_fuzz_target(target, tmp_path):
     exe = os.path.join(FUZZ_BUILD, "tests", "fuzz", f"fuzz_{target}")
     assert os.access(exe, os.X_OK), f"{exe} is not built (make build-fuzz)"

@@ -7,7 +7,7 @@ import pytest
 from lbtest import BUILD, SAN_ENV
 
 SUITES = ["hash", "ring", "wire", "name", "config", "buf", "cidr", "answer", "table",
-          "state", "engine_json"]
+          "state", "engine_json", "reports"]
 
 
 def cases():
