@@ -62,3 +62,24 @@ void lb_buf_printf(struct lb_buf *b, const char *fmt, ...)
 	lb_buf_vprintf(b, fmt, ap);
 	va_end(ap);
 }
+
+bool lb_buf_escaped(struct lb_buf *b, const char *s, size_t max, bool quotes)
+{
+	size_t used = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[8];
+		size_t n = 1;
+		if (*p < 0x20 || *p >= 0x7f)
+			n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		else if (quotes && (*p == '"' || *p == '\\'))
+			n = (size_t)snprintf(esc, sizeof(esc), "\\%c", *p);
+		else
+			esc[0] = (char)*p;
+		if (used + n > max || n > lb_buf_room(b))
+			return false;
+		lb_buf_add(b, esc, n);
+		used += n;
+	}
+	return true;
+}

@@ -38,4 +38,11 @@ void lb_buf_printf(struct lb_buf *b, const char *fmt, ...)
 void lb_buf_vprintf(struct lb_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Appends s with every byte outside printable ASCII written as \xNN and,
+ * with quotes, '"' and '\\' escaped too: text from outside (a client's
+ * path, a name, an engine's message) stays printable, and on one line.  At
+ * most max bytes are appended; a byte whose escape does not fit ends it.
+ * Returns false when s was cut (by max or by the buffer). */
+bool lb_buf_escaped(struct lb_buf *b, const char *s, size_t max, bool quotes);
+
 #endif

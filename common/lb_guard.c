@@ -8,9 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
-int lb_guard_allow_check(const struct lb_cidrs *allow, const char *spec,
-                         const char *token, char *err, size_t errlen)
+int lb_guard_allow_load(struct lb_cidrs *allow, const char *spec,
+                        const char *token, char *err, size_t errlen)
 {
+	int rv = lb_cidrs_parse(allow, spec, "LB_ADMIN_ALLOW",
+	                        &lb_cidr_env_default, err, errlen);
+
+	if (rv != 0)
+		return rv;
 	if (allow->beyond_host && !token[0]) {
 		snprintf(err, errlen,
 		         "LB_ADMIN_ALLOW=%.200s admits addresses beyond this "

@@ -21,10 +21,11 @@
 
 #define LB_GUARD_ALLOW_DEFAULT "loopback,container-host"
 
-/* A list that admits addresses beyond this host needs a token beside it.
- * Returns 0, or LB_ERR_INVAL with the reason in err. */
-int lb_guard_allow_check(const struct lb_cidrs *allow, const char *spec,
-                         const char *token, char *err, size_t errlen);
+/* Reads LB_ADMIN_ALLOW (spec) into allow; a list that admits addresses
+ * beyond this host needs a token beside it.  Returns 0, or LB_ERR_INVAL
+ * with the reason in err. */
+int lb_guard_allow_load(struct lb_cidrs *allow, const char *spec,
+                        const char *token, char *err, size_t errlen);
 
 /* Compares a token in constant time (a token cannot be guessed by
  * timing).  got may be NULL. */

@@ -4,6 +4,7 @@
 #include "lb_err.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -49,19 +50,6 @@ size_t lb_log_timestamp(char *buf, size_t len)
 	return b.len;
 }
 
-/* Appends s with its control bytes escaped (\xNN): whatever a message
- * carries (a name from a request, an engine's error text), the line stays
- * one line. */
-static void log_escaped(struct lb_buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			lb_buf_printf(b, "\\x%02x", *p);
-		else
-			lb_buf_add(b, (const char *)p, 1);
-	}
-}
-
 size_t lb_log_vformat(char *line, size_t cap, enum lb_log_level lvl,
                       const char *event, const char *fmt, va_list ap)
 {
@@ -72,10 +60,12 @@ size_t lb_log_vformat(char *line, size_t cap, enum lb_log_level lvl,
 	lb_buf_add(&b, ts, lb_log_timestamp(ts, sizeof(ts)));
 	lb_buf_printf(&b, " level=%s prog=%s event=", lb_log_level_names[lvl],
 	              log_prog);
-	log_escaped(&b, event);
+	/* Whatever a message carries (a name from a request, an engine's
+	 * error text), the line stays one printable line. */
+	lb_buf_escaped(&b, event, SIZE_MAX, false);
 	lb_buf_add(&b, " ", 1);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_escaped(&b, msg);
+	lb_buf_escaped(&b, msg, SIZE_MAX, false);
 	line[b.len] = '\n';
 	line[b.len + 1] = '\0';
 	return b.len + 1;

@@ -33,8 +33,8 @@ size_t lb_log_timestamp(char *buf, size_t len);
 #define LB_LOG_LINE_MAX 1024
 
 /* Formats one line into line[0..cap), cap > 64: "ts=... level=... prog=...
- * event=<event> <message>" and a newline, control bytes of event and
- * message escaped as \xNN, cut to fit.  Returns its length. */
+ * event=<event> <message>" and a newline, the bytes of event and message
+ * outside printable ASCII escaped as \xNN, cut to fit.  Returns its length. */
 size_t lb_log_vformat(char *line, size_t cap, enum lb_log_level lvl,
                       const char *event, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));

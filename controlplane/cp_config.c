@@ -240,10 +240,6 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 		         c->instance);
 		return LB_ERR_INVAL;
 	}
-	if ((rv = lb_cidrs_parse(&c->admin_from, c->admin_allow,
-	                         "LB_ADMIN_ALLOW", &lb_cidr_env_default, err,
-	                         errlen)) != 0)
-		return rv;
-	return lb_guard_allow_check(&c->admin_from, c->admin_allow,
-	                            c->admin_token, err, errlen);
+	return lb_guard_allow_load(&c->admin_from, c->admin_allow,
+	                           c->admin_token, err, errlen);
 }

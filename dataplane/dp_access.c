@@ -44,31 +44,14 @@ static bool access_plain(const char *s)
  * "..." inside its quotes.  Returns false when the value was cut. */
 static bool access_value(struct lb_buf *b, const char *s, size_t max)
 {
-	size_t used = 0;
-	bool whole = true;
+	bool whole;
 
 	if (access_plain(s) && strlen(s) <= max) {
 		lb_buf_str(b, s);
 		return true;
 	}
 	lb_buf_add(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char esc[8];
-		size_t n;
-		if (*p == '"' || *p == '\\')
-			n = (size_t)snprintf(esc, sizeof(esc), "\\%c", *p);
-		else if (*p < ' ' || *p >= 0x7f)
-			n = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
-		else
-			esc[0] = (char)*p, n = 1;
-		if (used + n > max) {
-			whole = false;
-			break;
-		}
-		lb_buf_add(b, esc, n);
-		used += n;
-	}
-	if (!whole)
+	if (!(whole = lb_buf_escaped(b, s, max, true)))
 		lb_buf_add(b, "...", 3);
 	lb_buf_add(b, "\"", 1);
 	return whole;

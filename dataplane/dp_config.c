@@ -138,13 +138,10 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 		return 1;
 	}
 	lb_log_level_parse(level, &c->log_level);
-	if ((rv = lb_cidrs_parse(&c->admin_from, c->admin_allow,
-	                         "LB_ADMIN_ALLOW", &lb_cidr_env_default, err,
-	                         errlen)) != 0 ||
-	    (rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,
+	if ((rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,
 	                         "LB_TRUSTED_PROXIES", &lb_cidr_env_default,
 	                         err, errlen)) != 0)
 		return rv;
-	return lb_guard_allow_check(&c->admin_from, c->admin_allow,
-	                            c->admin_token, err, errlen);
+	return lb_guard_allow_load(&c->admin_from, c->admin_allow,
+	                           c->admin_token, err, errlen);
 }

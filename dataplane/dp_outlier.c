@@ -50,16 +50,21 @@ static int64_t outlier_length(const struct dp_config *cfg, int times)
 }
 
 int64_t dp_outlier_record(const struct dp_table *t, struct dp_backend *b,
-                          bool failed, const struct dp_config *cfg,
-                          int64_t now_ms)
+                          enum dp_outlier_outcome o,
+                          const struct dp_config *cfg, int64_t now_ms)
 {
 	struct dp_replica_stats *s = b->stats;
 	int64_t ms = 0;
-	int times;
+	int times = 0;
 
+	if (o == DP_OUTLIER_REFUSED) {
+		atomic_store(&b->ejected_until, now_ms + cfg->eject_ms);
+		if (s)
+			atomic_fetch_add(&s->ejections, 1);
+	}
 	if (!s || cfg->eject_consecutive <= 0)
-		return 0;
-	if (!failed) {
+		return o == DP_OUTLIER_REFUSED ? cfg->eject_ms : 0;
+	if (o == DP_OUTLIER_OK) {
 		/* A good answer: the count starts again, and so does the
 		 * doubling. */
 		if (atomic_load_explicit(&s->outlier_fails,

@@ -26,11 +26,20 @@
  * control plane's event list; returns how many were copied. */
 size_t dp_outlier_take_ejected(char (*out)[LB_NAME_MAX + 1], size_t max);
 
-/* Records the outcome of one exchange with b (failed: a 5xx answer or
- * none) at now_ms (monotonic).  Returns the ejection's length in ms when
- * this outcome ejected b, else 0. */
+enum dp_outlier_outcome {
+	DP_OUTLIER_OK,      /* an answer below 500 */
+	DP_OUTLIER_FAILED,  /* a 5xx answer, or a broken, silent or
+	                       malformed exchange */
+	DP_OUTLIER_REFUSED, /* no connection: the replica is not there; it is
+	                       skipped for LB_EJECT_MS at once, whatever the
+	                       share, and the failure counts as above */
+};
+
+/* Records the outcome of one exchange with b at now_ms (monotonic).
+ * Returns the ejection's length in ms when this outcome ejected b, else
+ * 0. */
 int64_t dp_outlier_record(const struct dp_table *t, struct dp_backend *b,
-                          bool failed, const struct dp_config *cfg,
-                          int64_t now_ms);
+                          enum dp_outlier_outcome o,
+                          const struct dp_config *cfg, int64_t now_ms);
 
 #endif

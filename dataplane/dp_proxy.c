@@ -58,6 +58,7 @@ struct proxy {
 	bool body_failed;
 	bool body_slow;    /* slower than LB_MIN_BODY_RATE */
 	size_t body_piece; /* the most one read asks for */
+	bool body_judged;  /* its rate is judged (before a replica) */
 	/* The answer (the writer is below, with the buffers). */
 	struct dp_reply_opts ropts;
 	bool swallow; /* a 404: the assignment's 400 goes out instead; or a
@@ -146,8 +147,7 @@ static long proxy_body_read(void *arg, char *buf, size_t cap)
 		px->body_toobig = true;
 		return -1;
 	}
-	if (n > 0 && px->body_piece < PROXY_PIECE_MAX &&
-	    proxy_body_too_slow(px)) {
+	if (n > 0 && px->body_judged && proxy_body_too_slow(px)) {
 		px->body_slow = true;
 		return -1;
 	}
@@ -199,13 +199,14 @@ static int proxy_body_start(struct proxy *px)
 	/* Small pieces while a rate is judged; past the buffer the body
 	 * streams in large ones and is no longer judged (a slow replica
 	 * slows the client down too, and the client is not to blame). */
+	px->body_judged = px->cfg->min_body_rate > 0;
 	px->body_piece = PROXY_PIECE_MAX;
-	if (px->cfg->min_body_rate > 0) {
+	if (px->body_judged) {
 		px->body_piece = (size_t)px->cfg->min_body_rate / 4;
 		if (px->body_piece < PROXY_PIECE_MIN)
 			px->body_piece = PROXY_PIECE_MIN;
-		if (px->body_piece >= PROXY_PIECE_MAX)
-			px->body_piece = PROXY_PIECE_MAX - 1;
+		if (px->body_piece > PROXY_PIECE_MAX)
+			px->body_piece = PROXY_PIECE_MAX;
 	}
 	while (px->replay_len < cap) {
 		long n = proxy_body_read(px, px->replay + px->replay_len,
@@ -221,7 +222,9 @@ static int proxy_body_start(struct proxy *px)
 	if (px->body_length >= 0 &&
 	    px->replay_len == (unsigned long long)px->body_length)
 		px->body_complete = true;
-	px->body_piece = PROXY_PIECE_MAX; /* streaming from here on */
+	/* Streaming from here on: large pieces, the rate not judged. */
+	px->body_piece = PROXY_PIECE_MAX;
+	px->body_judged = false;
 	return 0;
 }
 
@@ -505,18 +508,21 @@ static bool proxy_may_retry(const struct proxy *px, enum dp_upstream_result r,
 	}
 }
 
-/* Feeds outlier ejection (dp_outlier.h) with what the replica did: a 5xx
- * answer or no answer is a failure; all connections busy, or the client
- * gone, says nothing about the replica. */
+/* Feeds ejection (dp_outlier.h) with what the replica did: a refused
+ * connection, a 5xx answer or no answer is a failure; all connections
+ * busy, or the client gone, says nothing about the replica. */
 static void proxy_outlier(const struct proxy *px, const struct dp_table *t,
                           struct dp_backend *b, enum dp_upstream_result r)
 {
-	bool failed;
+	enum dp_outlier_outcome o = DP_OUTLIER_OK;
 
 	if (r == DP_UP_BUSY || r == DP_UP_STOPPED)
 		return;
-	failed = r != DP_UP_OK || px->status >= 500;
-	dp_outlier_record(t, b, failed, px->cfg, lb_now_ms());
+	if (r == DP_UP_CONNECT)
+		o = DP_OUTLIER_REFUSED;
+	else if (r != DP_UP_OK || px->status >= 500)
+		o = DP_OUTLIER_FAILED;
+	dp_outlier_record(t, b, o, px->cfg, lb_now_ms());
 }
 
 static enum dp_upstream_result proxy_walk(struct proxy *px,
@@ -551,12 +557,6 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 		lb_log(LB_WARN, "upstream_failed",
 		       "replica=%s result=%d reason=\"%s\" request_id=%llu",
 		       b->name, (int)r, err, px->request_id);
-		if (r == DP_UP_CONNECT) {
-			atomic_store(&b->ejected_until,
-			             lb_now_ms() + px->cfg->eject_ms);
-			if (b->stats)
-				atomic_fetch_add(&b->stats->ejections, 1);
-		}
 		if (!proxy_may_retry(px, r, &info))
 			return r;
 		px->retries++;

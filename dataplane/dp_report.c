@@ -4,7 +4,6 @@
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_rand.h"
-#include "lb_time.h"
 
 #include <stdlib.h>
 
@@ -13,8 +12,6 @@
  * drain then waits for its timeout rather than trust it). */
 #define REPORT_MAX_ADDRS   129
 #define REPORT_MAX_EJECTED 16
-/* How often a new ring is looked for between reports. */
-#define REPORT_POLL_MS 5
 
 /* Builds and sends one report; a failure is made good by the next one. */
 static void report_send(struct dp_report *r)
@@ -54,24 +51,17 @@ static void report_send(struct dp_report *r)
 		lb__admin_reply__free_unpacked(reply, NULL);
 }
 
-/* Reports every DP_REPORT_MS, and at once when a new ring was applied
+/* Reports every DP_REPORT_MS, and at once when a new ring is applied
  * (the control plane's /rm waits for that). */
 static void *report_thread(void *arg)
 {
 	struct dp_report *r = arg;
-	uint64_t sent_boot = 0, sent_version = 0, boot, version;
-	int64_t next = 0;
+	uint64_t boot, version;
 
 	while (!atomic_load(&r->stopping)) {
 		dp_router_current(r->router, &boot, &version);
-		if (lb_now_ms() >= next || boot != sent_boot ||
-		    version != sent_version) {
-			report_send(r);
-			sent_boot = boot;
-			sent_version = version;
-			next = lb_now_ms() + DP_REPORT_MS;
-		}
-		lb_sleep_unless(&r->stopping, REPORT_POLL_MS);
+		report_send(r);
+		dp_router_wait_change(r->router, boot, version, DP_REPORT_MS);
 	}
 	return NULL;
 }

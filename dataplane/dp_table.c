@@ -100,6 +100,7 @@ void dp_table_release(struct dp_table *t)
 void dp_router_init(struct dp_router *r)
 {
 	pthread_mutex_init(&r->mu, NULL);
+	lb_time_cond_init(&r->installed);
 	r->cur = NULL;
 	r->nretired = 0;
 	atomic_init(&r->last_snapshot_ms, 0);
@@ -110,6 +111,7 @@ void dp_router_fini(struct dp_router *r)
 	dp_table_release(r->cur);
 	r->cur = NULL;
 	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->installed);
 }
 
 struct dp_table *dp_router_acquire(struct dp_router *r)
@@ -162,6 +164,7 @@ bool dp_router_offer(struct dp_router *r, struct dp_table *t)
 		}
 		r->cur = t;
 		installed = true;
+		pthread_cond_broadcast(&r->installed);
 	}
 	pthread_mutex_unlock(&r->mu);
 	dp_table_release(installed ? old : t);
@@ -175,6 +178,21 @@ uint64_t dp_router_version(struct dp_router *r)
 	v = r->cur ? r->cur->version : 0;
 	pthread_mutex_unlock(&r->mu);
 	return v;
+}
+
+void dp_router_wait_change(struct dp_router *r, uint64_t boot_id,
+                           uint64_t version, int64_t timeout_ms)
+{
+	struct timespec deadline;
+
+	lb_time_deadline(&deadline, CLOCK_MONOTONIC, timeout_ms);
+	pthread_mutex_lock(&r->mu);
+	/* No table is (0, 0). */
+	while ((r->cur ? r->cur->boot_id : 0) == boot_id &&
+	       (r->cur ? r->cur->version : 0) == version)
+		if (pthread_cond_timedwait(&r->installed, &r->mu, &deadline))
+			break;
+	pthread_mutex_unlock(&r->mu);
 }
 
 void dp_router_current(struct dp_router *r, uint64_t *boot_id,

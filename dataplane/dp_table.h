@@ -58,6 +58,7 @@ void dp_table_release(struct dp_table *t);
 /* The current table, swapped atomically. */
 struct dp_router {
 	pthread_mutex_t mu; /* held only to copy the pointer and take a ref */
+	pthread_cond_t installed; /* a new table became current */
 	struct dp_table *cur;
 	_Atomic int64_t last_snapshot_ms; /* any snapshot, newer or not */
 	/* Boot ids of control-plane starts that a newer start replaced:
@@ -86,6 +87,11 @@ bool dp_router_wants(struct dp_router *r, uint64_t boot_id, uint64_t version);
 
 /* The version of the current table, 0 before the first. */
 uint64_t dp_router_version(struct dp_router *r);
+
+/* Waits until the current table is not (boot_id, version), for timeout_ms
+ * at most. */
+void dp_router_wait_change(struct dp_router *r, uint64_t boot_id,
+                           uint64_t version, int64_t timeout_ms);
 
 /* The boot id and version of the current table (0, 0 before the first). */
 void dp_router_current(struct dp_router *r, uint64_t *boot_id,
