@@ -1,5 +1,6 @@
 #include "lb_http.h"
 
+#include "lb_buf.h"
 #include "lb_err.h"
 #include "lb_guard.h"
 #include "lb_log.h"
@@ -81,15 +82,43 @@ static void http_connection_close(const struct mg_connection *c)
 		cfg->conn_close(c, cfg->user);
 }
 
+/* The caller's context, as it is: civetweb neither makes one nor frees
+ * it (it calls this again when it stops, and 1 says "not yours"). */
+static int http_external_ssl_ctx(void **ssl_ctx, void *user)
+{
+	const struct lb_http_server_cfg *cfg = user;
+	*ssl_ctx = cfg->ssl_ctx;
+	return 1;
+}
+
+/* civetweb's "listening_ports": "host:port", "host:port,host:tls_ports"
+ * or "host:tls_ports" (the "s" marks TLS).  False when it does not fit. */
+static bool http_listening_ports(const struct lb_http_server_cfg *cfg,
+                                 char *out, size_t len)
+{
+	struct lb_buf b;
+
+	lb_buf_init(&b, out, len);
+	if (!cfg->ssl_ctx || !cfg->tls_only)
+		lb_buf_printf(&b, "%s:%lld", cfg->host, cfg->port);
+	if (cfg->ssl_ctx)
+		lb_buf_printf(&b, "%s%s:%llds", b.len ? "," : "", cfg->host,
+		              cfg->tls_port);
+	return !b.cut;
+}
+
 int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
                   char *err, size_t errlen)
 {
-	char ports[96], threads[24], keepalive[24], reqto[24], backlog[24],
-	    queue[24];
+	char ports[2 * LB_HOST_MAX + 32], threads[24], keepalive[24], reqto[24],
+	    backlog[24], queue[24];
 	struct mg_callbacks cb;
 	struct mg_context *ctx;
 
-	snprintf(ports, sizeof(ports), "%s:%lld", cfg->host, cfg->port);
+	if (!http_listening_ports(cfg, ports, sizeof(ports))) {
+		snprintf(err, errlen, "a listening address too long");
+		return LB_ERR_INVAL;
+	}
 	snprintf(threads, sizeof(threads), "%lld", cfg->threads);
 	snprintf(keepalive, sizeof(keepalive), "%lld", cfg->keepalive_ms);
 	snprintf(reqto, sizeof(reqto), "%lld", cfg->request_timeout_ms);
@@ -122,6 +151,8 @@ int lb_http_start(const struct lb_http_server_cfg *cfg, struct mg_context **out,
 	cb.begin_request = http_begin_request;
 	cb.init_connection = http_init_connection;
 	cb.connection_close = http_connection_close;
+	if (cfg->ssl_ctx)
+		cb.external_ssl_ctx = http_external_ssl_ctx;
 	ctx = mg_start(&cb, (void *)cfg, options);
 	if (!ctx) {
 		snprintf(err, errlen,

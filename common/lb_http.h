@@ -31,6 +31,13 @@ struct lb_http_server_cfg {
 	                                 civetweb's (200) */
 	long long queue; /* accepted connections waiting for a worker; 0:
 	                    civetweb's (20) */
+	/* HTTPS: with ssl_ctx (an OpenSSL SSL_CTX, borrowed, set up by the
+	 * caller) the server also listens with TLS on tls_port, and with
+	 * tls_only on that port alone.  civetweb does the handshakes on its
+	 * workers and uses the context as it is. */
+	void *ssl_ctx;
+	long long tls_port;
+	bool tls_only;
 	/* Optional hooks, each called on the connection's worker thread with
 	 * `user`:
 	 * - begin_request sees every request first, WebSocket upgrades

@@ -16,6 +16,15 @@ static int sig_pipe[2] = {-1, -1};
 /* Written by the handler on whichever thread took the signal, read by
  * main(): an atomic (lock-free, so async-signal-safe), not just volatile. */
 static atomic_int sig_last;
+/* SIGHUP is no stop: it is counted, and whoever re-reads something on it
+ * (the data plane's certificates) compares the count. */
+static atomic_uint sig_hups;
+
+static void sig_hup_handler(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&sig_hups, 1);
+}
 
 static void sig_handler(int sig)
 {
@@ -41,6 +50,9 @@ int lb_signal_init(void)
 	if (sigaction(SIGINT, &sa, NULL) != 0 ||
 	    sigaction(SIGTERM, &sa, NULL) != 0)
 		return LB_ERR_SYS;
+	sa.sa_handler = sig_hup_handler;
+	if (sigaction(SIGHUP, &sa, NULL) != 0)
+		return LB_ERR_SYS;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -64,4 +76,9 @@ int lb_signal_wait(int timeout_ms)
 bool lb_signal_stopping(void)
 {
 	return atomic_load(&sig_last) != 0;
+}
+
+unsigned lb_signal_hups(void)
+{
+	return atomic_load(&sig_hups);
 }

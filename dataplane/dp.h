@@ -9,6 +9,7 @@
 #include "dp_report.h"
 #include "dp_sync.h"
 #include "dp_table.h"
+#include "dp_tls.h"
 
 #include "lb_http.h"
 
@@ -28,6 +29,7 @@ struct dp {
 	 * close", and the process waits until no request is served. */
 	atomic_bool stopping;
 	atomic_int serving; /* requests between head and answer */
+	struct dp_tls *tls; /* NULL: no HTTPS */
 	struct lb_http_server_cfg http_cfg; /* lives as long as the server */
 	struct mg_context *http;
 	struct lb_http_server_cfg site_cfg; /* the admin listener's */

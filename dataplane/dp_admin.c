@@ -63,19 +63,29 @@ static bool admin_client_refused(struct mg_connection *c, struct dp *dp)
 	return refused;
 }
 
+static const struct admin_route *admin_route_of(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(path, routes[i].path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+bool dp_admin_path(const char *path)
+{
+	return admin_route_of(path) != NULL;
+}
+
 int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
-	const struct admin_route *route = NULL;
+	const struct admin_route *route = admin_route_of(ri->local_uri_raw);
 	Lb__AdminRequest req = LB__ADMIN_REQUEST__INIT;
 	Lb__AdminReply *reply = NULL;
 	char err[512], allow[64], *body = NULL;
 	size_t len = 0;
 	int rv, status;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(ri->local_uri_raw, routes[i].path) == 0)
-			route = &routes[i];
 	if (!route)
 		return 0; /* "/rep/x": not ours, the proxy takes it */
 	if (strcmp(ri->request_method, route->method) != 0) {

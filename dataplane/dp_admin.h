@@ -6,11 +6,15 @@
 #define DP_ADMIN_H
 
 #include <civetweb.h>
+#include <stdbool.h>
 
 struct dp;
 
 /* Answers /rep, /add or /rm.  Returns the status answered, or 0 when the
  * path is none of them ("/rep/x" is the replicas'). */
 int dp_admin_handle(struct mg_connection *c, struct dp *dp);
+
+/* True when path is /rep, /add or /rm. */
+bool dp_admin_path(const char *path);
 
 #endif

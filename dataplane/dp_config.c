@@ -5,7 +5,39 @@
 #include "lb_err.h"
 #include "lb_wire.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+
+/* HTTPS settings that only make sense together. */
+static int dp_config_check_tls(struct dp_config *c, char *err, size_t errlen)
+{
+	bool tls = c->tls_cert[0] != '\0';
+
+	if (tls != (c->tls_key[0] != '\0')) {
+		snprintf(err, errlen,
+		         "LB_TLS_CERT and LB_TLS_KEY go together (one is "
+		         "empty)");
+		return LB_ERR_INVAL;
+	}
+	if (!tls && (c->tls_only || c->http_redirect || c->tls_dir[0])) {
+		snprintf(err, errlen, "%s needs LB_TLS_CERT and LB_TLS_KEY",
+		         c->tls_only        ? "LB_TLS_ONLY=1"
+		         : c->http_redirect ? "LB_HTTP_REDIRECT=1"
+		                            : "LB_TLS_DIR");
+		return LB_ERR_INVAL;
+	}
+	if (tls && c->tls_port == c->port &&
+	    (!c->tls_only || c->http_redirect)) {
+		snprintf(err, errlen,
+		         "LB_TLS_PORT=%lld is LB_PORT too: plain HTTP and "
+		         "HTTPS need their own ports",
+		         c->tls_port);
+		return LB_ERR_INVAL;
+	}
+	if (c->tls_public_port == 0)
+		c->tls_public_port = c->tls_port;
+	return 0;
+}
 
 int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
@@ -124,6 +156,35 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	     &c->admin_listen},
 	    {"metrics-open", "LB_METRICS_OPEN", LB_OPT_INT, "0", 0, 1, NULL,
 	     "1: /metrics needs no admin token", &c->metrics_open},
+	    {"tls-cert", "LB_TLS_CERT", LB_OPT_STR, "", 0, 0, NULL,
+	     "PEM certificate (its chain after it): serves HTTPS on "
+	     "LB_TLS_PORT (empty: no HTTPS)",
+	     &c->tls_cert},
+	    {"tls-key", "LB_TLS_KEY", LB_OPT_STR, "", 0, 0, NULL,
+	     "PEM private key of LB_TLS_CERT (no passphrase)", &c->tls_key},
+	    {"tls-port", "LB_TLS_PORT", LB_OPT_INT, "5443", 1, 65535, NULL,
+	     "port of the HTTPS listener (on LB_HOST)", &c->tls_port},
+	    {"tls-dir", "LB_TLS_DIR", LB_OPT_STR, "", 0, 0, NULL,
+	     "directory of NAME.crt + NAME.key pairs, each served to the "
+	     "host names its certificate names (SNI); others get LB_TLS_CERT",
+	     &c->tls_dir},
+	    {"tls-ciphers", "LB_TLS_CIPHERS", LB_OPT_STR,
+	     DP_TLS_CIPHERS_DEFAULT, 0, 0, NULL,
+	     "TLS 1.2 ciphers (OpenSSL's syntax; TLS 1.3 uses OpenSSL's "
+	     "three AEAD suites)",
+	     &c->tls_ciphers},
+	    {"tls-only", "LB_TLS_ONLY", LB_OPT_INT, "0", 0, 1, NULL,
+	     "1: no plain-HTTP listener on LB_PORT (unless LB_HTTP_REDIRECT=1)",
+	     &c->tls_only},
+	    {"http-redirect", "LB_HTTP_REDIRECT", LB_OPT_INT, "0", 0, 1, NULL,
+	     "1: plain HTTP answers 308 to HTTPS (but /rep, /add and /rm from "
+	     "LB_ADMIN_ALLOW)",
+	     &c->http_redirect},
+	    {"tls-public-port", "LB_TLS_PUBLIC_PORT", LB_OPT_INT, "0", 0, 65535,
+	     NULL,
+	     "the HTTPS port clients reach, named in redirects (0: "
+	     "LB_TLS_PORT)",
+	     &c->tls_public_port},
 	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0,
 	     lb_log_level_names, "debug, info, warn or error", &level},
 	};
@@ -138,6 +199,8 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 		return 1;
 	}
 	lb_log_level_parse(level, &c->log_level);
+	if ((rv = dp_config_check_tls(c, err, errlen)) != 0)
+		return rv;
 	if ((rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,
 	                         "LB_TRUSTED_PROXIES", &lb_cidr_env_default,
 	                         err, errlen)) != 0)

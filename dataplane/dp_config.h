@@ -7,6 +7,15 @@
 
 #include <stddef.h>
 
+/* TLS 1.2's ciphers by default: ECDHE key exchange (forward secrecy) and
+ * AEAD only, ECDSA before RSA, AES-GCM before ChaCha20 (the CPU has AES
+ * instructions) -- Mozilla's "intermediate" list without DHE, whose
+ * handshakes cost several times more. */
+#define DP_TLS_CIPHERS_DEFAULT                                                 \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"           \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"           \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
 struct dp_config {
 	const char *host;
 	long long port;
@@ -39,6 +48,15 @@ struct dp_config {
 	const char *access_log;     /* "", "stderr" or a path */
 	const char *admin_listen;   /* host:port of the admin listener */
 	long long metrics_open;     /* /metrics needs no token */
+	/* HTTPS (dp_tls.h): on when tls_cert is not "". */
+	const char *tls_cert;      /* PEM: the certificate, then its chain */
+	const char *tls_key;       /* PEM: its private key */
+	const char *tls_dir;       /* "" or NAME.crt + NAME.key pairs (SNI) */
+	const char *tls_ciphers;   /* TLS 1.2's, OpenSSL's syntax */
+	long long tls_port;        /* the HTTPS listener's */
+	long long tls_public_port; /* the HTTPS port clients see */
+	long long tls_only;        /* no plain-HTTP listener... */
+	long long http_redirect;   /* ...but one that answers 308 */
 	enum lb_log_level log_level;
 };
 

@@ -3,11 +3,15 @@
 #include "dp.h"
 #include "dp_admin.h"
 #include "dp_proxy.h"
+#include "dp_redirect.h"
 #include "lb_http.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 static int front_request(struct mg_connection *c, struct dp *dp);
+static int front_redirect(struct mg_connection *c, struct dp *dp);
 
 int dp_front_begin_request(struct mg_connection *c, void *user)
 {
@@ -50,9 +54,45 @@ static int front_request(struct mg_connection *c, struct dp *dp)
 		                   "balancer");
 		return 501;
 	}
+	if (dp->cfg.http_redirect && !mg_get_request_info(c)->is_ssl)
+		return front_redirect(c, dp);
 	if ((status = dp_admin_handle(c, dp)) != 0)
 		return status;
 	return dp_proxy_handle(c, dp);
+}
+
+/* Plain HTTP with LB_HTTP_REDIRECT=1: 308 to the same URL over HTTPS (the
+ * method and body stay the client's to send again).  The operator's own
+ * /rep, /add and /rm (from LB_ADMIN_ALLOW) are served here instead, so
+ * that local scripts keep working. */
+static int front_redirect(struct mg_connection *c, struct dp *dp)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *host = mg_get_header(c, "Host");
+	char loc[DP_REDIRECT_MAX], field[DP_REDIRECT_MAX + 16];
+	int n;
+
+	if (dp_admin_path(ri->local_uri_raw) &&
+	    lb_cidrs_match(&dp->cfg.admin_from, ri->remote_addr,
+	                   strlen(ri->remote_addr)))
+		return dp_admin_handle(c, dp);
+	/* The client goes elsewhere: whatever body it sent stays unread. */
+	lb_http_close_after(c);
+	n = host ? dp_redirect_location(
+	               host, ri->local_uri_raw, ri->query_string,
+	               dp->cfg.tls_public_port, loc, sizeof(loc))
+	         : -1;
+	if (n < 0) {
+		lb_http_send_error(c, 400, NULL,
+		                   "This port redirects to HTTPS, which needs "
+		                   "a Host field with a name or address and a "
+		                   "target of at most %d bytes",
+		                   DP_REDIRECT_MAX);
+		return 400;
+	}
+	snprintf(field, sizeof(field), "Location: %s\r\n", loc);
+	lb_http_send_error(c, 308, field, "Use HTTPS (see Location)");
+	return 308;
 }
 
 void dp_front_conn_open(struct mg_connection *c, void *user)

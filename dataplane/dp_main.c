@@ -108,6 +108,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lb_http_global_init();
+	/* Before anything listens: a data plane asked for HTTPS that cannot
+	 * serve it does not start (and never serves plain HTTP there). */
+	if (dp.cfg.tls_cert[0] &&
+	    dp_tls_open(&dp.tls, &dp.cfg, err, sizeof(err)) != 0) {
+		lb_log(LB_ERROR, "tls_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 2;
+	}
 	dp_raise_fd_limit(dp.cfg.threads);
 	dp_stats_init(&dp.stats);
 	if ((dp.access_fd = dp_access_open(dp.cfg.access_log)) == -2) {
@@ -149,6 +157,9 @@ int main(int argc, char **argv)
 	    .request_timeout_ms = dp.cfg.head_timeout_ms,
 	    .listen_backlog = dp.cfg.listen_backlog,
 	    .queue = DP_ACCEPT_QUEUE,
+	    .ssl_ctx = dp.tls ? dp_tls_context(dp.tls) : NULL,
+	    .tls_port = dp.cfg.tls_port,
+	    .tls_only = dp.cfg.tls_only && !dp.cfg.http_redirect,
 	    .begin_request = dp_front_begin_request,
 	    .conn_open = dp_front_conn_open,
 	    .conn_close = dp_front_conn_close,
@@ -160,12 +171,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lb_log(LB_INFO, "started",
-	       "listen=%s:%d admin=%s pub=%s version=%llu threads=%lld "
-	       "head_timeout_ms=%lld max_conns_per_ip=%lld",
-	       dp.cfg.host, lb_http_port(dp.http), dp.cfg.admin_url,
-	       dp.cfg.pub_url,
+	       "listen=%s:%lld plain=%s https=%s admin=%s pub=%s version=%llu "
+	       "threads=%lld head_timeout_ms=%lld max_conns_per_ip=%lld",
+	       dp.cfg.host, dp.cfg.port,
+	       dp.http_cfg.tls_only   ? "off"
+	       : dp.cfg.http_redirect ? "redirect"
+	                              : "on",
+	       dp.tls ? "on" : "off", dp.cfg.admin_url, dp.cfg.pub_url,
 	       (unsigned long long)dp_router_version(&dp.router),
 	       dp.cfg.threads, dp.cfg.head_timeout_ms, dp.cfg.max_conns_per_ip);
+	if (dp.tls)
+		lb_log(LB_INFO, "https", "listen=%s:%lld cert=%s dir=%s",
+		       dp.cfg.host, dp.cfg.tls_port, dp.cfg.tls_cert,
+		       dp.cfg.tls_dir[0] ? dp.cfg.tls_dir : "-");
 
 	sig = lb_signal_wait(-1);
 	lb_log(LB_INFO, "stopping", "signal=%d serving=%d", sig,
@@ -179,6 +197,7 @@ int main(int argc, char **argv)
 	dp_site_stop(&dp);
 	dp_router_fini(&dp.router);
 	dp_conns_fini(&dp.conns);
+	dp_tls_close(dp.tls);
 	lb_log(LB_INFO, "stopped", "signal=%d", sig);
 	return 0;
 }

@@ -172,5 +172,7 @@ void dp_metrics_render(struct dp *dp, struct lb_prom *b)
 	render_counter(b, "lb_sticky_cookies_total",
 	               "Sticky cookies handed out (LB_SET_COOKIE).", "",
 	               (double)atomic_load(&dp->stats.cookies_set));
+	if (dp->tls)
+		dp_tls_prom(dp->tls, b);
 	dp_table_release(t);
 }

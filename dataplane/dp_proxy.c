@@ -296,16 +296,18 @@ static void proxy_framing(const struct proxy *px, struct lb_buf *b,
 	lb_buf_str(b, "Transfer-Encoding: chunked\r\n");
 }
 
-/* Who the client is and how it came, for the replica.  By default the
- * client's own X-Forwarded-* fields were dropped and ours replace them: a
- * client cannot make a replica believe another address.  With
+/* Who the client is and how it came (https when over TLS), for the
+ * replica.  By default the client's own X-Forwarded-* fields were dropped
+ * and ours replace them: a client cannot make a replica believe another
+ * address or scheme.  With
  * LB_TRUST_FORWARDED=1 a trusted proxy in front (LB_TRUSTED_PROXIES) is
  * believed: the peer is appended to what it said, and its
  * X-Forwarded-Proto stands. */
 static void proxy_forwarded(const struct proxy *px, struct lb_buf *b)
 {
 	const struct mg_request_info *ri = px->ri;
-	const char *peer = ri->remote_addr, *proto = "http";
+	const char *peer = ri->remote_addr,
+	           *proto = ri->is_ssl ? "https" : "http";
 	bool trusted_peer =
 	    px->trust_forwarded &&
 	    lb_cidrs_match(&px->cfg->trusted, peer, strlen(peer));

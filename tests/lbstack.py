@@ -38,6 +38,9 @@ class Stack:
         self.site_ports = []
         self.logs = []
         self.port = None
+        self.tls_port = None  # the first data plane's, when it has TLS
+        self.tls_ca = True    # what requests verifies HTTPS with
+        self.plain = True     # the first data plane serves plain HTTP
 
     # -- processes ---------------------------------------------------------
     def start_cp(self):
@@ -54,6 +57,14 @@ class Stack:
                "LB_PORT": str(port), "LB_HOST": "127.0.0.1",
                "LB_ADMIN_LISTEN": f"127.0.0.1:{site}"}
         env.update(self.dp_env)
+        tls = bool(env.get("LB_TLS_CERT"))
+        if tls:
+            env.setdefault("LB_TLS_PORT", str(free_port()))
+            if self.tls_port is None:
+                self.tls_port = int(env["LB_TLS_PORT"])
+                self.tls_ca = env["LB_TLS_CERT"]  # self-signed: its own CA
+        plain = not tls or env.get("LB_TLS_ONLY") != "1" or \
+            env.get("LB_HTTP_REDIRECT") == "1"
         log = str(self.tmp / f"dp{len(self.logs)}.log")
         self.logs.append(log)
         dp = Proc([binary("dataplane/lb-dataplane", self.build)], env, log)
@@ -63,8 +74,12 @@ class Stack:
             self.port = port
         if not wait:
             return dp, port
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/rep",
-                                      timeout=2).status_code in (200, 503),
+        first = f"http://127.0.0.1:{port}/rep" if plain else \
+            f"https://127.0.0.1:{env['LB_TLS_PORT']}/rep"
+        if self.port == port:
+            self.plain = plain
+        wait_for(lambda: requests.get(first, timeout=2, verify=self.tls_ca)
+                 .status_code in (200, 503),
                  10 * TIME_FACTOR, what="data plane listening")
         return dp, port
 
@@ -124,7 +139,12 @@ class Stack:
 
     # -- HTTP --------------------------------------------------------------
     def url(self, path, port=None):
+        if not port and not self.plain:
+            return self.https_url(path)
         return f"http://127.0.0.1:{port or self.port}{path}"
+
+    def https_url(self, path, host="127.0.0.1"):
+        return f"https://{host}:{self.tls_port}{path}"
 
     def site_url(self, path, i=0):
         """A page of data plane i's own listener (LB_ADMIN_LISTEN)."""
@@ -141,6 +161,7 @@ class Stack:
 
     def get(self, path, **kw):
         kw.setdefault("timeout", 10)
+        kw.setdefault("verify", self.tls_ca)  # after a redirect to HTTPS
         return requests.get(self.url(path), **kw)
 
     def rep(self):

@@ -6,7 +6,7 @@ set -eu
 
 BUILD_PKGS="meson ninja-build pkg-config gcc cmake protobuf-c-compiler
 libprotobuf-c-dev libnng-dev nng-utils libcivetweb-dev libcurl4-openssl-dev
-libcjson-dev libhttp-parser-dev libxxhash-dev python3 python3-pytest python3-requests curl clang-format
+libcjson-dev libhttp-parser-dev libxxhash-dev libssl-dev openssl python3 python3-pytest python3-requests curl clang-format
 clang libclang-rt-14-dev"
 DOCKER_PKGS="docker.io docker-compose"
 ANALYSIS_PKGS="python3-matplotlib"

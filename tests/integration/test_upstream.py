@@ -12,13 +12,12 @@ import time
 import pytest
 import requests
 
+from lbbodies import MiB, PATTERN, PatternFile, expected_sha, pattern_stream
 from lbtest import BUILD, wait_for
 from lbtools import proc_status_kb
 
 BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                    "bad_replica.py")
-PATTERN = bytes(range(256)) * 256
-MiB = 1 << 20
 
 
 @pytest.fixture(scope="module")
@@ -224,45 +223,6 @@ def release_stack(tmp_path_factory):
               build=build).start()
     yield s
     s.stop()
-
-
-def pattern_stream(total, piece=MiB):
-    left = total
-    while left:
-        n = min(left, piece)
-        yield (PATTERN * (piece // len(PATTERN) + 1))[:n]
-        left -= n
-
-
-class PatternFile:
-    """A file-like body of a known length (requests then sends it with
-    Content-Length, read by read())."""
-
-    def __init__(self, total):
-        self.left = total
-        self.total = total
-        self.src = pattern_stream(total)
-        self.buf = b""
-
-    def __len__(self):
-        return self.total
-
-    def read(self, n=-1):
-        while len(self.buf) < (n if n > 0 else self.total):
-            try:
-                self.buf += next(self.src)
-            except StopIteration:
-                break
-        out, self.buf = (self.buf[:n], self.buf[n:]) if n > 0 else \
-            (self.buf, b"")
-        return out
-
-
-def expected_sha(total):
-    h = hashlib.sha256()
-    for p in pattern_stream(total):
-        h.update(p)
-    return h.hexdigest()
 
 
 @pytest.mark.parametrize("framing", ["length", "chunked", "close"])

@@ -1,0 +1,216 @@
+#include "dp_tls.h"
+
+#include "dp_certs.h"
+#include "lb_buf.h"
+#include "lb_err.h"
+#include "lb_log.h"
+#include "lb_signal.h"
+#include "lb_time.h"
+
+#include <civetweb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The shims, beside the binary (dp_tls_shim.c), crypto first: the ssl one
+ * needs it. */
+static const char *const tls_shims[] = {"lb-dataplane-libcrypto.so",
+                                        "lb-dataplane-libssl.so"};
+
+struct dp_tls {
+	SSL_CTX *ctx;
+	struct dp_certs *certs;
+	pthread_t watcher;
+	bool watching;
+	atomic_bool stop;
+	unsigned hups; /* the SIGHUPs acted on */
+};
+
+/* Loads the shims by absolute path, so that civetweb's dlopen("libssl.so")
+ * and dlopen("libcrypto.so") find them already loaded under those sonames.
+ * They stay loaded for the process's life. */
+static int tls_load_shims(char *err, size_t errlen)
+{
+	char exe[PATH_MAX], path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		snprintf(err, errlen, "cannot find the program's own path");
+		return LB_ERR_SYS;
+	}
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	for (size_t i = 0; i < sizeof(tls_shims) / sizeof(tls_shims[0]); i++) {
+		struct lb_buf b;
+		lb_buf_init(&b, path, sizeof(path));
+		lb_buf_printf(&b, "%s/%s", exe, tls_shims[i]);
+		if (b.cut || !dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
+			snprintf(err, errlen,
+			         "TLS: cannot load %s (%s), which civetweb "
+			         "needs beside the binary",
+			         path, b.cut ? "path too long" : dlerror());
+			return LB_ERR_SYS;
+		}
+	}
+	return 0;
+}
+
+/* civetweb's TLS: its answer is checked, since without it the first
+ * request over TLS would crash the process (pitfalls.md). */
+static int tls_init_civetweb(char *err, size_t errlen)
+{
+	unsigned got = mg_init_library(MG_FEATURES_TLS);
+
+	if (!(got & MG_FEATURES_TLS)) {
+		snprintf(err, errlen,
+		         "TLS: civetweb could not load OpenSSL (its features: "
+		         "0x%x, no TLS)",
+		         got);
+		return LB_ERR_SYS;
+	}
+	return 0;
+}
+
+static int tls_cert_cb(SSL *ssl, void *arg)
+{
+	return dp_certs_select(((struct dp_tls *)arg)->certs, ssl);
+}
+
+/* HTTP/1.1 only: civetweb here has no HTTP/2.  A client that offers
+ * neither gets no ALPN answer, and speaks HTTP/1.1 or fails. */
+static int tls_alpn_cb(SSL *ssl, const unsigned char **out,
+                       unsigned char *outlen, const unsigned char *in,
+                       unsigned int inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x08http/1.1";
+	unsigned char *chosen;
+	(void)ssl;
+	(void)arg;
+
+	if (SSL_select_next_proto(&chosen, outlen, ours, sizeof(ours) - 1, in,
+	                          inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = chosen;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int tls_make_context(struct dp_tls *t, const struct dp_config *cfg,
+                            char *err, size_t errlen)
+{
+	if (!(t->ctx = SSL_CTX_new(TLS_server_method()))) {
+		snprintf(err, errlen, "TLS: cannot make a context");
+		return LB_ERR_NOMEM;
+	}
+	/* TLS 1.3's suites are OpenSSL's (all AEAD); TLS 1.2's are chosen. */
+	if (!SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) ||
+	    !SSL_CTX_set_cipher_list(t->ctx, cfg->tls_ciphers)) {
+		ERR_clear_error();
+		snprintf(err, errlen,
+		         "LB_TLS_CIPHERS=%s: no cipher OpenSSL knows",
+		         cfg->tls_ciphers);
+		return LB_ERR_INVAL;
+	}
+	/* Renegotiation asked by a client costs us a handshake for free. */
+	SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);
+	/* An idle keep-alive connection holds no buffers (2,048 of them
+	 * would hold ~70 MB). */
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_cert_cb(t->ctx, tls_cert_cb, t);
+	SSL_CTX_set_alpn_select_cb(t->ctx, tls_alpn_cb, NULL);
+	return 0;
+}
+
+static void tls_refresh(struct dp_tls *t, bool force)
+{
+	char err[PATH_MAX + 256];
+	int rv = dp_certs_refresh(t->certs, force, err, sizeof(err));
+
+	if (rv == 1)
+		lb_log(LB_INFO, "tls_reloaded", "sighup=%d", force);
+	else if (rv != 0)
+		lb_log(LB_ERROR, "tls_reload_failed",
+		       "reason=\"%s\" action=\"kept the certificates in use\"",
+		       err);
+}
+
+static void *tls_watch(void *arg)
+{
+	struct dp_tls *t = arg;
+
+	while (!atomic_load(&t->stop)) {
+		unsigned hups = lb_signal_hups();
+		bool force = hups != t->hups;
+
+		t->hups = hups;
+		tls_refresh(t, force);
+		for (int ms = 0;
+		     ms < DP_TLS_WATCH_MS && hups == lb_signal_hups(); ms += 50)
+			if (!lb_sleep_unless(&t->stop, 50))
+				break;
+	}
+	return NULL;
+}
+
+int dp_tls_open(struct dp_tls **out, const struct dp_config *cfg, char *err,
+                size_t errlen)
+{
+	struct dp_tls *t = calloc(1, sizeof(*t));
+	int rv;
+
+	*out = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return LB_ERR_NOMEM;
+	}
+	atomic_init(&t->stop, false);
+	t->hups = lb_signal_hups();
+	if ((rv = tls_load_shims(err, errlen)) != 0 ||
+	    (rv = tls_init_civetweb(err, errlen)) != 0 ||
+	    (rv = dp_certs_open(&t->certs, cfg->tls_cert, cfg->tls_key,
+	                        cfg->tls_dir, err, errlen)) != 0 ||
+	    (rv = tls_make_context(t, cfg, err, errlen)) != 0) {
+		dp_tls_close(t);
+		return rv;
+	}
+	if (pthread_create(&t->watcher, NULL, tls_watch, t) != 0) {
+		dp_tls_close(t);
+		snprintf(err, errlen, "TLS: cannot start the watcher");
+		return LB_ERR_SYS;
+	}
+	t->watching = true;
+	*out = t;
+	return 0;
+}
+
+void *dp_tls_context(struct dp_tls *t)
+{
+	return t->ctx;
+}
+
+void dp_tls_prom(struct dp_tls *t, struct lb_prom *b)
+{
+	dp_certs_prom(t->certs, b);
+}
+
+void dp_tls_close(struct dp_tls *t)
+{
+	if (!t)
+		return;
+	if (t->watching) {
+		atomic_store(&t->stop, true);
+		pthread_join(t->watcher, NULL);
+	}
+	SSL_CTX_free(t->ctx);
+	dp_certs_close(t->certs);
+	free(t);
+}
