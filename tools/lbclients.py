@@ -11,13 +11,14 @@ import time
 HEAD = b"GET /home HTTP/1.1\r\nHost: x\r\n"
 
 
-def open_many(port, n, data, deadline_s=20):
-    """n connections from 127.0.0.1 that each send data once writable
-    (non-blocking connects).  Returns the sockets."""
+def open_many(port, n, data, deadline_s=20, source="127.0.0.1"):
+    """n connections from source that each send data once writable
+    (non-blocking connects; b"" sends nothing).  Returns the sockets."""
     sel = selectors.DefaultSelector()
     socks = []
     for _ in range(n):
         s = socket.socket()
+        s.bind((source, 0))
         s.setblocking(False)
         s.connect_ex(("127.0.0.1", port))
         sel.register(s, selectors.EVENT_WRITE)
@@ -28,7 +29,8 @@ def open_many(port, n, data, deadline_s=20):
         for key, _ in sel.select(0.1):
             s = key.fileobj
             try:
-                s.send(data)
+                if data:
+                    s.send(data)
             except OSError:
                 pass
             sel.unregister(s)
@@ -82,6 +84,25 @@ def fresh_requests(port, n=20, timeout=2.0):
             s.close()
         out.append((line, time.monotonic() - t0))
     return out
+
+
+def accept_queue(port):
+    """Connections waiting in the kernel for the listener on port to accept
+    them (the rx_queue of its LISTEN line in /proc/net/tcp)."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[1].endswith(f":{port:04X}"):
+                return int(fields[4].split(":")[1], 16)
+    return 0
+
+
+def wait_accepted(port, timeout=20):
+    """Waits until the server on port has accepted every connection made
+    to it (bounded)."""
+    end = time.monotonic() + timeout
+    while accept_queue(port) and time.monotonic() < end:
+        time.sleep(0.05)
 
 
 def close_all(socks):

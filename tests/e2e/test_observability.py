@@ -81,17 +81,8 @@ def test_prometheus_counts_what_the_load_generator_sent(stack, prometheus):
 
 
 def chrome():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    o = webdriver.ChromeOptions()
-    o.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,900"):
-        o.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
-                            options=o)
+    from lbbrowser import chromium
+    return chromium()
 
 
 def rows(driver):

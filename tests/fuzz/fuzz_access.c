@@ -2,32 +2,17 @@
  * into the client's method, path and address (hostile bytes, any length);
  * the line must come out whole, printable, bounded and newline-ended. */
 #include "dp_access.h"
+#include "fuzz_pieces.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The next NUL-terminated piece of the input, copied (the input has no
- * terminator of its own). */
-static char *piece(const uint8_t **p, const uint8_t *end)
-{
-	const uint8_t *nul = memchr(*p, 0, (size_t)(end - *p));
-	size_t n = nul ? (size_t)(nul - *p) : (size_t)(end - *p);
-	char *s = malloc(n + 1);
-
-	if (!s)
-		abort();
-	memcpy(s, *p, n);
-	s[n] = '\0';
-	*p += nul ? n + 1 : n;
-	return s;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *p = data, *end = data + size;
-	char *method = piece(&p, end), *path = piece(&p, end),
-	     *client = piece(&p, end);
+	char *method = fuzz_piece(&p, end), *path = fuzz_piece(&p, end),
+	     *client = fuzz_piece(&p, end);
 	char line[DP_ACCESS_LINE_MAX];
 	struct dp_access_entry e = {
 	    .client = client,
