@@ -68,11 +68,21 @@ FUZZ_SECONDS ?= 60
 fuzz: build-fuzz build
 	LB_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTEST) tests/test_fuzz.py
 
+# HTTPS beside plain HTTP: `make run TLS=1`, `make up TLS=1`, `make
+# swarm-up TLS=1` serve it on :5443 with TLS_DIR's cert.pem and key.pem (a
+# self-signed certificate for localhost is made there when none is; `make
+# run` also takes LB_TLS_CERT and LB_TLS_KEY from the environment).
+TLS ?=
+TLS_DIR ?= $(abspath $(BUILD))/tls
+TLS_RUN_ENV = $(if $(TLS),LB_TLS_CERT=$${LB_TLS_CERT:-$(TLS_DIR)/cert.pem} \
+  LB_TLS_KEY=$${LB_TLS_KEY:-$(TLS_DIR)/key.pem},)
+
 # The whole system on the embedded default: control plane, data plane on
 # 127.0.0.1:5000, replicas server1..3 as local processes, each plane
 # restarted if it dies.  Ctrl-C stops all.
 run: build
-	@$(PYTHON) tools/run.py $(BUILD)
+	@if [ -n "$(TLS)" ]; then tools/tls-cert.sh $(TLS_DIR); fi
+	@$(TLS_RUN_ENV) $(PYTHON) tools/run.py $(BUILD)
 
 # Every suite: unit and integration under ASan+UBSan, end-to-end against a
 # real Docker engine.  The last line counts: "N passed, N failed".
@@ -87,6 +97,8 @@ test-integration: build-asan
 	LB_BUILD=$(ASAN_BUILD) $(PYTEST) tests/integration
 
 COMPOSE = docker-compose -p lb -f compose/docker-compose.yml
+# TLS=1 adds the data plane's HTTPS listener, TLS_DIR mounted read-only.
+COMPOSE_TLS = $(if $(TLS),-f compose/docker-compose.tls.yml,)
 # make up MONITORING=1 adds Prometheus (the compose profile "monitoring").
 MONITORING ?=
 PROFILES = $(if $(MONITORING),--profile monitoring,)
@@ -100,7 +112,8 @@ images: deps-docker build
 # The stack in Docker: control plane, data plane on 127.0.0.1:5000, and the
 # replicas the control plane starts on net1.
 up: images
-	$(COMPOSE) $(PROFILES) up -d
+	@if [ -n "$(TLS)" ]; then LB_TLS_CERT= LB_TLS_KEY= tools/tls-cert.sh $(TLS_DIR) 65534; fi
+	LB_TLS_HOST_DIR=$(TLS_DIR) $(COMPOSE) $(COMPOSE_TLS) $(PROFILES) up -d
 	@tools/wait-http.sh http://$${LB_PUBLISH:-127.0.0.1:5000}/rep 60
 
 # Control plane first (so nothing replaces the replicas), then the replicas,
@@ -119,7 +132,7 @@ logs:
 # planes on :5000 (one per node) and :5010, replicas as services on the
 # overlay network net1.
 swarm-up: images
-	@tools/swarm.sh up
+	@LB_TLS=$(TLS) LB_TLS_DIR=$(TLS_DIR) tools/swarm.sh up
 
 swarm-down:
 	@tools/swarm.sh down

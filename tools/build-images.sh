@@ -34,11 +34,17 @@ rootfs() {
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
 }
 
+# build NAME BINARY DOCKERFILE [FILE...]: FILEs go beside the binary (the
+# data plane's TLS shims, which it loads from there).
 build() {
 	local name=$1 bin=$2 dockerfile=$3
 	local ctx="$WORK/$name"
+	shift 3
 	mkdir -p "$ctx"
 	rootfs "$ctx/rootfs" "$bin"
+	for extra in "$@"; do
+		cp "$extra" "$ctx/rootfs/usr/local/bin/"
+	done
 	cp "$dockerfile" "$ctx/Dockerfile"
 	# The legacy builder: BuildKit may be absent, and nothing is pulled.
 	DOCKER_BUILDKIT=0 docker build -q -t "$name:latest" "$ctx" \
@@ -50,7 +56,9 @@ build() {
 
 build lb-replica "$B/replica/lb-replica" "$ROOT/compose/images/replica.Dockerfile"
 build lb-controlplane "$B/controlplane/lb-controlplane" "$ROOT/compose/images/controlplane.Dockerfile"
-build lb-dataplane "$B/dataplane/lb-dataplane" "$ROOT/compose/images/dataplane.Dockerfile"
+# Its OpenSSL (libssl.so.3, libcrypto.so.3) is among the libraries ldd names.
+build lb-dataplane "$B/dataplane/lb-dataplane" "$ROOT/compose/images/dataplane.Dockerfile" \
+	"$B/dataplane/lb-dataplane-libssl.so" "$B/dataplane/lb-dataplane-libcrypto.so"
 # The tests' replica that streams slowly and dies at once on SIGTERM.
 build lb-stream-replica "$B/tools/lb-stream-replica" "$ROOT/compose/images/stream-replica.Dockerfile"
 # The monitoring profile's Prometheus: Debian's binary (it links libc only)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # make swarm-up / make swarm-down: the stack on Docker Swarm.
 #
-#   tools/swarm.sh up     initialises a single-node swarm when this engine
+#   tools/swarm.sh up     (LB_TLS=1: with HTTPS, compose/swarm-tls.yml)
+#                         initialises a single-node swarm when this engine
 #                         is in none (and marks the node with a label, so
 #                         that `down` knows it made it), deploys
 #                         compose/swarm-stack.yml as stack "lbswarm", and
@@ -47,8 +48,13 @@ up() {
 		return 1
 	fi
 	[ "$(swarm_state)" = active ] || init_swarm
-	if ! out=$(docker stack deploy -c "$ROOT/compose/swarm-stack.yml" \
-		"$STACK" 2>&1); then
+	local files=(-c "$ROOT/compose/swarm-stack.yml")
+	# LB_TLS=1 (make swarm-up TLS=1): HTTPS too, the pair as secrets.
+	if [ -n "${LB_TLS:-}" ]; then
+		LB_TLS_CERT= LB_TLS_KEY= "$ROOT/tools/tls-cert.sh" "$LB_TLS_DIR"
+		files+=(-c "$ROOT/compose/swarm-tls.yml")
+	fi
+	if ! out=$(docker stack deploy "${files[@]}" "$STACK" 2>&1); then
 		echo "$out" >&2
 		return 1
 	fi

@@ -14,9 +14,12 @@ import requests
 
 from lbdocker import build_images, docker, make_down, sh
 from lbtest import ROOT, Load, free_port, wait_for
+from lbtls import make_pair
 
 COMPOSE = ["docker-compose", "-p", "lb", "-f",
            os.path.join(ROOT, "compose", "docker-compose.yml")]
+# `make up TLS=1`'s addition: HTTPS on a published port.
+COMPOSE_TLS = ["-f", os.path.join(ROOT, "compose", "docker-compose.tls.yml")]
 INSTANCE = "lb"
 
 
@@ -64,14 +67,21 @@ def managed_running():
     return sorted(out)
 
 
-def compose_up(**env):
+def compose_up(tls_dir=None, **env):
     """`make up`'s stack on free loopback ports (with env on top), once it
-    serves its three replicas."""
+    serves its three replicas; with tls_dir (cert.pem and key.pem), as
+    `make up TLS=1` starts it."""
     build_images()
     make_down()
     c = Compose()
     c.env.update(env)
-    up = sh(*COMPOSE, "up", "-d", env=c.env, check=False)
+    files = []
+    if tls_dir:
+        c.tls_port = free_port()
+        c.env.update(LB_TLS_HOST_DIR=tls_dir,
+                     LB_TLS_PUBLISH=f"127.0.0.1:{c.tls_port}")
+        files = COMPOSE_TLS
+    up = sh(*COMPOSE, *files, "up", "-d", env=c.env, check=False)
     assert up.returncode == 0, up.stderr
     wait_for(lambda: c.get("/rep").status_code == 200, 60, step=0.2,
              what="data plane container answering")
@@ -80,13 +90,38 @@ def compose_up(**env):
 
 
 @pytest.fixture(scope="module")
-def stack():
-    c = compose_up()
+def tls_dir(tmp_path_factory):
+    """A pair made by openssl req -x509, its key readable by the data
+    plane's user (65534), as tools/tls-cert.sh leaves it."""
+    d = str(tmp_path_factory.mktemp("tls"))
+    crt, key = make_pair(d, "cert")
+    os.rename(crt, os.path.join(d, "cert.pem"))
+    os.rename(key, os.path.join(d, "key.pem"))
+    os.chown(os.path.join(d, "key.pem"), 65534, -1)
+    os.chmod(d, 0o755)
+    return d
+
+
+@pytest.fixture(scope="module")
+def stack(tls_dir):
+    c = compose_up(tls_dir)
     yield c
     logs = sh(*COMPOSE, "logs", "--no-color", check=False).stdout
     make_down()
     for mark in ("runtime error:", "AddressSanitizer"):
         assert mark not in logs
+
+
+def test_the_stack_serves_https_with_the_mounted_certificate(stack,
+                                                             tls_dir):
+    cert = os.path.join(tls_dir, "cert.pem")
+    url = f"https://localhost:{stack.tls_port}"
+    r = requests.get(url + "/home", verify=cert, timeout=10)
+    assert r.status_code == 200 and "Hello from Server" in r.text
+    r = requests.get(url + "/rep", verify=cert, timeout=10)
+    assert r.json()["message"]["N"] == 3
+    # Plain HTTP beside it, as before.
+    assert stack.get("/home").status_code == 200
 
 
 def test_rep_lists_server1_to_3(stack):

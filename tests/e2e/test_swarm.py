@@ -28,12 +28,14 @@ def engine_state():
     and networks (by name, ids of services and containers)."""
     swarm = docker("info", "--format",
                    "{{.Swarm.LocalNodeState}}").stdout.strip()
-    services = []
+    services, secrets = [], []
     if swarm == "active":
         services = docker("service", "ls", "-q").stdout.split()
+        secrets = docker("secret", "ls", "-q").stdout.split()
     return {
         "swarm": swarm,
         "services": sorted(services),
+        "secrets": sorted(secrets),
         "containers": sorted(docker("ps", "-aq").stdout.split()),
         "networks": sorted(docker("network", "ls", "--format",
                                   "{{.Name}}").stdout.split()),
@@ -56,10 +58,17 @@ def task_container(service):
 
 
 class Swarm:
-    def __init__(self):
+    """`make swarm-up TLS=1`'s stack: HTTPS too, the certificate made by
+    tools/tls-cert.sh in tls_dir and given to the data plane as secrets."""
+
+    def __init__(self, tls_dir):
         self.ports = (free_port(), free_port())
+        self.tls_port = free_port()
+        self.tls_dir = tls_dir
         self.env = dict(os.environ, LB_SWARM_PORT=str(self.ports[0]),
-                        LB_SWARM_PORT2=str(self.ports[1]))
+                        LB_SWARM_PORT2=str(self.ports[1]), LB_TLS="1",
+                        LB_TLS_DIR=tls_dir,
+                        LB_SWARM_TLS_PORT=str(self.tls_port))
 
     def url(self, path, plane=0):
         return f"http://127.0.0.1:{self.ports[plane]}{path}"
@@ -81,11 +90,11 @@ class Swarm:
 
 
 @pytest.fixture(scope="module")
-def swarm():
+def swarm(tmp_path_factory):
     build_images()
     make_down()
     before = engine_state()
-    s = Swarm()
+    s = Swarm(str(tmp_path_factory.mktemp("tls")))
     s.before = before
     up = s.script("up")
     assert up.returncode == 0, up.stdout + up.stderr
@@ -110,6 +119,18 @@ def test_contract_through_each_data_plane(swarm):
         r = requests.get(swarm.url("/other", plane), timeout=10)
         assert r.status_code == 400
         assert r.json() == {"message": ASSIGNMENT_400, "status": "failure"}
+
+
+def test_https_with_the_certificate_given_as_a_secret(swarm):
+    cert = os.path.join(swarm.tls_dir, "cert.pem")
+    r = requests.get(f"https://localhost:{swarm.tls_port}/home",
+                     verify=cert, timeout=10)
+    assert r.status_code == 200 and "Hello from Server" in r.text
+    spec = json.loads(docker("service", "inspect", f"{STACK}_dataplane")
+                      .stdout)[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert sorted(x["SecretName"] for x in spec["Secrets"]) == [
+        f"{STACK}_lb_tls_cert", f"{STACK}_lb_tls_key"]
+    assert "LB_TLS_KEY=/run/secrets/lb_tls_key" in spec["Env"]
 
 
 def test_replicas_are_services_the_control_plane_repairs(swarm):
@@ -258,7 +279,7 @@ def test_swarm_down_leaves_what_was_there(swarm):
     assert engine_state() == swarm.before
 
 
-def test_a_swarm_that_was_there_is_neither_taken_nor_left():
+def test_a_swarm_that_was_there_is_neither_taken_nor_left(tmp_path):
     """A swarm that swarm-up did not make, with someone else's service and
     network on it: up deploys beside them, down removes only the stack."""
     made_here = engine_state()["swarm"] != "active"
@@ -270,7 +291,7 @@ def test_a_swarm_that_was_there_is_neither_taken_nor_left():
                "--replicas", "0", "--network", "lbtest-foreign",
                "lb-replica:latest")
         before = engine_state()
-        s = Swarm()
+        s = Swarm(str(tmp_path))
         up = s.script("up")
         assert up.returncode == 0, up.stdout + up.stderr
         assert s.rep()["N"] == 3
