@@ -13,6 +13,9 @@ previous commit's), all following the same replicas.  Then:
 - held clients: 1,000 sockets that hold a partial request head, then 1,000
   idle keep-alive clients, each time 20 fresh requests from 127.0.0.2:
   how many are answered, and the slowest;
+- HTTPS: ours and HAProxy terminating TLS with the same certificate (a
+  self-signed P-256 one), keep-alive requests/s at 1, 32 and 256
+  connections, and new handshakes/s (a connection per request);
 - lb-microbench and lb-upstream-bench (the costs of the parts);
 
 and writes docs/bench/results.{json,md}, the sweep chart
@@ -38,6 +41,8 @@ from lbclients import held_clients_case  # noqa: E402
 from lbtools import ROOT, free_port, rss_kb, wait_http  # noqa: E402
 
 OURS, HAPROXY, NGINX = "lb (ours)", "HAProxy", "nginx"
+TLS_CONNS = [1, 32, 256]
+HANDSHAKE_CONNS = [32]
 
 
 def render(template, out, **values):
@@ -50,11 +55,14 @@ def render(template, out, **values):
     return out
 
 
-def wrk(port, duration, connections):
+def wrk(port, duration, connections, scheme="http", close=False):
+    """wrk on /home; close: a new connection per request."""
     threads = 1 if connections == 1 else 2
+    extra = ["-H", "Connection: close"] if close else []
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-         "--timeout", "5s", "--latency", f"http://127.0.0.1:{port}/home"],
+         "--timeout", "5s", "--latency", *extra,
+         f"{scheme}://127.0.0.1:{port}/home"],
         capture_output=True, text=True, timeout=duration + 60).stdout
 
     def ms(label):
@@ -81,6 +89,14 @@ class Rig:
         self.tmp = tmp
         self.procs = []
         self.log = open(os.path.join(tmp, "bench.log"), "ab")
+        try:
+            self.start(build, baselines)
+        except BaseException:
+            self.stop()  # a rig that did not come up leaves nothing
+            raise
+
+    def start(self, build, baselines):
+        tmp = self.tmp
         admin = f"tcp://127.0.0.1:{free_port()}"
         pub = f"tcp://127.0.0.1:{free_port()}"
         common = {"LB_ADMIN_URL": admin, "LB_PUB_URL": pub,
@@ -104,19 +120,30 @@ class Rig:
         # (they have no cap).
         common["LB_REPLICA_MAX_CONNS"] = "1024"
         self.targets = {}
-        ours = free_port()
+        self.tls_targets = {}
+        cert, key = self.certificate()
+        ours, ours_tls = free_port(), free_port()
         self.dp = self.spawn([os.path.join(build, "dataplane",
                                            "lb-dataplane")],
-                             dict(common, LB_PORT=str(ours)))
+                             dict(common, LB_PORT=str(ours),
+                                  LB_TLS_PORT=str(ours_tls),
+                                  LB_TLS_CERT=cert, LB_TLS_KEY=key))
+        self.tls_targets[OURS] = ours_tls
         wait_http(f"http://127.0.0.1:{ours}/home")
         self.targets[OURS] = ours
         self.replicas = self.replica_ports()
         s = dict(zip(("S1", "S2", "S3"), self.replicas))
-        hap = free_port()
+        hap, hap_tls = free_port(), free_port()
+        pem = os.path.join(tmp, "haproxy.pem")
+        with open(pem, "w") as out:
+            for part in (cert, key):
+                with open(part) as f:
+                    out.write(f.read())
         self.spawn(["haproxy", "-db", "-f", render(
             "haproxy.cfg.in", os.path.join(tmp, "haproxy.cfg"), PORT=hap,
-            **s)])
+            TLS_PORT=hap_tls, PEM=pem, **s)])
         self.targets[HAPROXY] = hap
+        self.tls_targets[HAPROXY] = hap_tls
         ngx = free_port()
         self.spawn(["nginx", "-c", render(
             "nginx.conf.in", os.path.join(tmp, "nginx.conf"), PORT=ngx,
@@ -131,6 +158,16 @@ class Rig:
             self.targets[f"lb ({label or 'baseline'})"] = base
         for port in self.targets.values():
             wait_http(f"http://127.0.0.1:{port}/home")
+
+    def certificate(self):
+        """A self-signed pair for localhost, made as `make run TLS=1`
+        makes it."""
+        subprocess.run([os.path.join(ROOT, "tools", "tls-cert.sh"),
+                        os.path.join(self.tmp, "tls")], check=True,
+                       env=dict(os.environ, LB_TLS_CERT="", LB_TLS_KEY=""),
+                       stdout=subprocess.DEVNULL)
+        return (os.path.join(self.tmp, "tls", "cert.pem"),
+                os.path.join(self.tmp, "tls", "key.pem"))
 
     def replica_ports(self):
         with open(os.path.join(self.tmp, "bench.json")) as f:
@@ -152,18 +189,22 @@ class Rig:
                 p.kill()
 
 
-def sweep(targets, conns, rounds, duration):
+def sweep(targets, conns, rounds, duration, **how):
+    """wrk against each target at each connection count (how: wrk's
+    scheme and close), targets alternated: (runs, medians)."""
     runs = {n: {c: [] for c in conns} for n in targets}
     names = list(targets)
+    label = how.get("scheme", "http") + (" close" if how.get("close") else "")
     for c in conns:
         for n in names:
-            wrk(targets[n], 1, c)  # warm-up: connections, pools
+            wrk(targets[n], 1, c, **how)  # warm-up: connections, pools
         for r in range(rounds):
             order = names[r % len(names):] + names[:r % len(names)]
             for n in order:
-                res = wrk(targets[n], duration, c)
+                res = wrk(targets[n], duration, c, **how)
                 runs[n][c].append(res)
-                print(f"c={c:<5} round {r + 1} {n:14s} {res['rps']:9.0f} "
+                print(f"{label} c={c:<5} round {r + 1} {n:14s} "
+                      f"{res['rps']:9.0f} "
                       f"req/s  p99 {res['p99']:8.2f} ms  errors "
                       f"{res['errors']}", flush=True)
     med = {n: {c: {k: statistics.median(x[k] for x in runs[n][c])
@@ -214,7 +255,25 @@ def chart(med, conns, path):
     return True
 
 
-def markdown(args, med, conns, held_res, micro, upstream, idle_rss):
+def tls_markdown(tls):
+    """The HTTPS rows: ours against HAProxy, each terminating TLS."""
+    md = ["", "HTTPS (each terminates TLS with the same self-signed P-256 "
+          "certificate; wrk negotiates TLS 1.3, AES-256-GCM):", "",
+          f"| HTTPS, /home | {OURS} | {HAPROXY} | ratio | p99 ours vs "
+          "HAProxy |", "| --- | --- | --- | --- | --- |"]
+    for kind, label in (("keepalive", "keep-alive, {c} connections"),
+                        ("handshakes", "a new handshake per request, {c} "
+                         "connections")):
+        for c, o in tls[kind][OURS].items():
+            h = tls[kind][HAPROXY][c]
+            ratio = o["rps"] / h["rps"] if h["rps"] else float("nan")
+            md.append(f"| {label.format(c=c)} | {o['rps']:,.0f}/s | "
+                      f"{h['rps']:,.0f}/s | {ratio:.2f}× | {o['p99']:.2f} "
+                      f"vs {h['p99']:.2f} ms |")
+    return md
+
+
+def markdown(args, med, conns, held_res, micro, upstream, idle_rss, tls):
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo"],
                          capture_output=True, text=True).stdout
     cpu = cpu.split(":", 1)[-1].strip() or "unknown"
@@ -238,6 +297,7 @@ def markdown(args, med, conns, held_res, micro, upstream, idle_rss):
             row.append(f"{rps:,.0f}{ratio}")
         row.append(f"{o['p99']:.2f} vs {h['p99']:.2f} ms")
         md.append("| " + " | ".join(row) + " |")
+    md += tls_markdown(tls)
     errs = {n: sum(med[n][c]["errors"] for c in conns) for n in names}
     md.append("")
     md.append("Errors (non-2xx, socket errors; medians summed over the "
@@ -317,6 +377,11 @@ def main():
              "--port", str(rig.replicas[0]), "--requests", "40000"],
             capture_output=True, text=True, check=True).stdout)
         runs, med = sweep(rig.targets, conns, args.rounds, args.duration)
+        tls = {"keepalive": sweep(rig.tls_targets, TLS_CONNS, args.rounds,
+                                  args.duration, scheme="https")[1],
+               "handshakes": sweep(rig.tls_targets, HANDSHAKE_CONNS,
+                                   args.rounds, args.duration,
+                                   scheme="https", close=True)[1]}
         held_res = held(rig.targets)
         if rig.replica_ports() != rig.replicas:
             sys.exit("a replica was replaced during the run: HAProxy's and "
@@ -325,11 +390,13 @@ def main():
         if rig:
             rig.stop()
     chart(med, conns, os.path.join(args.out, "sweep.png"))
-    text = markdown(args, med, conns, held_res, micro, upstream, idle_rss)
+    text = markdown(args, med, conns, held_res, micro, upstream, idle_rss,
+                    tls)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"runs": runs, "medians": med, "held": held_res,
+        json.dump({"runs": runs, "medians": med, "tls": tls,
+                   "held": held_res,
                    "micro": micro, "upstream": upstream,
                    "idle_rss_kb": idle_rss}, f, indent=1)
     if not args.no_readme:
