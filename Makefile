@@ -114,7 +114,9 @@ images: deps-docker build
 up: images
 	@if [ -n "$(TLS)" ]; then LB_TLS_CERT= LB_TLS_KEY= tools/tls-cert.sh $(TLS_DIR) 65534; fi
 	LB_TLS_HOST_DIR=$(TLS_DIR) $(COMPOSE) $(COMPOSE_TLS) $(PROFILES) up -d
-	@tools/wait-http.sh http://$${LB_PUBLISH:-127.0.0.1:5000}/rep 60
+	@if [ -n "$(TLS)" ] && [ "$${LB_TLS_ONLY:-0}" = 1 ] && [ "$${LB_HTTP_REDIRECT:-0}" != 1 ]; then \
+	  p=$${LB_TLS_PUBLISH:-127.0.0.1:5443}; tools/wait-http.sh https://localhost:$${p##*:}/rep 60 $(TLS_DIR)/cert.pem; \
+	else tools/wait-http.sh http://$${LB_PUBLISH:-127.0.0.1:5000}/rep 60; fi
 
 # Control plane first (so nothing replaces the replicas), then the replicas,
 # then the rest and the network.

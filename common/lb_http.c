@@ -66,10 +66,16 @@ static int http_begin_request(struct mg_connection *c)
 	return cfg->begin_request ? cfg->begin_request(c, cfg->user) : 0;
 }
 
+/* civetweb calls connection_close for every connection it took, but
+ * init_connection only for those whose TLS handshake succeeded: a mark in
+ * the connection's user data pairs the two, so that a failed handshake is
+ * not counted as a connection closing. */
+static char http_opened_mark;
+
 static int http_init_connection(const struct mg_connection *c, void **data)
 {
 	const struct lb_http_server_cfg *cfg = http_cfg(c);
-	(void)data;
+	*data = &http_opened_mark;
 	if (cfg->conn_open)
 		cfg->conn_open((struct mg_connection *)c, cfg->user);
 	return 0;
@@ -78,6 +84,11 @@ static int http_init_connection(const struct mg_connection *c, void **data)
 static void http_connection_close(const struct mg_connection *c)
 {
 	const struct lb_http_server_cfg *cfg = http_cfg(c);
+	if (mg_get_user_connection_data(c) != &http_opened_mark)
+		return;
+	/* The worker's next connection starts unmarked (civetweb leaves
+	 * clearing it to us). */
+	mg_set_user_connection_data(c, NULL);
 	if (cfg->conn_close)
 		cfg->conn_close(c, cfg->user);
 }

@@ -44,8 +44,8 @@ struct lb_http_server_cfg {
 	 *   included, before civetweb's own routing; it returns the status it
 	 *   answered, or 0 to let civetweb route the request;
 	 * - conn_open runs when a worker takes a new connection (before any
-	 *   byte is read: the request info is not there yet), conn_close when
-	 *   the connection ends. */
+	 *   byte is read: the request info is not there yet; over TLS, after
+	 *   the handshake), conn_close when a connection conn_open saw ends. */
 	int (*begin_request)(struct mg_connection *c, void *user);
 	/* When set, requests from addresses outside it, or naming a Host
 	 * that is no address nor localhost (DNS rebinding), are answered

@@ -45,22 +45,31 @@ static void admin_send_list(struct mg_connection *c, const Lb__AdminReply *r)
 	lb_http_send_json(c, 200, msg, true, NULL);
 }
 
-/* Judged by the client's address: the peer, or behind a trusted proxy
- * (LB_TRUST_FORWARDED=1, LB_TRUSTED_PROXIES) the client it names, so that
- * a proxy on this host does not make every client the operator. */
-static bool admin_client_refused(struct mg_connection *c, struct dp *dp)
+/* True when the client is in LB_ADMIN_ALLOW (with answer, a client that
+ * is not is answered 403 here).  The client is the peer, or behind a
+ * trusted proxy (LB_TRUST_FORWARDED=1, LB_TRUSTED_PROXIES) the client it
+ * names, so that a proxy on this host does not make every client the
+ * operator. */
+static bool admin_client_check(struct mg_connection *c, struct dp *dp,
+                               bool answer)
 {
 	struct dp_table *t = dp_router_acquire(&dp->router);
 	const char *addr = mg_get_request_info(c)->remote_addr;
 	size_t len = strlen(addr);
-	bool refused;
+	bool ok;
 
 	if (t)
 		dp_key_client(c, &t->routing, &dp->cfg.trusted, &addr, &len);
-	refused = lb_guard_addr_refused(c, &dp->cfg.admin_from,
-	                                "LB_ADMIN_ALLOW", addr, len);
+	ok = answer ? !lb_guard_addr_refused(c, &dp->cfg.admin_from,
+	                                     "LB_ADMIN_ALLOW", addr, len)
+	            : lb_cidrs_match(&dp->cfg.admin_from, addr, len);
 	dp_table_release(t);
-	return refused;
+	return ok;
+}
+
+bool dp_admin_from_operator(struct mg_connection *c, struct dp *dp)
+{
+	return admin_client_check(c, dp, false);
 }
 
 static const struct admin_route *admin_route_of(const char *path)
@@ -98,7 +107,7 @@ int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 	/* Changes are the operator's: from an allowed address, not through
 	 * a page of another site, with the token when one is set. */
 	if (route->needs_token) {
-		if (admin_client_refused(c, dp) ||
+		if (!admin_client_check(c, dp, true) ||
 		    lb_guard_cross_site_refused(c))
 			return 403;
 		if (lb_http_token_refused(c, dp->cfg.admin_token, false))

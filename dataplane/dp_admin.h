@@ -14,6 +14,11 @@ struct dp;
  * path is none of them ("/rep/x" is the replicas'). */
 int dp_admin_handle(struct mg_connection *c, struct dp *dp);
 
+/* True when the client is one of the operator's addresses
+ * (LB_ADMIN_ALLOW; behind a trusted proxy, the client it names).  Answers
+ * nothing. */
+bool dp_admin_from_operator(struct mg_connection *c, struct dp *dp);
+
 /* True when path is /rep, /add or /rm. */
 bool dp_admin_path(const char *path);
 

@@ -2,6 +2,7 @@
 
 #include "lb_buf.h"
 #include "lb_err.h"
+#include "lb_time.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -42,6 +43,7 @@ struct dp_certs {
 	/* The files' look (see certs_signature()), for dp_certs_refresh()
 	 * only, which has one caller at a time. */
 	uint64_t loaded_sig, seen_sig, failed_sig;
+	int64_t failed_ms; /* when failed_sig failed */
 	atomic_ullong reloads, reload_failures;
 };
 
@@ -119,8 +121,16 @@ static int certs_read_x509(struct dp_cert *c, const char *file, char *err,
 			snprintf(err, errlen, "out of memory");
 			return LB_ERR_NOMEM;
 		}
-	ERR_clear_error(); /* the end of the file reads as "no start line" */
 	fclose(f);
+	/* The end of the file reads as "no start line"; anything else is a
+	 * damaged certificate, not to be served as a shorter chain. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		snprintf(err, errlen,
+		         "%s: a certificate after the first is damaged (%s)",
+		         file, certs_ssl_reason());
+		return LB_ERR_INVAL;
+	}
+	ERR_clear_error();
 	return 0;
 }
 
@@ -193,6 +203,11 @@ static bool certs_path(char *out, size_t len, const char *dir, const char *name,
 	return !b.cut;
 }
 
+static int certs_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The NAME parts of dir's NAME.crt files, sorted (the order in which
  * they are tried).  Hidden files are left out. */
 static int certs_dir_names(const char *dir, char ***names, size_t *n, char *err,
@@ -232,8 +247,7 @@ static int certs_dir_names(const char *dir, char ***names, size_t *n, char *err,
 		}
 	}
 	closedir(d);
-	qsort(*names, *n, sizeof(char *),
-	      (int (*)(const void *, const void *))strcmp);
+	qsort(*names, *n, sizeof(char *), certs_name_cmp);
 	return 0;
 }
 
@@ -376,11 +390,15 @@ int dp_certs_refresh(struct dp_certs *cs, bool force, char *err, size_t errlen)
 	struct dp_cert_set *set, *old;
 
 	cs->seen_sig = sig;
-	if (!force &&
-	    (!settled || sig == cs->loaded_sig || sig == cs->failed_sig))
+	/* Files that failed are tried again now and then: a certificate
+	 * that was not valid yet may be now. */
+	if (!force && (!settled || sig == cs->loaded_sig ||
+	               (sig == cs->failed_sig &&
+	                lb_now_ms() - cs->failed_ms < DP_CERTS_RETRY_MS)))
 		return 0;
 	if (!(set = certs_read_set(cs, err, errlen))) {
 		cs->failed_sig = sig;
+		cs->failed_ms = lb_now_ms();
 		atomic_fetch_add(&cs->reload_failures, 1);
 		return LB_ERR_INVAL;
 	}

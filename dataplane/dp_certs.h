@@ -9,10 +9,11 @@
  *
  * Files are read whole, checked (key matches certificate, valid now, no
  * passphrase), and only then used.  dp_certs_refresh() looks at them again:
- * once they have changed and then stayed still for one look (a file being
- * written is never read), the whole set is read again and swapped in for
- * new handshakes; a set that fails a check is not used, and the old one
- * stays.  Connections in flight keep what their handshake got. */
+ * once they have changed and then stayed still for one look (so that a
+ * file is seldom caught half-written, and one that is fails the check),
+ * the whole set is read again and swapped in for new handshakes; a set
+ * that fails a check is not used, and the old one stays.  Connections in flight
+ * keep what their handshake got. */
 #ifndef DP_CERTS_H
 #define DP_CERTS_H
 
@@ -22,6 +23,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Files that failed a check are read again after this long, changed or
+ * not (a certificate that was not valid yet may be). */
+#define DP_CERTS_RETRY_MS 60000
 
 /* Certificate directories hold at most this many pairs. */
 #define DP_CERTS_DIR_MAX 256
@@ -37,8 +42,9 @@ int dp_certs_open(struct dp_certs **out, const char *cert, const char *key,
 /* Looks at the files (stat calls); with force (SIGHUP), reads them even if
  * they look unchanged.  Returns 1 when a new set was taken, 0 when there
  * was nothing to do, or LB_ERR_INVAL with the reason in err when changed
- * files failed a check (the old set stays; the same files are not read
- * again until they change, or are forced).  One caller at a time. */
+ * files failed a check (the old set stays; the same files are read again
+ * when they change, when forced, or DP_CERTS_RETRY_MS later).  One caller at a
+ * time. */
 int dp_certs_refresh(struct dp_certs *cs, bool force, char *err, size_t errlen);
 
 /* Gives ssl the certificate, key and chain for its handshake, chosen by

@@ -72,9 +72,7 @@ static int front_redirect(struct mg_connection *c, struct dp *dp)
 	char loc[DP_REDIRECT_MAX], field[DP_REDIRECT_MAX + 16];
 	int n;
 
-	if (dp_admin_path(ri->local_uri_raw) &&
-	    lb_cidrs_match(&dp->cfg.admin_from, ri->remote_addr,
-	                   strlen(ri->remote_addr)))
+	if (dp_admin_path(ri->local_uri_raw) && dp_admin_from_operator(c, dp))
 		return dp_admin_handle(c, dp);
 	/* The client goes elsewhere: whatever body it sent stays unread. */
 	lb_http_close_after(c);

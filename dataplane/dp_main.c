@@ -165,6 +165,11 @@ int main(int argc, char **argv)
 	    .conn_close = dp_front_conn_close,
 	    .user = &dp,
 	};
+	if (dp.tls && dp_tls_watch(dp.tls) != 0) {
+		fprintf(stderr, "lb-dataplane: cannot start the certificate "
+		                "watcher\n");
+		return 1;
+	}
 	if (lb_http_start(&dp.http_cfg, &dp.http, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-dataplane: %s\n", err);
@@ -173,7 +178,8 @@ int main(int argc, char **argv)
 	lb_log(LB_INFO, "started",
 	       "listen=%s:%lld plain=%s https=%s admin=%s pub=%s version=%llu "
 	       "threads=%lld head_timeout_ms=%lld max_conns_per_ip=%lld",
-	       dp.cfg.host, dp.cfg.port,
+	       dp.cfg.host,
+	       dp.http_cfg.tls_only ? 0LL : (long long)lb_http_port(dp.http),
 	       dp.http_cfg.tls_only   ? "off"
 	       : dp.cfg.http_redirect ? "redirect"
 	                              : "on",

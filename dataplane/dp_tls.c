@@ -86,8 +86,8 @@ static int tls_cert_cb(SSL *ssl, void *arg)
 	return dp_certs_select(((struct dp_tls *)arg)->certs, ssl);
 }
 
-/* HTTP/1.1 only: civetweb here has no HTTP/2.  A client that offers
- * neither gets no ALPN answer, and speaks HTTP/1.1 or fails. */
+/* HTTP/1.1 only: civetweb here has no HTTP/2.  A client that does not
+ * offer it gets no ALPN answer, and speaks HTTP/1.1 or fails. */
 static int tls_alpn_cb(SSL *ssl, const unsigned char **out,
                        unsigned char *outlen, const unsigned char *in,
                        unsigned int inlen, void *arg)
@@ -112,8 +112,12 @@ static int tls_make_context(struct dp_tls *t, const struct dp_config *cfg,
 		return LB_ERR_NOMEM;
 	}
 	/* TLS 1.3's suites are OpenSSL's (all AEAD); TLS 1.2's are chosen. */
-	if (!SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) ||
-	    !SSL_CTX_set_cipher_list(t->ctx, cfg->tls_ciphers)) {
+	if (!SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION)) {
+		snprintf(err, errlen,
+		         "TLS: OpenSSL refused TLS 1.2 as minimum");
+		return LB_ERR_SYS;
+	}
+	if (!SSL_CTX_set_cipher_list(t->ctx, cfg->tls_ciphers)) {
 		ERR_clear_error();
 		snprintf(err, errlen,
 		         "LB_TLS_CIPHERS=%s: no cipher OpenSSL knows",
@@ -182,13 +186,15 @@ int dp_tls_open(struct dp_tls **out, const struct dp_config *cfg, char *err,
 		dp_tls_close(t);
 		return rv;
 	}
-	if (pthread_create(&t->watcher, NULL, tls_watch, t) != 0) {
-		dp_tls_close(t);
-		snprintf(err, errlen, "TLS: cannot start the watcher");
-		return LB_ERR_SYS;
-	}
-	t->watching = true;
 	*out = t;
+	return 0;
+}
+
+int dp_tls_watch(struct dp_tls *t)
+{
+	if (pthread_create(&t->watcher, NULL, tls_watch, t) != 0)
+		return LB_ERR_SYS;
+	t->watching = true;
 	return 0;
 }
 

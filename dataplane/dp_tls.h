@@ -24,11 +24,16 @@
 struct dp_tls;
 
 /* Loads what Debian's civetweb needs for TLS (dp_tls_shim.c), initialises
- * civetweb's TLS and checks that it answered so, reads the certificates,
- * builds the context and starts the watcher.  Returns 0 and *out, or
- * LB_ERR_* with one line in err. */
+ * civetweb's TLS and checks that it answered so, reads the certificates
+ * and builds the context.  Returns 0 and *out, or LB_ERR_* with one line
+ * in err. */
 int dp_tls_open(struct dp_tls **out, const struct dp_config *cfg, char *err,
                 size_t errlen);
+
+/* Starts the thread that re-reads the certificates (when they are served:
+ * until then a failed start has no thread to stop).  Returns 0 or
+ * LB_ERR_SYS. */
+int dp_tls_watch(struct dp_tls *t);
 
 /* The SSL_CTX for civetweb (struct lb_http_server_cfg's ssl_ctx). */
 void *dp_tls_context(struct dp_tls *t);

@@ -5,11 +5,17 @@
 # made again when it expires within a day.  Prints where it is and its
 # SHA-256 fingerprint (what a browser shows, to compare).
 #
-#   tools/tls-cert.sh DIR [OWNER]   OWNER: uid that must read the key (the
-#                                   data plane's container runs as 65534)
+#   tools/tls-cert.sh DIR [GROUP]   GROUP: gid that must read a key made
+#                                   here (the data plane's container runs
+#                                   as 65534:65534)
 set -eu
 dir=$1
-owner=${2:-}
+group=${2:-}
+if { [ -n "${LB_TLS_CERT:-}" ] && [ -z "${LB_TLS_KEY:-}" ]; } ||
+	{ [ -z "${LB_TLS_CERT:-}" ] && [ -n "${LB_TLS_KEY:-}" ]; }; then
+	echo "tls: LB_TLS_CERT and LB_TLS_KEY go together (one is empty)" >&2
+	exit 2
+fi
 cert=${LB_TLS_CERT:-$dir/cert.pem}
 key=${LB_TLS_KEY:-$dir/key.pem}
 
@@ -29,10 +35,15 @@ if [ -z "${LB_TLS_CERT:-}" ] &&
 	chmod 755 "$dir"
 	echo "tls: made a self-signed certificate for localhost (90 days)"
 fi
-# Only a key made here changes owner: an operator's own stays as it is.
-if [ -z "${LB_TLS_KEY:-}" ] && [ -n "$owner" ] &&
-	[ "$(stat -c %u "$key")" != "$owner" ]; then
-	chown "$owner" "$key"
+# Only a key made here changes group: an operator's own stays as it is.
+if [ -z "${LB_TLS_KEY:-}" ] && [ -n "$group" ] &&
+	[ "$(stat -c %g "$key")" != "$group" ]; then
+	if chgrp "$group" "$key" 2>/dev/null; then
+		chmod 640 "$key"
+	else
+		echo "tls: cannot give group $group the key $key: the data plane's" \
+			"container may not read it" >&2
+	fi
 fi
 echo "tls: certificate $cert"
 echo "tls: key         $key"

@@ -1,10 +1,12 @@
 #!/bin/sh
-# wait-http.sh URL SECONDS: waits until URL answers HTTP 200.
+# wait-http.sh URL SECONDS [CAFILE]: waits until URL answers HTTP 200
+# (an https URL verified with CAFILE when given).
 url=$1
 secs=${2:-30}
+ca=${3:+--cacert $3}
 i=0
 while [ "$i" -lt $((secs * 10)) ]; do
-	if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; then
+	if [ "$(curl -s $ca -o /dev/null -w '%{http_code}' "$url")" = 200 ]; then
 		exit 0
 	fi
 	i=$((i + 1))

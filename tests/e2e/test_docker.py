@@ -92,12 +92,13 @@ def compose_up(tls_dir=None, **env):
 @pytest.fixture(scope="module")
 def tls_dir(tmp_path_factory):
     """A pair made by openssl req -x509, its key readable by the data
-    plane's user (65534), as tools/tls-cert.sh leaves it."""
+    plane's group (65534), as tools/tls-cert.sh leaves it."""
     d = str(tmp_path_factory.mktemp("tls"))
     crt, key = make_pair(d, "cert")
     os.rename(crt, os.path.join(d, "cert.pem"))
     os.rename(key, os.path.join(d, "key.pem"))
-    os.chown(os.path.join(d, "key.pem"), 65534, -1)
+    os.chown(os.path.join(d, "key.pem"), -1, 65534)
+    os.chmod(os.path.join(d, "key.pem"), 0o640)
     os.chmod(d, 0o755)
     return d
 

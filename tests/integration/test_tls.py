@@ -188,6 +188,12 @@ def bad_case(case, d):
                        check=True, capture_output=True)
         return {"LB_TLS_CERT": good[0], "LB_TLS_KEY": d + "/locked.key"}, \
             r"locked\.key: no PEM private key in it, or one locked"
+    if case == "damaged chain":
+        with open(good[0], "a") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nMIIBdamaged\n"
+                    "-----END CERTIFICATE-----\n")
+        return {"LB_TLS_CERT": good[0], "LB_TLS_KEY": good[1]}, \
+            r"good\.crt: a certificate after the first is damaged"
     if case == "certificate without key":
         return {"LB_TLS_CERT": good[0]}, r"LB_TLS_CERT and LB_TLS_KEY go"
     if case == "redirect without certificate":
@@ -197,7 +203,7 @@ def bad_case(case, d):
 
 @pytest.mark.parametrize("case", [
     "missing certificate", "directory pair without its key", "key of another certificate",
-    "expired", "not PEM", "key locked by a passphrase",
+    "expired", "not PEM", "key locked by a passphrase", "damaged chain",
     "certificate without key", "redirect without certificate"])
 def test_a_data_plane_that_cannot_serve_tls_does_not_start(tmp_path, case):
     env, reason = bad_case(case, str(tmp_path))
@@ -374,12 +380,16 @@ def test_each_name_gets_its_certificate_and_others_the_default(
     wild = make_pair(names, "0-wild", names=("*.wild.example",), ips=())
     exact = make_pair(names, "c.wild.example", names=("c.wild.example",),
                       ips=())
+    # Two that cover the same name: the file first in name order wins.
+    first = make_pair(names, "m1", names=("same.example",), ips=())
+    make_pair(names, "m2", names=("same.example",), ips=())
     s = stack_factory(dp_env=tls_env(certs, LB_TLS_DIR=names)).start()
     port = s.tls_port
     assert presented(port, "a.example") == der(a[0])
     assert presented(port, "www.b.example") == der(b[0])
     assert presented(port, "x.wild.example") == der(wild[0])
     assert presented(port, "c.wild.example") == der(exact[0])
+    assert presented(port, "same.example") == der(first[0])
     assert presented(port, "unknown.example") == der(certs[0])
     assert presented(port, None) == der(certs[0])
     # curl with the name's certificate as its only trust: verified.
@@ -568,3 +578,21 @@ def test_chromium_loads_a_page_through_the_balancer_over_https(
         assert "Hello from Server" not in d.page_source
     finally:
         d.quit()
+
+
+def test_failed_handshakes_leave_the_connection_count_right(tls_stack):
+    """A handshake that fails never opened a connection for civetweb's
+    hooks: it must not be counted as one closing."""
+    site = tls_stack.site_url("/metrics")
+    before = tls_stack.metrics(site)["lb_client_connections"]
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", tls_stack.tls_port),
+                                      timeout=5) as s:
+            s.sendall(b"not a ClientHello\r\n\r\n")
+            try:
+                s.recv(100)
+            except OSError:
+                pass
+    time.sleep(0.3)
+    # The metrics request itself holds one connection on another listener.
+    assert tls_stack.metrics(site)["lb_client_connections"] == before
