@@ -12,12 +12,15 @@
 #include <openssl/ssl.h>
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* The shims, beside the binary (dp_tls_shim.c), crypto first: the ssl one
@@ -27,6 +30,7 @@ static const char *const tls_shims[] = {"lb-dataplane-libcrypto.so",
 
 struct dp_tls {
 	SSL_CTX *ctx;
+	long long handshake_ms; /* LB_HEAD_TIMEOUT_MS */
 	struct dp_certs *certs;
 	pthread_t watcher;
 	bool watching;
@@ -81,6 +85,54 @@ static int tls_init_civetweb(char *err, size_t errlen)
 	return 0;
 }
 
+/* Where a handshake's start time is kept on its SSL (ex_data). */
+static int tls_started_index = -1;
+
+/* civetweb waits for a client's handshake bytes in 50 ms polls, calling
+ * SSL_accept after each: 2,000 stalled handshakes meant 40,000 wake-ups a
+ * second, a whole core.  So during the handshake the socket is made
+ * blocking with DP_TLS_WAIT_SLICE_MS timeouts: SSL_accept itself waits for
+ * the client, and wakes once per slice.  Since civetweb counts each of its
+ * tries as 50 ms, the handshake's deadline (LB_HEAD_TIMEOUT_MS) is kept
+ * here: a try that ends without the handshake, past it, shuts the socket,
+ * and civetweb's next try fails and closes.  Once done, the socket is
+ * non-blocking again, as civetweb expects. */
+static void tls_socket_wait(int fd, bool wait)
+{
+	struct timeval tv = {.tv_sec = 0,
+	                     .tv_usec = wait ? DP_TLS_WAIT_SLICE_MS * 1000 : 0};
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return;
+	fcntl(fd, F_SETFL, wait ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void tls_info_cb(const SSL *ssl, int where, int ret)
+{
+	const struct dp_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	int fd = SSL_get_fd(ssl);
+	int64_t started;
+
+	if (fd < 0)
+		return;
+	if (where & SSL_CB_HANDSHAKE_START) {
+		SSL_set_ex_data((SSL *)ssl, tls_started_index,
+		                (void *)(intptr_t)lb_now_ms());
+		tls_socket_wait(fd, true);
+	} else if (where & SSL_CB_HANDSHAKE_DONE) {
+		tls_socket_wait(fd, false);
+	} else if ((where & SSL_CB_EXIT) && ret <= 0 &&
+	           !SSL_is_init_finished(ssl)) {
+		started =
+		    (int64_t)(intptr_t)SSL_get_ex_data(ssl, tls_started_index);
+		if (started && lb_now_ms() - started >= t->handshake_ms)
+			shutdown(fd, SHUT_RDWR);
+	}
+}
+
 static int tls_cert_cb(SSL *ssl, void *arg)
 {
 	return dp_certs_select(((struct dp_tls *)arg)->certs, ssl);
@@ -130,6 +182,14 @@ static int tls_make_context(struct dp_tls *t, const struct dp_config *cfg,
 	 * would hold ~70 MB). */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_cert_cb(t->ctx, tls_cert_cb, t);
+	SSL_CTX_set_app_data(t->ctx, t);
+	SSL_CTX_set_info_callback(t->ctx, tls_info_cb);
+	t->handshake_ms = cfg->head_timeout_ms;
+	if (tls_started_index < 0 && (tls_started_index = SSL_get_ex_new_index(
+	                                  0, NULL, NULL, NULL, NULL)) < 0) {
+		snprintf(err, errlen, "TLS: no room for a handshake's time");
+		return LB_ERR_NOMEM;
+	}
 	SSL_CTX_set_alpn_select_cb(t->ctx, tls_alpn_cb, NULL);
 	return 0;
 }

@@ -18,6 +18,11 @@
 
 #include <stddef.h>
 
+/* During a handshake, how long one wait for the client lasts (see
+ * tls_info_cb() in dp_tls.c): a stalled handshake wakes its worker this
+ * often, and ends at most this long after LB_HEAD_TIMEOUT_MS. */
+#define DP_TLS_WAIT_SLICE_MS 500
+
 /* How often the certificate files are looked at. */
 #define DP_TLS_WATCH_MS 500
 

@@ -596,3 +596,50 @@ def test_failed_handshakes_leave_the_connection_count_right(tls_stack):
     time.sleep(0.3)
     # The metrics request itself holds one connection on another listener.
     assert tls_stack.metrics(site)["lb_client_connections"] == before
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_stalled_handshakes_cost_little_cpu(release_tls_stack):
+    """2,000 stalled handshakes each hold a worker; waiting on them must
+    not take a core (civetweb's handshake loop polls every 50 ms: 40,000
+    wake-ups a second)."""
+    from lbclients import close_all, open_many, wait_accepted
+    port, pid = release_tls_stack.tls_port, release_tls_stack.dps[0][0].pid
+    hello = client_hello()
+    held = []
+    try:
+        held += open_many(port, 1000, b"", source="127.0.0.2")
+        held += open_many(port, 1000, hello[:len(hello) // 2],
+                          source="127.0.0.2")
+        wait_accepted(port)
+        time.sleep(0.5)
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(3)
+        share = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+    finally:
+        close_all(held)
+    assert share < 0.25, f"{share:.0%} of a core"
+
+
+def test_a_stalled_handshake_ends_at_the_head_timeout(stack_factory, certs):
+    s = stack_factory(dp_env=tls_env(certs, LB_HEAD_TIMEOUT_MS="1000"))
+    s.start()
+    hello = client_hello()
+    with socket.create_connection(("127.0.0.1", s.tls_port),
+                                  timeout=10) as c:
+        c.sendall(hello[:len(hello) // 2])
+        t0 = time.monotonic()
+        try:
+            data = c.recv(100)
+        except ConnectionResetError:
+            data = b""
+        took = time.monotonic() - t0
+    assert data == b"" and 0.8 < took < 3.0, (data, took)
+    # And a whole handshake still works.
+    assert https_get(s.tls_port)[0].startswith(b"HTTP/1.1 200")
