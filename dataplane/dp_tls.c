@@ -112,7 +112,7 @@ static void tls_socket_wait(int fd, bool wait)
 
 static void tls_info_cb(const SSL *ssl, int where, int ret)
 {
-	const struct dp_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const struct dp_tls *t;
 	int fd = SSL_get_fd(ssl);
 	int64_t started;
 
@@ -126,6 +126,7 @@ static void tls_info_cb(const SSL *ssl, int where, int ret)
 		tls_socket_wait(fd, false);
 	} else if ((where & SSL_CB_EXIT) && ret <= 0 &&
 	           !SSL_is_init_finished(ssl)) {
+		t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
 		started =
 		    (int64_t)(intptr_t)SSL_get_ex_data(ssl, tls_started_index);
 		if (started && lb_now_ms() - started >= t->handshake_ms)

@@ -48,6 +48,16 @@ def binary(rel, build=None):
     return path
 
 
+def recv_all(sock):
+    """Everything a socket receives until the peer closes it."""
+    data = b""
+    while True:
+        piece = sock.recv(65536)
+        if not piece:
+            return data
+        data += piece
+
+
 def wait_for(pred, timeout, step=0.02, what="condition"):
     """Polls pred until it returns a true value or timeout passes."""
     deadline = time.monotonic() + timeout

@@ -6,6 +6,8 @@ import socket
 import ssl
 import subprocess
 
+from lbtest import recv_all
+
 
 def make_pair(directory, stem, names=("localhost",), ips=("127.0.0.1",)):
     """A self-signed P-256 certificate for names (and ips), valid 30 days:
@@ -74,11 +76,6 @@ def https_get(port, path="/home", ctx=None, server_name="localhost",
         with ctx.wrap_socket(s, server_hostname=server_name) as t:
             t.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
                       "Connection: close\r\n\r\n".encode())
-            data = b""
-            while True:
-                piece = t.recv(65536)
-                if not piece:
-                    break
-                data += piece
+            data = recv_all(t)
     head, _, body = data.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0], body

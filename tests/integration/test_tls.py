@@ -22,7 +22,7 @@ import requests
 
 from lbbodies import MiB, PATTERN, PatternFile, expected_sha
 from lbstack import Stack
-from lbtest import BUILD, SAN_ENV, binary, free_port, wait_for
+from lbtest import BUILD, SAN_ENV, binary, free_port, recv_all, wait_for
 from lbtls import (client_context, der, https_get, make_expired, make_pair,
                    presented, unverified_context)
 
@@ -128,15 +128,10 @@ def test_plain_http_on_the_tls_port_gets_no_http_answer(tls_stack):
         with socket.create_connection(("127.0.0.1", tls_stack.tls_port),
                                       timeout=5) as s:
             s.sendall(junk)
-            data = b""
             try:
-                while True:
-                    piece = s.recv(4096)
-                    if not piece:
-                        break
-                    data += piece
+                data = recv_all(s)
             except ConnectionResetError:
-                pass
+                data = b""
         assert b"HTTP/" not in data and b"Hello" not in data, data
         assert time.monotonic() - t0 < 1.0
     status, _ = https_get(tls_stack.tls_port)

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from lbbodies import MiB, PATTERN, PatternFile, expected_sha, pattern_stream
-from lbtest import BUILD, wait_for
+from lbtest import BUILD, recv_all, wait_for
 from lbtools import proc_status_kb
 
 BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -179,12 +179,7 @@ def test_chunked_and_close_delimited_answers_are_rechunked(bad_stack):
 def test_http10_client_gets_a_close_delimited_body(bad_stack):
     with socket.create_connection(("127.0.0.1", bad_stack.port), 5) as s:
         s.sendall(b"GET /case/chunked-ok HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            piece = s.recv(65536)
-            if not piece:
-                break
-            data += piece
+        data = recv_all(s)
     head, body = data.split(b"\r\n\r\n", 1)
     assert head.startswith(b"HTTP/1.1 200")
     assert b"transfer-encoding" not in head.lower()
