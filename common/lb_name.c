@@ -65,16 +65,41 @@ bool lb_host_valid(const char *s)
 	return true;
 }
 
+/* The "@weight" after the port: 1..LB_BACKEND_WEIGHT_MAX, digits only. */
+static int backend_weight(const char *spec, const char *at, uint32_t *weight,
+                          char *err, size_t errlen)
+{
+	char *end;
+	long w;
+
+	*weight = 1;
+	if (!at)
+		return 0;
+	w = strtol(at + 1, &end, 10);
+	if (at[1] < '0' || at[1] > '9' || *end || w < 1 ||
+	    w > LB_BACKEND_WEIGHT_MAX) {
+		snprintf(err, errlen, "'%.80s': the weight must be 1..%d", spec,
+		         LB_BACKEND_WEIGHT_MAX);
+		return LB_ERR_INVAL;
+	}
+	*weight = (uint32_t)w;
+	return 0;
+}
+
 int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
-                     char *err, size_t errlen)
+                     uint32_t *weight, char *err, size_t errlen)
 {
 	const char *eq = strchr(spec, '='), *colon = strrchr(spec, ':');
+	const char *at = weight ? strrchr(spec, '@') : NULL;
 	char *end;
 	long p;
 
+	if (at && colon && at < colon)
+		at = NULL; /* not after the port: the port check says why */
 	if (!eq || !colon || colon < eq || (size_t)(eq - spec) > LB_NAME_MAX ||
 	    (size_t)(colon - eq - 1) > LB_HOST_MAX) {
-		snprintf(err, errlen, "'%.80s' is not name=host:port", spec);
+		snprintf(err, errlen, "'%.80s' is not name=host:port%s", spec,
+		         weight ? "[@weight]" : "");
 		return LB_ERR_INVAL;
 	}
 	memcpy(name, spec, (size_t)(eq - spec));
@@ -92,11 +117,12 @@ int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
 		         host);
 		return LB_ERR_INVAL;
 	}
-	if (colon[1] < '0' || colon[1] > '9' || *end || p < 1 || p > 65535) {
+	if (colon[1] < '0' || colon[1] > '9' ||
+	    end != (at ? at : colon + strlen(colon)) || p < 1 || p > 65535) {
 		snprintf(err, errlen, "'%.80s': the port must be 1..65535",
 		         spec);
 		return LB_ERR_INVAL;
 	}
 	*port = (unsigned)p;
-	return 0;
+	return weight ? backend_weight(spec, at, weight, err, errlen) : 0;
 }

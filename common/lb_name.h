@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define LB_NAME_MAX 63 /* characters, without the NUL */
@@ -30,11 +31,13 @@ ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
 bool lb_host_valid(const char *s);
 
 /* Parses a static backend, "name=host:port" (LB_BACKENDS, and the
- * hostnames of /add under the static driver).  name holds LB_NAME_MAX + 1
- * bytes, host LB_HOST_MAX + 1.  Returns 0, or LB_ERR_INVAL with the reason
- * in err. */
+ * hostnames of /add under the static driver), with "@weight" (1..100)
+ * after it when weight is not NULL (*weight = 1 without it).  name holds
+ * LB_NAME_MAX + 1 bytes, host LB_HOST_MAX + 1.  Returns 0, or LB_ERR_INVAL
+ * with the reason in err. */
+#define LB_BACKEND_WEIGHT_MAX 100 /* = LB_WEIGHT_MAX (lb_ring.h) */
 int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
-                     char *err, size_t errlen);
+                     uint32_t *weight, char *err, size_t errlen);
 
 /* Writes a random valid name ("srv-" and 6 lower-case letters and digits)
  * to buf, which must hold LB_NAME_MAX + 1 bytes.  Uniqueness is the

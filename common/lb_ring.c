@@ -15,6 +15,7 @@ struct lb_ring {
 	uint32_t *owner;   /* slot -> server id, 0 = empty */
 	uint32_t *route;   /* slot -> serving slot, RING_NONE when empty */
 	uint32_t *members; /* server ids in join order */
+	uint32_t *weights; /* members' weights, 1..LB_WEIGHT_MAX */
 	size_t nmembers;
 	size_t cap;
 };
@@ -84,6 +85,7 @@ void lb_ring_destroy(struct lb_ring *r)
 	free(r->owner);
 	free(r->route);
 	free(r->members);
+	free(r->weights);
 	free(r);
 }
 
@@ -95,12 +97,17 @@ bool lb_ring_has(const struct lb_ring *r, uint32_t id)
 	return false;
 }
 
-static int ring_members_push(struct lb_ring *r, uint32_t id)
+static int ring_members_push(struct lb_ring *r, uint32_t id, uint32_t weight)
 {
-	if (lb_array_grow((void **)&r->members, &r->cap, r->nmembers + 1,
-	                  sizeof(*r->members)) != 0)
+	size_t cap = r->cap;
+
+	if (lb_array_grow((void **)&r->members, &cap, r->nmembers + 1,
+	                  sizeof(*r->members)) != 0 ||
+	    lb_array_grow((void **)&r->weights, &r->cap, r->nmembers + 1,
+	                  sizeof(*r->weights)) != 0)
 		return LB_ERR_NOMEM;
-	r->members[r->nmembers++] = id;
+	r->members[r->nmembers] = id;
+	r->weights[r->nmembers++] = weight;
 	return 0;
 }
 
@@ -124,7 +131,7 @@ int lb_ring_from_table(const struct lb_preset *p, const uint32_t *owner,
 			continue;
 		added = lb_idset_add(&seen, owner[s]);
 		if (added < 0 ||
-		    (added && (rv = ring_members_push(r, owner[s])) != 0)) {
+		    (added && (rv = ring_members_push(r, owner[s], 1)) != 0)) {
 			lb_idset_fini(&seen);
 			lb_ring_destroy(r);
 			return added < 0 ? LB_ERR_NOMEM : rv;
@@ -136,13 +143,14 @@ int lb_ring_from_table(const struct lb_preset *p, const uint32_t *owner,
 	return 0;
 }
 
-/* Linear probing: Phi(i, j) mod slots, then the next free slot clockwise. */
-static int ring_place_linear(struct lb_ring *r, uint32_t id)
+/* Linear probing: Phi(i, j) mod slots, then the next free slot clockwise;
+ * K x weight virtual servers (j = 0..K-1 are the assignment's). */
+static int ring_place_linear(struct lb_ring *r, uint32_t id, uint32_t weight)
 {
 	uint32_t n = r->preset.slots;
 	uint32_t placed = 0;
 
-	for (uint32_t j = 0; j < r->preset.vnodes; j++) {
+	for (uint32_t j = 0; j < r->preset.vnodes * weight; j++) {
 		uint32_t s =
 		    (uint32_t)(lb_hash_vnode(r->preset.hash, id, j) % n);
 		uint32_t probes = 0;
@@ -169,7 +177,9 @@ full:
 
 /* Maglev's table population: every member has a permutation of the slots
  * (offset + k * skip mod a prime M), and the members take turns claiming the
- * next unclaimed slot of their permutation until the table is full. */
+ * next unclaimed slot of their permutation until the table is full; a
+ * member of weight w claims w slots a turn, so it owns w / (sum of the
+ * weights) of the table, within w slots. */
 static int ring_place_maglev(struct lb_ring *r)
 {
 	uint32_t m = r->preset.slots;
@@ -197,12 +207,14 @@ static int ring_place_maglev(struct lb_ring *r)
 	}
 	for (;;) {
 		for (size_t i = 0; i < nm; i++) {
-			while (r->owner[cur[i]] != 0)
+			for (uint32_t k = 0; k < r->weights[i]; k++) {
+				while (r->owner[cur[i]] != 0)
+					cur[i] = (cur[i] + skip[i]) % m;
+				r->owner[cur[i]] = r->members[i];
 				cur[i] = (cur[i] + skip[i]) % m;
-			r->owner[cur[i]] = r->members[i];
-			cur[i] = (cur[i] + skip[i]) % m;
-			if (++filled == m)
-				goto done;
+				if (++filled == m)
+					goto done;
+			}
 		}
 	}
 done:
@@ -211,21 +223,21 @@ done:
 	return 0;
 }
 
-int lb_ring_add(struct lb_ring *r, uint32_t id)
+int lb_ring_add(struct lb_ring *r, uint32_t id, uint32_t weight)
 {
 	int rv;
 
-	if (id == 0)
+	if (id == 0 || weight < 1 || weight > LB_WEIGHT_MAX)
 		return LB_ERR_INVAL;
 	if (lb_ring_has(r, id))
 		return LB_ERR_EXISTS;
 	if (r->preset.placement == LB_PLACE_MAGLEV &&
 	    r->nmembers >= r->preset.slots)
 		return LB_ERR_FULL;
-	if ((rv = ring_members_push(r, id)) != 0)
+	if ((rv = ring_members_push(r, id, weight)) != 0)
 		return rv;
 	if (r->preset.placement == LB_PLACE_LINEAR)
-		rv = ring_place_linear(r, id);
+		rv = ring_place_linear(r, id, weight);
 	else
 		rv = ring_place_maglev(r);
 	if (rv != 0) {
@@ -248,6 +260,8 @@ int lb_ring_remove(struct lb_ring *r, uint32_t id)
 	if (i == r->nmembers)
 		return LB_ERR_NOTFOUND;
 	memmove(&r->members[i], &r->members[i + 1],
+	        (r->nmembers - i - 1) * sizeof(uint32_t));
+	memmove(&r->weights[i], &r->weights[i + 1],
 	        (r->nmembers - i - 1) * sizeof(uint32_t));
 	r->nmembers--;
 	if (r->preset.placement == LB_PLACE_LINEAR) {

@@ -35,10 +35,15 @@ int lb_ring_from_table(const struct lb_preset *p, const uint32_t *owner,
 /* Accepts NULL. */
 void lb_ring_destroy(struct lb_ring *r);
 
-/* Places the virtual servers of replica server_id (>= 1).  Nothing changes
- * on failure.  Returns 0, LB_ERR_INVAL (id 0), LB_ERR_EXISTS, LB_ERR_FULL
- * (no free slot left) or LB_ERR_NOMEM. */
-int lb_ring_add(struct lb_ring *r, uint32_t server_id);
+/* A replica's weight scales its share of the slots: K x weight virtual
+ * servers with linear placement, weight claims a turn with Maglev. */
+#define LB_WEIGHT_MAX 100
+
+/* Places the virtual servers of replica server_id (>= 1) with weight
+ * 1..LB_WEIGHT_MAX.  Nothing changes on failure.  Returns 0, LB_ERR_INVAL
+ * (id 0, a weight out of range), LB_ERR_EXISTS, LB_ERR_FULL (no free slot
+ * left) or LB_ERR_NOMEM. */
+int lb_ring_add(struct lb_ring *r, uint32_t server_id, uint32_t weight);
 
 /* Frees the slots of server_id.  With linear placement no other replica's
  * slot moves, so only the removed replica's keys move.  Returns 0 or

@@ -23,6 +23,7 @@ struct cp_found {
 	uint32_t server_id;
 	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
+	uint32_t weight; /* 0: 1 (only LB_BACKENDS' name=host:port@w has one) */
 };
 
 /* Called from a driver's own thread when a replica ends without being

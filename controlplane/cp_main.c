@@ -74,6 +74,7 @@ static void found_to_replica(const struct cp_found *f, struct cp_replica *r)
 	r->id = f->server_id;
 	snprintf(r->host, sizeof(r->host), "%s", f->host);
 	r->port = f->port;
+	r->weight = f->weight;
 }
 
 /* Sorts what the driver found (join order is id order) into r[] and probes

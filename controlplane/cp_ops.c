@@ -96,6 +96,8 @@ static void reply_status(struct cp *cp, Lb__AdminReply *reply)
 		                                           : "starting";
 		b->rs[i].has_fails = true;
 		b->rs[i].fails = (uint32_t)b->v[i].fails;
+		b->rs[i].has_weight = true;
+		b->rs[i].weight = cp_replica_weight(&b->v[i]);
 		b->rsp[i] = &b->rs[i];
 		b->st.ready += b->v[i].st == CP_R_UP;
 	}
@@ -104,6 +106,8 @@ static void reply_status(struct cp *cp, Lb__AdminReply *reply)
 		b->rs[n + i].name = b->dv[i].r.name;
 		b->rs[n + i].server_id = b->dv[i].r.id;
 		b->rs[n + i].state = "draining";
+		b->rs[n + i].has_weight = true;
+		b->rs[n + i].weight = cp_replica_weight(&b->dv[i].r);
 		b->rsp[n + i] = &b->rs[n + i];
 	}
 	b->st.desired = (uint32_t)n;
@@ -288,7 +292,7 @@ static bool add_given(struct cp *cp, const Lb__AdminRequest *req,
 		char why[192];
 		unsigned port;
 		if (given && lb_backend_parse(h, r[i].name, r[i].host, &port,
-		                              why, sizeof(why)) != 0) {
+		                              NULL, why, sizeof(why)) != 0) {
 			reply_error(reply, 400, "%s", why);
 			return false;
 		}
@@ -348,6 +352,12 @@ static bool add_counts_ok(struct cp *cp, const Lb__AdminRequest *req,
 
 	if (!counts_ok(req, reply, "newly added"))
 		return false;
+	if (req->has_weight &&
+	    (req->weight < 1 || req->weight > LB_WEIGHT_MAX)) {
+		reply_error(reply, 400, "'weight' must be 1..%d",
+		            LB_WEIGHT_MAX);
+		return false;
+	}
 	if (cp->driver->ops->given_addresses && req->n != req->n_hostnames) {
 		reply_error(reply, 400,
 		            "The static driver needs one name=host:port per "
@@ -388,8 +398,10 @@ add_prepare(struct cp *cp, const Lb__AdminRequest *req, Lb__AdminReply *reply)
 		goto fail;
 	add_random_names(cp, r, req->n_hostnames, n);
 	first = cp_state_reserve_ids(&cp->state, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		r[i].id = first + (uint32_t)i;
+		r[i].weight = req->has_weight ? req->weight : 1;
+	}
 	if (cp_state_take_names(&cp->state, r, n) == 0)
 		goto out;
 	reply_error(reply, 500, "cannot record the new names");

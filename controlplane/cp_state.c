@@ -231,7 +231,8 @@ int cp_state_add_up(struct cp_state *s, const struct cp_replica *r, size_t n)
 	if ((rv = state_reserve(s, n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((rv = lb_ring_add(s->ring, r[i].id)) != 0) {
+		if ((rv = lb_ring_add(s->ring, r[i].id,
+		                      cp_replica_weight(&r[i]))) != 0) {
 			/* Undo: nothing changes on failure. */
 			while (i-- > 0)
 				lb_ring_remove(s->ring, r[i].id);
@@ -361,6 +362,7 @@ bool cp_state_mark_dead(struct cp_state *s, const char *name, const char *why)
 		lb_name_random(repl.name, sizeof(repl.name));
 	while (name_used_locked(s, repl.name)); /* an /add's names too */
 	repl.id = s->next_id++;
+	repl.weight = s->v[i].weight; /* the replacement takes its share */
 	repl.st = CP_R_STARTING;
 	repl.died_us = lb_now_us();
 	atomic_fetch_add(&s->deaths[death_cause(why)], 1);
@@ -391,7 +393,8 @@ int cp_state_promote(struct cp_state *s, const char *name, const char *host,
 
 	pthread_mutex_lock(&s->mu);
 	if ((i = state_find(s, name)) >= 0 && s->v[i].st == CP_R_STARTING &&
-	    (rv = lb_ring_add(s->ring, s->v[i].id)) == 0) {
+	    (rv = lb_ring_add(s->ring, s->v[i].id,
+	                      cp_replica_weight(&s->v[i]))) == 0) {
 		s->v[i].st = CP_R_UP;
 		s->v[i].spawned = true;
 		s->v[i].fails = 0;
@@ -415,7 +418,8 @@ int cp_state_promote(struct cp_state *s, const char *name, const char *host,
 static void state_rise(struct cp_state *s, size_t i, bool ok, int rise)
 {
 	s->v[i].rises = ok ? s->v[i].rises + 1 : 0;
-	if (s->v[i].rises < rise || lb_ring_add(s->ring, s->v[i].id) != 0)
+	if (s->v[i].rises < rise ||
+	    lb_ring_add(s->ring, s->v[i].id, cp_replica_weight(&s->v[i])) != 0)
 		return;
 	s->v[i].st = CP_R_UP;
 	s->v[i].fails = s->v[i].rises = 0;
@@ -496,6 +500,8 @@ int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
 		reps[nup].server_id = s->v[i].id;
 		reps[nup].host = s->v[i].host;
 		reps[nup].port = s->v[i].port;
+		reps[nup].has_weight = true;
+		reps[nup].weight = cp_replica_weight(&s->v[i]);
 		rp[nup] = &reps[nup];
 		nup++;
 	}

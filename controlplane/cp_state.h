@@ -41,7 +41,14 @@ struct cp_replica {
 	int fails;       /* failed heartbeats in a row */
 	int rises;       /* good checks in a row while DOWN */
 	int64_t died_us; /* a replacement: when its predecessor died (0: not) */
+	uint32_t weight; /* its share: 1..LB_WEIGHT_MAX (0 is read as 1) */
 };
+
+/* r's weight, 0 read as 1: a replica made without one weighs 1. */
+static inline uint32_t cp_replica_weight(const struct cp_replica *r)
+{
+	return r->weight ? r->weight : 1;
+}
 
 /* A name on a list: a replica that died or was replaced, to be stopped
  * and deleted by the repair thread (a grave), or one that an /add in

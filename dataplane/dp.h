@@ -5,6 +5,7 @@
 #include "dp_config.h"
 #include "dp_conns.h"
 #include "dp_cpclient.h"
+#include "dp_gate.h"
 #include "dp_metrics.h"
 #include "dp_report.h"
 #include "dp_sync.h"
@@ -24,7 +25,8 @@ struct dp {
 	struct dp_report report; /* in flight, to the control plane */
 	struct dp_conns conns;
 	struct dp_stats stats;
-	int access_fd; /* the access log, -1: off */
+	struct dp_gate admit; /* LB_MAX_ACTIVE, in arrival order */
+	int access_fd;        /* the access log, -1: off */
 	/* A graceful stop: from SIGTERM on every answer says "Connection:
 	 * close", and the process waits until no request is served. */
 	atomic_bool stopping;

@@ -74,10 +74,18 @@ size_t dp_access_format(char *line, size_t cap, const struct dp_access_entry *e)
 	lb_buf_printf(
 	    &b,
 	    " status=%d replica=%s bytes_in=%llu bytes_out=%llu "
-	    "duration_ms=%.3f retries=%d request_id=%llu",
+	    "duration_ms=%.3f queue_ms=%.3f connect_ms=%.3f",
 	    e->status, e->replica ? e->replica : "none",
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out,
-	    (double)e->duration_us / 1000.0, e->retries, e->request_id);
+	    (double)e->duration_us / 1000.0, (double)e->queue_us / 1000.0,
+	    (double)e->connect_us / 1000.0);
+	if (e->response_us >= 0)
+		lb_buf_printf(&b, " response_ms=%.3f",
+		              (double)e->response_us / 1000.0);
+	else
+		lb_buf_str(&b, " response_ms=-1");
+	lb_buf_printf(&b, " retries=%d request_id=%llu", e->retries,
+	              e->request_id);
 	line[b.len] = '\n';
 	line[b.len + 1] = '\0';
 	return b.len + 1;

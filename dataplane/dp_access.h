@@ -17,6 +17,10 @@ struct dp_access_entry {
 	uint64_t bytes_in;   /* request body */
 	uint64_t bytes_out;  /* everything written to the client */
 	uint64_t duration_us;
+	/* Its phases (dp_metrics.h): waiting in line, connecting, the
+	 * replica's time to the answer's head (-1: no answer). */
+	uint64_t queue_us, connect_us;
+	int64_t response_us;
 	int retries;
 	unsigned long long request_id;
 };

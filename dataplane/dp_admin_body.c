@@ -2,6 +2,7 @@
 #include "dp_admin_body.h"
 
 #include "lb_err.h"
+#include "lb_ring.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -42,7 +43,29 @@ static bool json_too_deep(const char *p, size_t len)
 	return false;
 }
 
-/* Parses {"n": int >= 1, "hostnames": [string, ...]} into req.  On failure
+/* The optional "weight" of /add: an integer 1..LB_WEIGHT_MAX. */
+static bool body_weight(const cJSON *root, Lb__AdminRequest *req, char *err,
+                        size_t errlen)
+{
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "weight");
+
+	if (!w || cJSON_IsNull(w))
+		return true;
+	if (!cJSON_IsNumber(w) || !isfinite(w->valuedouble) ||
+	    w->valuedouble != floor(w->valuedouble) || w->valuedouble < 1 ||
+	    w->valuedouble > LB_WEIGHT_MAX) {
+		snprintf(err, errlen,
+		         "'weight' must be an integer from 1 to %d",
+		         LB_WEIGHT_MAX);
+		return false;
+	}
+	req->has_weight = 1;
+	req->weight = (uint32_t)w->valuedouble;
+	return true;
+}
+
+/* Parses {"n": int >= 1, "hostnames": [string, ...], "weight": 1..100}
+ * into req.  On failure
  * writes the client's mistake to err. */
 int dp_admin_body_parse(const char *body, size_t len, Lb__AdminRequest *req,
                         char *err, size_t errlen)
@@ -95,6 +118,8 @@ int dp_admin_body_parse(const char *body, size_t len, Lb__AdminRequest *req,
 	}
 	req->has_n = 1;
 	req->n = (uint64_t)n->valuedouble;
+	if (!body_weight(root, req, err, errlen))
+		goto out;
 	hosts = cJSON_GetObjectItemCaseSensitive(root, "hostnames");
 	if (hosts && !cJSON_IsNull(hosts)) {
 		if (!cJSON_IsArray(hosts)) {

@@ -116,9 +116,24 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	     &c->min_body_rate},
 	    {"replica-max-conns", "LB_REPLICA_MAX_CONNS", LB_OPT_INT, "128", 1,
 	     100000, NULL,
-	     "connections open to one replica at most (keep under the "
-	     "replica's THREADS divided by the number of data planes)",
+	     "exchanges at once with one replica, each on a connection of its "
+	     "own (keep under the replica's THREADS divided by the number of "
+	     "data planes); past it, requests wait in line",
 	     &c->replica_max_conns},
+	    {"replica-max-queue", "LB_REPLICA_MAX_QUEUE", LB_OPT_INT, "256", 0,
+	     100000, NULL,
+	     "requests that may wait in line for one replica; past it, the "
+	     "next replica is tried",
+	     &c->replica_max_queue},
+	    {"queue-timeout-ms", "LB_QUEUE_TIMEOUT_MS", LB_OPT_INT, "1000", 1,
+	     600000, NULL,
+	     "longest wait in a line (admission or a replica's); past it, 503 "
+	     "with Retry-After",
+	     &c->queue_timeout_ms},
+	    {"max-active", "LB_MAX_ACTIVE", LB_OPT_INT, "-1", -1, 100000, NULL,
+	     "requests proxied at once before they wait in line, in arrival "
+	     "order (-1: 8 per CPU core; 0: no limit)",
+	     &c->max_active},
 	    {"keepalive-ms", "LB_KEEPALIVE_MS", LB_OPT_INT, "30000", 0, 3600000,
 	     NULL, "idle time before a client connection closes",
 	     &c->keepalive_ms},

@@ -40,6 +40,9 @@ struct dp_config {
 	long long body_buffer;   /* request body read before a replica */
 	long long min_body_rate; /* bytes/s; 0: no minimum */
 	long long replica_max_conns;
+	long long replica_max_queue;
+	long long queue_timeout_ms;
+	long long max_active; /* admission (dp_gate.h); -1: per core */
 	long long keepalive_ms;
 	long long head_timeout_ms;
 	long long max_conns_per_ip;

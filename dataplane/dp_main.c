@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <stdio.h>
+#include <unistd.h>
 
 /* After the drain, idle keep-alive connections get this long to be
  * closed by civetweb before the process ends anyway. */
@@ -89,6 +90,18 @@ static void dp_drain(struct dp *dp)
 		       (long long)(lb_now_ms() - t0));
 }
 
+/* LB_MAX_ACTIVE, -1 resolved: enough requests at once to keep every core
+ * busy while some wait for their replica's connection, few enough that the
+ * others are served in arrival order (docs/performance.md). */
+static int dp_max_active(const struct dp_config *c)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->max_active >= 0)
+		return (int)c->max_active;
+	return 8 * (int)(cores > 0 ? cores : 1);
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp dp; /* the one context */
@@ -128,7 +141,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-dataplane: out of memory\n");
 		return 1;
 	}
-	dp_upstream_set_max_conns((int)dp.cfg.replica_max_conns);
+	dp_upstream_set_limits((int)dp.cfg.replica_max_conns,
+	                       (int)dp.cfg.replica_max_queue);
+	dp_gate_init(&dp.admit, dp_max_active(&dp.cfg), (int)dp.cfg.threads);
 	dp_answer_global_init();
 	dp_router_init(&dp.router);
 	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, dp.cfg.admin_token,

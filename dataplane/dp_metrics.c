@@ -71,6 +71,18 @@ static void sample_conns(struct lb_prom *b, const char *fam,
 	lb_prom_sample(b, fam, labels, idle);
 }
 
+static void sample_queue(struct lb_prom *b, const char *fam,
+                         const struct dp_backend *be, const char *name)
+{
+	char labels[160];
+	int active, queued;
+	unsigned long long timeouts;
+
+	dp_upstream_queue(be->up, &active, &queued, &timeouts);
+	snprintf(labels, sizeof(labels), "replica=\"%s\"", name);
+	lb_prom_sample(b, fam, labels, queued);
+}
+
 static void sample_ejections(struct lb_prom *b, const char *fam,
                              const struct dp_backend *be, const char *name)
 {
@@ -95,6 +107,10 @@ static void render_replicas(struct dp_table *t, struct lb_prom *b)
 	     "Connections to the replica: active (an exchange runs on it) or "
 	     "idle (pooled).",
 	     sample_conns},
+	    {"lb_upstream_queue", "gauge",
+	     "Requests waiting in line for the replica (past "
+	     "LB_REPLICA_MAX_CONNS exchanges at once).",
+	     sample_queue},
 	    {"lb_upstream_ejections_total", "counter",
 	     "Times the replica was ejected: skipped for LB_EJECT_MS after it "
 	     "refused a connection, or for a growing time after "
@@ -126,6 +142,41 @@ static void render_gauge(struct lb_prom *b, const char *name, const char *help,
 	lb_prom_sample(b, name, "", value);
 }
 
+static void render_phases(struct dp *dp, struct lb_prom *b)
+{
+	static const char *const phases[DP_PHASES] = {"queue", "connect",
+	                                              "response"};
+	const char *fam = "lb_request_phase_seconds";
+	char labels[64];
+	int active, queued;
+
+	lb_prom_family(b, fam, "histogram",
+	               "Where requests' time went: waiting in line (admission "
+	               "and the replica's queue), connecting (0 on a pooled "
+	               "connection), the replica's time to the answer's head, "
+	               "and the total.");
+	for (int i = 0; i < DP_PHASES; i++) {
+		snprintf(labels, sizeof(labels), "phase=\"%s\"", phases[i]);
+		lb_prom_histo(b, fam, labels, &dp->stats.phase[i]);
+	}
+	lb_prom_histo(b, fam, "phase=\"total\"", &dp->stats.duration);
+	dp_gate_counts(&dp->admit, &active, &queued);
+	render_gauge(b, "lb_admitted_requests",
+	             "Requests admitted that hold their place (until the "
+	             "answer's head, or a wait that may be long; "
+	             "LB_MAX_ACTIVE).",
+	             active);
+	render_gauge(b, "lb_admission_queue",
+	             "Requests waiting in line for admission.", queued);
+	render_counter(b, "lb_queue_timeouts_total",
+	               "Requests answered 503 after LB_QUEUE_TIMEOUT_MS in "
+	               "line, by which line.",
+	               "queue=\"admission\"",
+	               (double)atomic_load(&dp->admit.timeouts_total));
+	lb_prom_sample(b, "lb_queue_timeouts_total", "queue=\"replica\"",
+	               (double)atomic_load(&dp->stats.replica_queue_timeouts));
+}
+
 void dp_metrics_render(struct dp *dp, struct lb_prom *b)
 {
 	static const char *const reasons[] = {"connect", "busy", "broken"};
@@ -138,6 +189,7 @@ void dp_metrics_render(struct dp *dp, struct lb_prom *b)
 	               "Time from a request's head to the end of its answer.");
 	lb_prom_histo(b, "lb_request_duration_seconds", "",
 	              &dp->stats.duration);
+	render_phases(dp, b);
 	lb_prom_family(b, "lb_upstream_retries_total", "counter",
 	               "Requests sent on to another replica, by why.");
 	for (int i = 0; i < 3; i++) {

@@ -41,20 +41,39 @@ struct dp_replica_stats *dp_metrics_replica_first(void);
 
 enum dp_retry_reason { DP_RETRY_CONNECT, DP_RETRY_BUSY, DP_RETRY_BROKEN };
 
+/* Where a request's time went, like HAProxy's log timers: waiting in
+ * line (admission and the replica's queue), connecting to the replica (0
+ * on a pooled connection), the replica's time from the request sent to
+ * the answer's head; the whole is lb_request_duration_seconds. */
+enum dp_phase {
+	DP_PHASE_QUEUE,
+	DP_PHASE_CONNECT,
+	DP_PHASE_RESPONSE,
+	DP_PHASES
+};
+
+struct dp_timers {
+	uint64_t total_us;
+	uint64_t queue_us, connect_us;
+	int64_t response_us; /* -1: no answer came */
+};
+
 /* The data plane's own counters. */
 struct dp_stats {
 	atomic_ullong no_replica[DP_CODES]; /* answered without a replica */
 	atomic_ullong retries[3];           /* by enum dp_retry_reason */
 	atomic_ullong key_fallbacks;        /* requests that lacked their key */
 	atomic_ullong cookies_set;          /* sticky cookies handed out */
-	struct lb_histo duration;           /* of proxied requests */
+	atomic_ullong replica_queue_timeouts; /* 503 after a replica's line */
+	struct lb_histo duration;             /* of proxied requests */
+	struct lb_histo phase[DP_PHASES];
 };
 
 void dp_stats_init(struct dp_stats *s);
 
 /* Counts one answered request: by its replica (NULL: none was reached). */
 void dp_metrics_count(struct dp_stats *s, struct dp_replica_stats *r,
-                      int status, uint64_t us);
+                      int status, const struct dp_timers *t);
 
 struct dp;
 

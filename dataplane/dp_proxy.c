@@ -71,7 +71,12 @@ struct proxy {
 	                                  is held until the request is
 	                                  counted) */
 	int retries;
-	int64_t t0_us;
+	struct dp_gate *admit; /* LB_MAX_ACTIVE */
+	bool admitted;         /* holds a place in it */
+	/* Timers (dp_metrics.h): when the head was in hand, time in lines
+	 * and connecting, when the last try's request began to go out and
+	 * when its answer's head came. */
+	int64_t t0_us, queue_us, connect_us, send_us, head_us;
 	int status; /* what the client was answered */
 	/* Buffers, never zeroed, and off the worker's stack (civetweb gives
 	 * it 100 KiB). */
@@ -80,6 +85,8 @@ struct proxy {
 	struct dp_reply reply; /* set up by dp_reply_init() */
 	char answer[DP_ANSWER_BUF];
 };
+
+static void proxy_unadmit(void *arg);
 
 /* Each worker thread keeps one struct proxy for the requests it serves one
  * after another: no allocation on the hot path, and memory that follows
@@ -133,8 +140,11 @@ static bool proxy_body_too_slow(const struct proxy *px)
 static long proxy_body_read(void *arg, char *buf, size_t cap)
 {
 	struct proxy *px = arg;
-	int n =
-	    mg_read(px->c, buf, cap < px->body_piece ? cap : px->body_piece);
+	int n;
+
+	/* Past the buffer the body comes at the client's pace. */
+	proxy_unadmit(px);
+	n = mg_read(px->c, buf, cap < px->body_piece ? cap : px->body_piece);
 
 	if (n < 0 || (n == 0 && px->body_length >= 0 &&
 	              px->body_read < (unsigned long long)px->body_length)) {
@@ -358,6 +368,41 @@ static int proxy_headers(const struct proxy *px, char *buf, size_t cap,
 	return b.cut ? -1 : (int)b.len;
 }
 
+/* ---- admission: LB_MAX_ACTIVE requests at once, the others in line ------ */
+
+/* A request holds its place from admission until its request went out to
+ * a replica, or until it must wait for something else that may take long
+ * (a replica's line, a slow connect, the client's body): a place stands
+ * for a thread that works, so a slow replica holds none. */
+static void proxy_unadmit(void *arg)
+{
+	struct proxy *px = arg;
+
+	if (px->admitted) {
+		px->admitted = false;
+		dp_gate_leave(px->admit);
+	}
+}
+
+/* Returns 0, or the status answered (503 past LB_QUEUE_TIMEOUT_MS). */
+static int proxy_admit(struct proxy *px)
+{
+	int64_t waited;
+	enum dp_gate_result r = dp_gate_enter(
+	    px->admit, (long)px->cfg->queue_timeout_ms, &waited, NULL, NULL);
+
+	px->queue_us += waited;
+	if (r == DP_GATE_IN) {
+		px->admitted = true;
+		return 0;
+	}
+	lb_http_send_error(px->c, 503, "Retry-After: 1\r\n",
+	                   "Too many requests at once: none was admitted in "
+	                   "%lld ms (LB_MAX_ACTIVE %d)",
+	                   px->cfg->queue_timeout_ms, px->admit->limit);
+	return 503;
+}
+
 /* ---- the answer: from the replica to the client ------------------------- */
 
 static int proxy_client_write(void *arg, const void *p, size_t n)
@@ -370,6 +415,8 @@ static int proxy_on_head(void *arg, const struct dp_answer_head *h)
 	struct proxy *px = arg;
 	long long max = px->cfg->max_body;
 
+	px->head_us = lb_now_us();
+	proxy_unadmit(px); /* what is left is the client's pace */
 	px->status = h->status;
 	/* LB_RETRY_5XX: an idempotent request whose body is in hand may go
 	 * to the next replica; this answer is dropped. */
@@ -518,7 +565,7 @@ static void proxy_outlier(const struct proxy *px, const struct dp_table *t,
 {
 	enum dp_outlier_outcome o = DP_OUTLIER_OK;
 
-	if (r == DP_UP_BUSY || r == DP_UP_STOPPED)
+	if (r == DP_UP_BUSY || r == DP_UP_QUEUED || r == DP_UP_STOPPED)
 		return;
 	if (r == DP_UP_CONNECT)
 		o = DP_OUTLIER_REFUSED;
@@ -535,6 +582,7 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	const struct dp_upstream_sink sink = {
 	    .answer = {proxy_on_head, proxy_on_body, px},
 	    .flush = proxy_on_flush,
+	    .park = proxy_unadmit,
 	};
 	enum dp_upstream_result r = DP_UP_CONNECT;
 	struct dp_upstream_info info;
@@ -547,6 +595,9 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 		px->last = b;
 		px->swallow = px->swallowed_5xx = false;
 		r = dp_upstream_do(req, &sink, &info, err, errlen);
+		px->queue_us += (int64_t)info.queue_us;
+		px->connect_us += (int64_t)info.connect_us;
+		px->send_us = info.send_us;
 		proxy_outlier(px, t, b, r);
 		if (r == DP_UP_OK && px->swallowed_5xx) {
 			snprintf(err, errlen, "the replica answered %d",
@@ -556,6 +607,8 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 		}
 		if (r == DP_UP_OK || r == DP_UP_STOPPED)
 			return r;
+		if (r == DP_UP_QUEUED)
+			atomic_fetch_add(&px->stats->replica_queue_timeouts, 1);
 		lb_log(LB_WARN, "upstream_failed",
 		       "replica=%s result=%d reason=\"%s\" request_id=%llu",
 		       b->name, (int)r, err, px->request_id);
@@ -600,6 +653,7 @@ static int proxy_fail(struct proxy *px, enum dp_upstream_result r,
 		                   "Replica did not answer in time (%s)", err);
 		return 504;
 	case DP_UP_BUSY:
+	case DP_UP_QUEUED:
 		lb_http_send_error(c, 503, "Retry-After: 1\r\n",
 		                   "Replicas are busy (%s)", err);
 		return 503;
@@ -648,6 +702,7 @@ static int proxy_forward(struct proxy *px, const struct dp_table *t)
 	req.head_method = strcmp(ri->request_method, "HEAD") == 0;
 	req.idempotent = px->idempotent;
 	req.buf = px->answer;
+	req.queue_timeout_ms = (long)px->cfg->queue_timeout_ms;
 	req.connect_timeout_ms = (long)px->cfg->connect_timeout_ms;
 	req.timeout_ms = (long)px->cfg->upstream_timeout_ms;
 
@@ -734,11 +789,17 @@ static int proxy_precheck(struct proxy *px)
 /* Counts the request, and writes its access log line. */
 static void proxy_account(struct proxy *px, struct dp *dp, int status)
 {
-	uint64_t us = (uint64_t)(lb_now_us() - px->t0_us);
 	struct dp_replica_stats *served = px->last ? px->last->stats : NULL;
+	struct dp_timers tm = {
+	    .total_us = (uint64_t)(lb_now_us() - px->t0_us),
+	    .queue_us = (uint64_t)px->queue_us,
+	    .connect_us = (uint64_t)px->connect_us,
+	    .response_us =
+	        px->head_us && px->send_us ? px->head_us - px->send_us : -1,
+	};
 	struct dp_access_entry e;
 
-	dp_metrics_count(&dp->stats, served, status, us);
+	dp_metrics_count(&dp->stats, served, status, &tm);
 	if (dp->access_fd < 0)
 		return;
 	e = (struct dp_access_entry){
@@ -749,7 +810,10 @@ static void proxy_account(struct proxy *px, struct dp *dp, int status)
 	    .replica = served ? px->last->name : NULL,
 	    .bytes_in = px->body_read,
 	    .bytes_out = px->reply.bytes + lb_http_sent(),
-	    .duration_us = us,
+	    .duration_us = tm.total_us,
+	    .queue_us = tm.queue_us,
+	    .connect_us = tm.connect_us,
+	    .response_us = tm.response_us,
 	    .retries = px->retries,
 	    .request_id = px->request_id,
 	};
@@ -765,6 +829,8 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 	if ((status = proxy_precheck(px)) == 0 &&
 	    (status = proxy_body_start(px)) != 0)
 		proxy_body_refused(px, status);
+	else if (status == 0)
+		status = proxy_admit(px);
 	if (status != 0) {
 		proxy_account(px, dp, status);
 		return status;
@@ -781,6 +847,7 @@ static int proxy_run(struct proxy *px, struct dp *dp)
 	} else {
 		status = proxy_forward(px, t);
 	}
+	proxy_unadmit(px);
 	proxy_account(px, dp, status);
 	dp_table_release(t); /* after: the replica's counters live with it */
 	return status;
@@ -801,6 +868,7 @@ int dp_proxy_handle(struct mg_connection *c, struct dp *dp)
 	px->ri = mg_get_request_info(c);
 	px->path = px->ri->local_uri_raw;
 	px->stats = &dp->stats;
+	px->admit = &dp->admit;
 	px->t0_us = lb_now_us();
 	px->idempotent = method_idempotent(px->ri->request_method);
 	status = proxy_run(px, dp);

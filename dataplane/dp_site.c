@@ -55,7 +55,8 @@ static void site_counts(const struct dp_backend *b, double *all, double *bad)
 }
 
 static cJSON *site_replica(const struct dp_table *t, const char *name,
-                           uint32_t id, const char *state, uint32_t fails)
+                           uint32_t id, const char *state, uint32_t fails,
+                           uint32_t weight)
 {
 	cJSON *r = cJSON_CreateObject();
 	const struct dp_backend *b = t ? dp_table_backend(t, id) : NULL;
@@ -66,6 +67,7 @@ static cJSON *site_replica(const struct dp_table *t, const char *name,
 	cJSON_AddNumberToObject(r, "id", id);
 	cJSON_AddStringToObject(r, "state", state);
 	cJSON_AddNumberToObject(r, "fails", fails);
+	cJSON_AddNumberToObject(r, "weight", weight);
 	cJSON_AddBoolToObject(r, "in_ring", b != NULL);
 	cJSON_AddNumberToObject(r, "inflight",
 	                        b ? dp_upstream_inflight(b->up) : 0);
@@ -97,7 +99,7 @@ static void site_dead(cJSON *arr, const Lb__Status *st, uint64_t now)
 			listed = strcmp(st->replicas[k]->name, e->name) == 0;
 		if (!listed)
 			cJSON_AddItemToArray(
-			    arr, site_replica(NULL, e->name, 0, "dead", 0));
+			    arr, site_replica(NULL, e->name, 0, "dead", 0, 1));
 	}
 }
 
@@ -147,14 +149,15 @@ static void site_replicas(cJSON *root, const struct dp_table *t,
 			const Lb__ReplicaStatus *r = st->replicas[i];
 			cJSON_AddItemToArray(
 			    arr, site_replica(t, r->name, r->server_id,
-			                      r->state, r->fails));
+			                      r->state, r->fails,
+			                      r->has_weight ? r->weight : 1));
 		}
 		site_dead(arr, st, now);
 		return;
 	}
 	for (size_t i = 0; t && i < t->n; i++)
 		cJSON_AddItemToArray(
-		    arr, site_replica(t, t->b[i].name, t->b[i].id, "up", 0));
+		    arr, site_replica(t, t->b[i].name, t->b[i].id, "up", 0, 1));
 }
 
 static cJSON *site_state(struct dp *dp)

@@ -1,5 +1,6 @@
 #include "dp_upstream.h"
 
+#include "dp_gate.h"
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_name.h"
@@ -24,17 +25,19 @@
 
 #define POOL_MAX 32 /* idle connections kept per replica */
 
-/* ---- backends: a shared pool and a connection cap per replica ---------- */
+/* ---- backends: a shared pool and a queue per replica -------------------- */
 
 struct dp_upstream_backend {
 	char host[LB_HOST_MAX + 1];
 	uint16_t port;
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* a connection came back, or closed */
-	int open;          /* connections open: idle + in use */
+	/* Exchanges at once, each on a connection of its own: at most
+	 * max_conns, the others wait in line (dp_gate.h). */
+	struct dp_gate gate;
+	pthread_mutex_t mu; /* the pool */
+	int open;           /* connections open: idle + in use */
 	int idle[POOL_MAX];
 	int nidle;
-	atomic_int inflight; /* exchanges running */
+	atomic_int inflight; /* exchanges running or waiting */
 	int refs;            /* under registry_mu */
 	struct dp_upstream_backend *next;
 };
@@ -43,7 +46,7 @@ struct dp_upstream_backend {
  * table is built, so a list under one mutex is enough. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct dp_upstream_backend *registry;
-static int max_conns = 128;
+static int max_conns = 128, max_queue = 256;
 
 int dp_upstream_inflight(const struct dp_upstream_backend *b)
 {
@@ -79,9 +82,17 @@ void dp_upstream_conns(struct dp_upstream_backend *b, int *open, int *idle)
 	pthread_mutex_unlock(&b->mu);
 }
 
-void dp_upstream_set_max_conns(int n)
+void dp_upstream_set_limits(int conns, int queue)
 {
-	max_conns = n;
+	max_conns = conns;
+	max_queue = queue;
+}
+
+void dp_upstream_queue(struct dp_upstream_backend *b, int *active, int *queued,
+                       unsigned long long *timeouts)
+{
+	dp_gate_counts(&b->gate, active, queued);
+	*timeouts = atomic_load(&b->gate.timeouts_total);
 }
 
 struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
@@ -101,7 +112,7 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
 		snprintf(b->host, sizeof(b->host), "%s", host);
 		b->port = port;
 		pthread_mutex_init(&b->mu, NULL);
-		lb_time_cond_init(&b->cv);
+		dp_gate_init(&b->gate, max_conns, max_queue);
 		b->refs = 1;
 		b->next = registry;
 		registry = b;
@@ -133,36 +144,23 @@ void dp_upstream_backend_put(struct dp_upstream_backend *b)
 	for (int i = 0; i < b->nidle; i++)
 		close(b->idle[i]);
 	pthread_mutex_destroy(&b->mu);
-	pthread_cond_destroy(&b->cv);
+	dp_gate_fini(&b->gate);
 	free(b);
 }
 
-/* An idle connection (*pooled = true), or the right to open one (fd -2),
- * or -1 when all stayed busy for wait_ms. */
-static int pool_take(struct dp_upstream_backend *b, long wait_ms, bool *pooled)
+/* An idle connection (*pooled = true), or the right to open one (-1).
+ * Called with a place in the gate, so a new connection stays within
+ * max_conns. */
+static int pool_take(struct dp_upstream_backend *b, bool *pooled)
 {
-	struct timespec deadline;
 	int fd = -1;
 
-	lb_time_deadline(&deadline, CLOCK_MONOTONIC, wait_ms);
 	pthread_mutex_lock(&b->mu);
-	for (;;) {
-		if (b->nidle > 0) {
-			fd = b->idle[--b->nidle];
-			*pooled = true;
-			break;
-		}
-		if (b->open < max_conns) {
-			b->open++;
-			fd = -2;
-			*pooled = false;
-			break;
-		}
-		if (pthread_cond_timedwait(&b->cv, &b->mu, &deadline) != 0) {
-			fd = -1;
-			break;
-		}
-	}
+	*pooled = b->nidle > 0;
+	if (*pooled)
+		fd = b->idle[--b->nidle];
+	else
+		b->open++;
 	pthread_mutex_unlock(&b->mu);
 	return fd;
 }
@@ -177,7 +175,6 @@ static void pool_give(struct dp_upstream_backend *b, int fd, bool reusable)
 		close(fd);
 		b->open--;
 	}
-	pthread_cond_signal(&b->cv);
 	pthread_mutex_unlock(&b->mu);
 }
 
@@ -186,7 +183,6 @@ static void pool_forfeit(struct dp_upstream_backend *b)
 {
 	pthread_mutex_lock(&b->mu);
 	b->open--;
-	pthread_cond_signal(&b->cv);
 	pthread_mutex_unlock(&b->mu);
 }
 
@@ -213,11 +209,25 @@ static int up_addr(const char *host, uint16_t port, struct sockaddr_in *sa)
 
 /* Connects with a deadline.  Returns the fd (blocking, TCP_NODELAY, reads
  * time out after timeout_ms of silence) or -1 with the reason in err. */
-static int up_connect(const struct dp_upstream_req *req, char *err,
+/* Waits up to DP_UPSTREAM_HOLD_MS for events on fd, then tells the sink
+ * that the wait may be long.  Returns poll()'s answer (0: told). */
+static int up_hold(int fd, short events, const struct dp_upstream_sink *sink)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	int n;
+
+	if (!sink->park)
+		return 0;
+	if ((n = poll(&pfd, 1, DP_UPSTREAM_HOLD_MS)) == 0)
+		sink->park(sink->answer.arg);
+	return n;
+}
+
+static int up_connect(const struct dp_upstream_req *req,
+                      const struct dp_upstream_sink *sink, char *err,
                       size_t errlen)
 {
 	struct sockaddr_in sa;
-	struct pollfd pfd;
 	struct timeval tv;
 	socklen_t sl = sizeof(int);
 	int fd, soerr = 0, one = 1, flags;
@@ -237,8 +247,9 @@ static int up_connect(const struct dp_upstream_req *req, char *err,
 			close(fd);
 			return -1;
 		}
-		pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
-		if (poll(&pfd, 1, (int)req->connect_timeout_ms) != 1) {
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		if (up_hold(fd, POLLOUT, sink) == 0 &&
+		    poll(&pfd, 1, (int)req->connect_timeout_ms) != 1) {
 			snprintf(err, errlen, "connect: timed out after %ld ms",
 			         req->connect_timeout_ms);
 			close(fd);
@@ -390,6 +401,8 @@ static enum dp_upstream_result read_answer(int fd, struct dp_answer *a,
 			snprintf(err, errlen, "%s", a->err);
 			return DP_UP_BAD;
 		}
+		if (!a->head_done && !info->got_bytes && sink->park)
+			sink->park(sink->answer.arg);
 		n = a->head_done ? recv(fd, at, room, MSG_DONTWAIT) : -1;
 		if (n < 0 && (!a->head_done || errno == EAGAIN ||
 		              errno == EWOULDBLOCK)) {
@@ -463,6 +476,7 @@ exchange(int fd, const struct dp_upstream_req *req,
 	return r;
 }
 
+/* The exchange on a pooled or new connection, with a place in the gate. */
 static enum dp_upstream_result upstream_run(const struct dp_upstream_req *req,
                                             const struct dp_upstream_sink *sink,
                                             struct dp_upstream_info *info,
@@ -474,22 +488,21 @@ static enum dp_upstream_result upstream_run(const struct dp_upstream_req *req,
 	int fd;
 
 	for (;;) {
-		fd = pool_take(b, req->connect_timeout_ms, &pooled);
-		if (fd == -1) {
-			snprintf(err, errlen,
-			         "all %d connections to the replica "
-			         "stayed busy",
-			         max_conns);
-			return DP_UP_BUSY;
-		}
+		fd = pool_take(b, &pooled);
 		if (pooled && !pool_quiet(fd)) {
 			pool_give(b, fd, false);
 			continue;
 		}
-		if (fd == -2 && (fd = up_connect(req, err, errlen)) < 0) {
-			pool_forfeit(b);
-			return DP_UP_CONNECT;
+		if (!pooled) {
+			int64_t t0 = lb_now_us();
+			fd = up_connect(req, sink, err, errlen);
+			info->connect_us += lb_now_us() - t0;
+			if (fd < 0) {
+				pool_forfeit(b);
+				return DP_UP_CONNECT;
+			}
 		}
+		info->send_us = lb_now_us();
 		r = exchange(fd, req, sink, info, &reusable, err, errlen);
 		pool_give(b, fd, reusable);
 		/* A pooled connection that the replica closed just now fails
@@ -506,6 +519,31 @@ static enum dp_upstream_result upstream_run(const struct dp_upstream_req *req,
 	}
 }
 
+/* A place among the replica's max_conns exchanges, in arrival order. */
+static enum dp_upstream_result
+upstream_enter(const struct dp_upstream_req *req,
+               const struct dp_upstream_sink *sink,
+               struct dp_upstream_info *info, char *err, size_t errlen)
+{
+	switch (dp_gate_enter(&req->backend->gate, req->queue_timeout_ms,
+	                      &info->queue_us, sink->park, sink->answer.arg)) {
+	case DP_GATE_IN:
+		return DP_UP_OK;
+	case DP_GATE_FULL:
+		snprintf(err, errlen,
+		         "%d exchanges in progress and %d waiting for the "
+		         "replica",
+		         max_conns, max_queue);
+		return DP_UP_BUSY;
+	default:
+		snprintf(err, errlen,
+		         "waited %ld ms in the replica's queue (%d exchanges "
+		         "at most at once)",
+		         req->queue_timeout_ms, max_conns);
+		return DP_UP_QUEUED;
+	}
+}
+
 enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
                                        const struct dp_upstream_sink *sink,
                                        struct dp_upstream_info *info, char *err,
@@ -516,7 +554,10 @@ enum dp_upstream_result dp_upstream_do(const struct dp_upstream_req *req,
 
 	memset(info, 0, sizeof(*info));
 	atomic_fetch_add(&b->inflight, 1);
-	r = upstream_run(req, sink, info, err, errlen);
+	if ((r = upstream_enter(req, sink, info, err, errlen)) == DP_UP_OK) {
+		r = upstream_run(req, sink, info, err, errlen);
+		dp_gate_leave(&b->gate);
+	}
 	atomic_fetch_sub(&b->inflight, 1);
 	return r;
 }

@@ -29,9 +29,10 @@
  * routing table refers to it. */
 struct dp_upstream_backend;
 
-/* Sets the cap on connections open to one replica.  Call once in main()
- * before threads start. */
-void dp_upstream_set_max_conns(int max_conns);
+/* Sets, per replica, the exchanges at once (= connections in use) and the
+ * requests that may wait in line for one.  Call once in main() before
+ * threads start. */
+void dp_upstream_set_limits(int max_conns, int max_queue);
 
 /* The backend for host:port, with one more reference (made on first use).
  * Returns NULL when out of memory. */
@@ -42,9 +43,14 @@ struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
  * NULL. */
 void dp_upstream_backend_put(struct dp_upstream_backend *b);
 
-/* Requests in flight to b (from this data plane): what bounded loads
- * weigh. */
+/* Requests in flight to b (from this data plane, queued ones included):
+ * what bounded loads weigh. */
 int dp_upstream_inflight(const struct dp_upstream_backend *b);
+
+/* b's exchanges running and waiting now, and the requests that left its
+ * line unserved so far. */
+void dp_upstream_queue(struct dp_upstream_backend *b, int *active, int *queued,
+                       unsigned long long *timeouts);
 
 /* One replica address with requests in flight. */
 struct dp_upstream_busy {
@@ -86,6 +92,7 @@ struct dp_upstream_req {
 	 * that was written, in part or whole, ever written again. */
 	bool idempotent;
 	char *buf; /* DP_ANSWER_BUF bytes the exchange works in, borrowed */
+	long queue_timeout_ms; /* longest wait in the replica's line */
 	long connect_timeout_ms;
 	long timeout_ms; /* longest silence of the replica */
 };
@@ -97,14 +104,24 @@ struct dp_upstream_req {
 struct dp_upstream_sink {
 	struct dp_answer_sink answer;
 	int (*flush)(void *arg);
+	/* Called (maybe more than once) when the exchange is about to wait
+	 * for something that may take long: a place in the replica's line,
+	 * a connection not made within DP_UPSTREAM_HOLD_MS, the answer once
+	 * the request went out.  NULL: not told. */
+	void (*park)(void *arg);
 };
+
+/* How long the exchange waits for a connection before it calls park(): a
+ * replica on this host or network accepts within it. */
+#define DP_UPSTREAM_HOLD_MS 2
 
 /* Why an exchange ended; decides whether the proxy may try another
  * replica. */
 enum dp_upstream_result {
 	DP_UP_OK,
 	DP_UP_CONNECT, /* no connection: the request was never sent */
-	DP_UP_BUSY,    /* every allowed connection stayed busy: not sent */
+	DP_UP_BUSY,    /* the replica's line was full: not sent */
+	DP_UP_QUEUED,  /* waited queue_timeout_ms in line: not sent */
 	DP_UP_BROKEN,  /* sent (maybe in part), then the connection broke
 	                  before any byte of the answer */
 	DP_UP_TIMEOUT, /* connected, but the replica went silent */
@@ -118,6 +135,10 @@ struct dp_upstream_info {
 	bool sent;      /* any byte of the request was written */
 	bool got_bytes; /* any byte of the answer arrived */
 	bool consumed;  /* more() was called: the body cannot be sent again */
+	/* Timers: time in the replica's line, spent connecting (0 on a
+	 * pooled connection), and when the request began to go out (lb_now_us
+	 * clock; 0: never). */
+	int64_t queue_us, connect_us, send_us;
 };
 
 /* Runs the exchange: sends the request, then passes the answer to the

@@ -178,6 +178,15 @@ class Stack:
         return requests.delete(self.url("/rm"), json=body, **kw)
 
 
+def pid_of(stack, name):
+    """The pid of replica `name`, from the process driver's state file."""
+    with open(stack.state_file()) as f:
+        for r in json.load(f)["replicas"]:
+            if r["name"] == name:
+                return r["pid"]
+    raise AssertionError(f"{name} not in the state file")
+
+
 def server_id(resp):
     """The client's bucketing rule: the last token of message."""
     return int(resp.json()["message"].split()[-1])

@@ -56,7 +56,7 @@ static struct lb_ring *ring_of(const char *preset, uint32_t slots,
 	if (lb_ring_create(&p, &r) != 0)
 		return NULL;
 	for (uint32_t i = 1; i <= n; i++) {
-		if (lb_ring_add(r, i) != 0) {
+		if (lb_ring_add(r, i, 1) != 0) {
 			lb_ring_destroy(r);
 			return NULL;
 		}

@@ -74,6 +74,7 @@ static int run_ours(struct dp_upstream_backend *b, const char *path, int n)
 	    .headers_len = sizeof(headers) - 1,
 	    .has_host = true,
 	    .body_complete = true,
+	    .queue_timeout_ms = 1000,
 	    .connect_timeout_ms = 1000,
 	    .timeout_ms = 5000,
 	};

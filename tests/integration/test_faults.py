@@ -6,17 +6,8 @@ import time
 
 import requests
 
-from lbstack import count_replica_processes, server_id
+from lbstack import count_replica_processes, pid_of, server_id
 from lbtest import TIME_FACTOR, Load, pid_alive, wait_for
-
-
-def pid_of(stack, name):
-    import json
-    with open(stack.state_file()) as f:
-        for r in json.load(f)["replicas"]:
-            if r["name"] == name:
-                return r["pid"]
-    raise AssertionError(f"{name} not in the state file")
 
 
 def test_kill9_replica_under_load_is_invisible(stack):

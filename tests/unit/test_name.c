@@ -1,3 +1,4 @@
+#include "lb_err.h"
 #include "lb_name.h"
 #include "lbt.h"
 
@@ -50,7 +51,45 @@ static void random_names_are_valid_and_differ(void)
 static int backend(const char *spec, char *name, char *host, unsigned *port)
 {
 	char err[256];
-	return lb_backend_parse(spec, name, host, port, err, sizeof(err));
+	return lb_backend_parse(spec, name, host, port, NULL, err, sizeof(err));
+}
+
+/* LB_BACKENDS' name=host:port@weight. */
+static void backend_weights(void)
+{
+	char name[LB_NAME_MAX + 1], host[LB_HOST_MAX + 1], err[256];
+	unsigned port = 0;
+	uint32_t w = 0;
+
+	LBT_EQ(lb_backend_parse("big=10.0.0.1:80@3", name, host, &port, &w, err,
+	                        sizeof(err)),
+	       0);
+	LBT_CHECK(strcmp(name, "big") == 0 && strcmp(host, "10.0.0.1") == 0);
+	LBT_EQ(port, 80);
+	LBT_EQ(w, 3);
+	LBT_EQ(
+	    lb_backend_parse("a=h:81", name, host, &port, &w, err, sizeof(err)),
+	    0);
+	LBT_EQ(w, 1);
+	LBT_EQ(port, 81);
+	LBT_EQ(lb_backend_parse("a=h:81@100", name, host, &port, &w, err,
+	                        sizeof(err)),
+	       0);
+	LBT_EQ(w, 100);
+	static const char *const bad[] = {"a=h:81@0", "a=h:81@101", "a=h:81@",
+	                                  "a=h:81@x", "a=h:81@3x",  "a=h:81@-2",
+	                                  "a=h:81@ 3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		LBT_EQ(lb_backend_parse(bad[i], name, host, &port, &w, err,
+		                        sizeof(err)),
+		       LB_ERR_INVAL);
+		LBT_CHECK(strstr(err, "weight must be 1..100") != NULL);
+	}
+	/* Where no weight is taken, "@" is no part of a port. */
+	LBT_EQ(backend("a=h:81@3", name, host, &port), LB_ERR_INVAL);
+	LBT_EQ(lb_backend_parse("a=h@x:81", name, host, &port, &w, err,
+	                        sizeof(err)),
+	       LB_ERR_INVAL);
 }
 
 static void backend_specs(void)
@@ -75,6 +114,7 @@ static void backend_specs(void)
 
 static const struct lbt_case cases[] = {
     {"backend_specs", backend_specs},
+    {"backend_weights", backend_weights},
     {"valid_names", valid_names},
     {"invalid_names", invalid_names},
     {"random_names_are_valid_and_differ", random_names_are_valid_and_differ},

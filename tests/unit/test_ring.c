@@ -9,7 +9,7 @@ static struct lb_ring *ring_with(const char *preset, uint32_t nservers)
 	LBT_EQ(lb_preset_lookup(preset, &p), 0);
 	LBT_EQ(lb_ring_create(&p, &r), 0);
 	for (uint32_t i = 1; i <= nservers; i++)
-		LBT_EQ(lb_ring_add(r, i), 0);
+		LBT_EQ(lb_ring_add(r, i, 1), 0);
 	return r;
 }
 
@@ -45,8 +45,8 @@ static void probing_follows_join_order(void)
 	struct lb_ring *r;
 	LBT_EQ(lb_preset_lookup("assignment", &p), 0);
 	LBT_EQ(lb_ring_create(&p, &r), 0);
-	LBT_EQ(lb_ring_add(r, 2), 0);
-	LBT_EQ(lb_ring_add(r, 1), 0);
+	LBT_EQ(lb_ring_add(r, 2, 1), 0);
+	LBT_EQ(lb_ring_add(r, 1, 1), 0);
 	LBT_EQ(lb_ring_table(r)[29], 2);
 	LBT_EQ(lb_ring_table(r)[30], 1);
 	lb_ring_destroy(r);
@@ -150,7 +150,7 @@ static void empty_ring(void)
 	LBT_EQ(lb_ring_next_distinct(r, &pos, &skip, 0), 0);
 	LBT_EQ(lb_ring_count(r), 0);
 	/* Add then remove everything: empty again. */
-	LBT_EQ(lb_ring_add(r, 1), 0);
+	LBT_EQ(lb_ring_add(r, 1, 1), 0);
 	LBT_EQ(lb_ring_remove(r, 1), 0);
 	LBT_EQ(lb_ring_lookup(r, 123456, NULL), 0);
 	lb_ring_destroy(r);
@@ -161,8 +161,8 @@ static void bad_operations_change_nothing(void)
 	struct lb_ring *r = ring_with("assignment", 2);
 	uint32_t copy[512];
 	memcpy(copy, lb_ring_table(r), sizeof(copy));
-	LBT_EQ(lb_ring_add(r, 0), LB_ERR_INVAL);
-	LBT_EQ(lb_ring_add(r, 2), LB_ERR_EXISTS);
+	LBT_EQ(lb_ring_add(r, 0, 1), LB_ERR_INVAL);
+	LBT_EQ(lb_ring_add(r, 2, 1), LB_ERR_EXISTS);
 	LBT_EQ(lb_ring_remove(r, 9), LB_ERR_NOTFOUND);
 	LBT_CHECK(memcmp(copy, lb_ring_table(r), sizeof(copy)) == 0);
 	LBT_EQ(lb_ring_count(r), 2);
@@ -176,10 +176,10 @@ static void full_ring_is_refused_whole(void)
 	struct lb_ring *r;
 	uint32_t copy[18];
 	LBT_EQ(lb_ring_create(&p, &r), 0);
-	LBT_EQ(lb_ring_add(r, 1), 0);
-	LBT_EQ(lb_ring_add(r, 2), 0);
+	LBT_EQ(lb_ring_add(r, 1, 1), 0);
+	LBT_EQ(lb_ring_add(r, 2, 1), 0);
 	memcpy(copy, lb_ring_table(r), sizeof(copy));
-	LBT_EQ(lb_ring_add(r, 3), LB_ERR_FULL);
+	LBT_EQ(lb_ring_add(r, 3, 1), LB_ERR_FULL);
 	LBT_CHECK(memcmp(copy, lb_ring_table(r), sizeof(copy)) == 0);
 	LBT_CHECK(!lb_ring_has(r, 3));
 	LBT_EQ(lb_preset_capacity(&p), 2);
@@ -290,7 +290,65 @@ static void preset_checks(void)
 	LBT_EQ(lb_preset_capacity(&p), 56);
 }
 
+static uint32_t slots_of(const struct lb_ring *r, uint32_t id)
+{
+	const uint32_t *t = lb_ring_table(r);
+	uint32_t n = 0;
+
+	for (uint32_t s = 0; s < lb_ring_preset(r)->slots; s++)
+		n += t[s] == id;
+	return n;
+}
+
+/* Weight w: K x w virtual servers under linear placement, the first K
+ * where weight 1 puts them (the assignment's slots stay pinned). */
+static void linear_weight_multiplies_the_virtual_servers(void)
+{
+	struct lb_ring *r = ring_with("assignment", 2), *one;
+
+	LBT_EQ(lb_ring_add(r, 3, 3), 0);
+	LBT_EQ(slots_of(r, 3), 27);
+	LBT_EQ(slots_of(r, 1), 9);
+	one = ring_with("assignment", 3);
+	for (uint32_t s = 0; s < 512; s++)
+		if (lb_ring_table(one)[s] == 3)
+			LBT_EQ(lb_ring_table(r)[s], 3);
+	LBT_EQ(lb_ring_add(r, 4, 0), LB_ERR_INVAL);
+	LBT_EQ(lb_ring_add(r, 4, LB_WEIGHT_MAX + 1), LB_ERR_INVAL);
+	LBT_CHECK(!lb_ring_has(r, 4));
+	/* 512 slots hold 56 weight-1 replicas of 9: a weight that does not
+	 * fit is refused, and nothing changes. */
+	LBT_EQ(lb_ring_add(r, 5, 60), LB_ERR_FULL);
+	LBT_EQ(slots_of(r, 5), 0);
+	lb_ring_destroy(r);
+	lb_ring_destroy(one);
+}
+
+/* Maglev: weights 1, 1, 1, 3 give the last half the table, the others a
+ * sixth each, within a slot per unit of weight. */
+static void maglev_weight_scales_the_share(void)
+{
+	struct lb_ring *r = ring_with("maglev", 3);
+	uint32_t m = lb_ring_preset(r)->slots, big;
+
+	LBT_EQ(lb_ring_add(r, 4, 3), 0);
+	big = slots_of(r, 4);
+	LBT_CHECK(big >= m / 2 - 3 && big <= m / 2 + 3);
+	for (uint32_t id = 1; id <= 3; id++)
+		LBT_CHECK(slots_of(r, id) >= m / 6 - 3 &&
+		          slots_of(r, id) <= m / 6 + 3);
+	/* Removing it gives the table back to the three evenly. */
+	LBT_EQ(lb_ring_remove(r, 4), 0);
+	for (uint32_t id = 1; id <= 3; id++)
+		LBT_CHECK(slots_of(r, id) >= m / 3 - 1 &&
+		          slots_of(r, id) <= m / 3 + 1);
+	lb_ring_destroy(r);
+}
+
 static const struct lbt_case cases[] = {
+    {"linear_weight_multiplies_the_virtual_servers",
+     linear_weight_multiplies_the_virtual_servers},
+    {"maglev_weight_scales_the_share", maglev_weight_scales_the_share},
     {"assignment_slots_pinned", assignment_slots_pinned},
     {"probing_follows_join_order", probing_follows_join_order},
     {"lookup_own_slot_and_clockwise", lookup_own_slot_and_clockwise},

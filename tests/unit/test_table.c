@@ -28,7 +28,7 @@ static Lb__Snapshot *snapshot(uint32_t n, uint64_t v, const char *host3)
 	/* Listed in reverse: the table sorts them by id. */
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t id = n - k;
-		LBT_EQ(lb_ring_add(r, id), 0);
+		LBT_EQ(lb_ring_add(r, id, 1), 0);
 		lb__replica__init(&reps[k]);
 		snprintf(names[k], sizeof(names[k]), "r%u", id);
 		reps[k].name = names[k];

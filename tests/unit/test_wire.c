@@ -20,7 +20,7 @@ static void *make_snapshot_host(size_t *len, uint32_t corrupt_owner,
 	LBT_EQ(lb_preset_lookup("assignment", &p), 0);
 	LBT_EQ(lb_ring_create(&p, &r), 0);
 	for (uint32_t i = 0; i < 3; i++) {
-		LBT_EQ(lb_ring_add(r, i + 1), 0);
+		LBT_EQ(lb_ring_add(r, i + 1, 1), 0);
 		lb__replica__init(&reps[i]);
 		snprintf(names[i], sizeof(names[i]), "server%u", i + 1);
 		reps[i].name = names[i];
