@@ -13,6 +13,9 @@ previous commit's), all following the same replicas.  Then:
 - held clients: 1,000 sockets that hold a partial request head, then 1,000
   idle keep-alive clients, each time 20 fresh requests from 127.0.0.2:
   how many are answered, and the slowest;
+- latency against rate: lb-load's open loop at 20, 50 and 80 % of
+  HAProxy's best rate in the sweep, for every target and one replica
+  directly (the latency each proxy adds);
 - HTTPS: ours and HAProxy terminating TLS with the same certificate (a
   self-signed P-256 one), keep-alive requests/s at 1, 32 and 256
   connections, and new handshakes/s (a connection per request);
@@ -213,6 +216,66 @@ def sweep(targets, conns, rounds, duration, **how):
     return runs, med
 
 
+RATE_FRACTIONS = [0.2, 0.5, 0.8]
+DIRECT = "direct (one replica)"
+
+
+def open_loop(build, port, rate, duration):
+    """lb-load at a fixed rate (open loop: latency from when each request
+    was due): its JSON."""
+    out = tempfile.mktemp(prefix="lb-rate-", suffix=".json")
+    subprocess.run([os.path.join(build, "tools", "lb-load"), "--url",
+                    f"http://127.0.0.1:{port}/home", "--rate", str(rate),
+                    "--requests", str(rate * duration), "--concurrency",
+                    "256", "--timeout-ms", "5000", "--max-seconds",
+                    str(duration + 30), "--quiet", "1", "--json", out],
+                   capture_output=True, timeout=duration + 90)
+    with open(out) as f:
+        res = json.load(f)
+    os.unlink(out)
+    return res
+
+
+def rates(build, targets, direct, saturation, duration):
+    """Latency against rate: each target, and one replica directly, at
+    RATE_FRACTIONS of HAProxy's saturation: {fraction: {name: result}}."""
+    out = {}
+    every = dict(targets, **{DIRECT: direct})
+    for f in RATE_FRACTIONS:
+        rate = max(1, int(saturation * f))
+        out[f] = {"rate": rate}
+        for n, port in every.items():
+            res = open_loop(build, port, rate, duration)
+            out[f][n] = {"p50": res["latency_ms"]["p50"],
+                         "p99": res["latency_ms"]["p99"],
+                         "errors": res["errors"]}
+            print(f"rate {rate:6d}/s {n:22s} p50 {out[f][n]['p50']:7.2f} "
+                  f"p99 {out[f][n]['p99']:8.2f} ms errors {res['errors']}",
+                  flush=True)
+    return out
+
+
+def rates_markdown(curves):
+    """Latency each proxy adds over the replica itself, per rate."""
+    names = [n for n in curves[RATE_FRACTIONS[0]] if n not in
+             ("rate", DIRECT)]
+    md = ["", "Open loop (`lb-load --rate`, latency counted from when each "
+          "request was due, 256 connections at most): p50 / p99 in ms, and "
+          "in brackets what each proxy adds over the replica asked "
+          "directly:", "",
+          "| rate | " + " | ".join(names) + f" | {DIRECT} |",
+          "|" + " --- |" * (len(names) + 2)]
+    for f, row in curves.items():
+        d = row[DIRECT]
+        cells = [f"{row[n]['p50']:.2f} / {row[n]['p99']:.2f} "
+                 f"(+{row[n]['p50'] - d['p50']:.2f} / "
+                 f"+{row[n]['p99'] - d['p99']:.2f})" for n in names]
+        md.append(f"| {row['rate']:,}/s ({f:.0%} of HAProxy's saturation) "
+                  f"| " + " | ".join(cells) +
+                  f" | {d['p50']:.2f} / {d['p99']:.2f} |")
+    return md
+
+
 def held(targets):
     out = {}
     for n, port in targets.items():
@@ -273,7 +336,8 @@ def tls_markdown(tls):
     return md
 
 
-def markdown(args, med, conns, held_res, micro, upstream, idle_rss, tls):
+def markdown(args, med, conns, held_res, micro, upstream, idle_rss, tls,
+             curves):
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo"],
                          capture_output=True, text=True).stdout
     cpu = cpu.split(":", 1)[-1].strip() or "unknown"
@@ -298,6 +362,7 @@ def markdown(args, med, conns, held_res, micro, upstream, idle_rss, tls):
         row.append(f"{o['p99']:.2f} vs {h['p99']:.2f} ms")
         md.append("| " + " | ".join(row) + " |")
     md += tls_markdown(tls)
+    md += rates_markdown(curves)
     errs = {n: sum(med[n][c]["errors"] for c in conns) for n in names}
     md.append("")
     md.append("Errors (non-2xx, socket errors; medians summed over the "
@@ -382,6 +447,9 @@ def main():
                "handshakes": sweep(rig.tls_targets, HANDSHAKE_CONNS,
                                    args.rounds, args.duration,
                                    scheme="https", close=True)[1]}
+        sat = max(med[HAPROXY][c]["rps"] for c in conns)
+        curves = rates(build, rig.targets, rig.replicas[0], sat,
+                       args.duration)
         held_res = held(rig.targets)
         if rig.replica_ports() != rig.replicas:
             sys.exit("a replica was replaced during the run: HAProxy's and "
@@ -391,11 +459,12 @@ def main():
             rig.stop()
     chart(med, conns, os.path.join(args.out, "sweep.png"))
     text = markdown(args, med, conns, held_res, micro, upstream, idle_rss,
-                    tls)
+                    tls, curves)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"runs": runs, "medians": med, "tls": tls,
+                   "rates": curves,
                    "held": held_res,
                    "micro": micro, "upstream": upstream,
                    "idle_rss_kb": idle_rss}, f, indent=1)

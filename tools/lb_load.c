@@ -7,6 +7,11 @@
  *   lb-load --url http://127.0.0.1:5000/home --requests 10000 \
  *           --concurrency 64 --json out.json
  *
+ * With --rate R, requests go out on a fixed schedule (open loop) and each
+ * one's latency counts from when it was due:
+ *
+ *   lb-load --rate 2000 --requests 20000 --concurrency 256
+ *
  * With --key, each request carries a routing key drawn from --keys
  * distinct values ("k<n>"), in a header, a cookie or a query parameter:
  * request i takes value i mod K, so K requests send each value once, and
@@ -233,24 +238,47 @@ static void on_done(struct run *r, const struct load *l, struct slot *s,
 		l->key_server[s->key] = id;
 }
 
-/* Sends total requests, conc at a time, until done or the deadline. */
+/* When request i is due: at once in a closed loop (rate 0), else at its
+ * place in a fixed schedule from t0. */
+static int64_t load_due(int64_t t0, double rate, long long i)
+{
+	return rate > 0 ? t0 + (int64_t)((double)i * 1e6 / rate) : 0;
+}
+
+/* Sends total requests, at most conc at a time, until done or the
+ * deadline.  Closed loop (rate 0): a request starts as one ends.  Open
+ * loop: request i is due at t0 + i / rate whatever the answers' speed, and
+ * its latency counts from then, so a slow answer that holds back the
+ * next request shows in that request's latency too (no coordinated
+ * omission). */
 static void load_run(struct run *r, const struct load *l, struct slot *slots,
                      long long conc, long long total, int64_t deadline,
-                     bool bar)
+                     double rate, bool bar)
 {
 	CURLM *multi = curl_multi_init();
-	long long started = 0;
-	int64_t t0 = lb_now_us();
-	int running = 1;
+	struct slot **idle = calloc((size_t)conc, sizeof(*idle));
+	long long started = 0, nidle = conc;
+	int64_t t0 = lb_now_us(), now;
+	int running = 0;
 
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conc);
-	for (long long i = 0; i < conc; i++) {
-		slot_prepare(l, &slots[i], started++);
-		curl_multi_add_handle(multi, slots[i].h);
-	}
-	while (running || r->done < started) {
+	for (long long i = 0; idle && i < conc; i++)
+		idle[i] = &slots[conc - 1 - i];
+	while (idle && ((now = lb_now_us()) < deadline && started < total
+	                    ? true
+	                    : r->done < started)) {
 		CURLMsg *m;
 		int left;
+		long wait_ms = 100;
+		while (started < total && nidle > 0 && now < deadline &&
+		       load_due(t0, rate, started) <= now) {
+			struct slot *s = idle[--nidle];
+			slot_prepare(l, s, started);
+			if (rate > 0)
+				s->t0_us = load_due(t0, rate, started);
+			started++;
+			curl_multi_add_handle(multi, s->h);
+		}
 		curl_multi_perform(multi, &running);
 		while ((m = curl_multi_info_read(multi, &left))) {
 			struct slot *s;
@@ -260,17 +288,21 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 			                  (char **)&s);
 			on_done(r, l, s, m->data.result);
 			curl_multi_remove_handle(multi, s->h);
-			if (started < total && lb_now_us() < deadline) {
-				slot_prepare(l, s, started++);
-				curl_multi_add_handle(multi, s->h);
-				running = 1;
-			}
+			idle[nidle++] = s;
 			if (bar && (r->done % 250 == 0 || r->done == total))
 				progress(r->done, total, t0);
 		}
-		if (running)
-			curl_multi_poll(multi, NULL, 0, 100, NULL);
+		if (nidle > 0 && started < total) {
+			int64_t ahead =
+			    load_due(t0, rate, started) - lb_now_us();
+			wait_ms = ahead > 0 ? (long)(ahead / 1000) : 0;
+			if (wait_ms > 100)
+				wait_ms = 100;
+		}
+		if (r->done < started || started < total)
+			curl_multi_poll(multi, NULL, 0, (int)wait_ms, NULL);
 	}
+	free(idle);
 	curl_multi_cleanup(multi);
 }
 
@@ -291,7 +323,7 @@ static void report_text(const struct run *r, double secs)
 }
 
 static int report_json(const struct run *r, const char *url, long long conc,
-                       double secs, const char *path)
+                       long long rate, double secs, const char *path)
 {
 	cJSON *j = cJSON_CreateObject(), *o;
 	char key[32], *text;
@@ -301,6 +333,7 @@ static int report_json(const struct run *r, const char *url, long long conc,
 	cJSON_AddStringToObject(j, "url", url);
 	cJSON_AddNumberToObject(j, "requests", (double)r->done);
 	cJSON_AddNumberToObject(j, "concurrency", (double)conc);
+	cJSON_AddNumberToObject(j, "rate", (double)rate);
 	cJSON_AddNumberToObject(j, "ok", (double)r->ok);
 	cJSON_AddNumberToObject(j, "errors", (double)r->errors);
 	cJSON_AddNumberToObject(j, "seconds", secs);
@@ -354,7 +387,7 @@ static int report_csv(const struct run *r, const struct load *l,
 int main(int argc, char **argv)
 {
 	const char *json_path, *csv_path, *key_spec, *map_path;
-	long long total, conc, timeout_ms, max_seconds, quiet;
+	long long total, conc, timeout_ms, max_seconds, quiet, rate;
 	struct load l = {0};
 	const struct lb_opt opts[] = {
 	    {"url", "LOAD_URL", LB_OPT_STR, "http://127.0.0.1:5000/home", 0, 0,
@@ -383,6 +416,11 @@ int main(int argc, char **argv)
 	     "write server,count rows to this file", &csv_path},
 	    {"quiet", "LOAD_QUIET", LB_OPT_INT, "0", 0, 1, NULL,
 	     "1: no progress bar", &quiet},
+	    {"rate", "LOAD_RATE", LB_OPT_INT, "0", 0, 10000000, NULL,
+	     "requests/s on a fixed schedule, whatever the answers' speed "
+	     "(latency counted from when each was due; --concurrency caps "
+	     "those in flight); 0: closed loop",
+	     &rate},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	struct run r;
@@ -414,14 +452,14 @@ int main(int argc, char **argv)
 		slot_setup(&slots[i], timeout_ms);
 	t0 = lb_now_us();
 	load_run(&r, &l, slots, conc, total, t0 + max_seconds * 1000000,
-	         !quiet && isatty(STDERR_FILENO));
+	         (double)rate, !quiet && isatty(STDERR_FILENO));
 	double secs = (double)(lb_now_us() - t0) / 1e6;
 	qsort(r.lat_ms, (size_t)r.done, sizeof(double), cmp_double);
 	if (r.nb)
 		qsort(r.b, r.nb, sizeof(*r.b), bucket_cmp);
 	report_text(&r, secs);
 	if ((json_path[0] &&
-	     report_json(&r, l.url, conc, secs, json_path) != 0) ||
+	     report_json(&r, l.url, conc, rate, secs, json_path) != 0) ||
 	    (csv_path[0] && report_csv(&r, &l, csv_path, false) != 0) ||
 	    (map_path[0] && report_csv(&r, &l, map_path, true) != 0)) {
 		fprintf(stderr, "lb-load: cannot write the results\n");
