@@ -47,6 +47,7 @@ struct lb_routing {
 	double balance_factor;
 	bool trust_forwarded;
 	bool set_cookie;
+	uint32_t slow_start_ms; /* a new replica's share ramps up (0: off) */
 };
 
 #define LB_BALANCE_FACTOR_MAX 100.0

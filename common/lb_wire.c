@@ -59,7 +59,8 @@ void lb_wire_routing_set(Lb__Routing *w, const struct lb_routing *r,
 	lb_key_format(&r->key, keybuf, keylen);
 	w->key = keybuf;
 	w->has_balance_factor = w->has_trust_forwarded = w->has_set_cookie =
-	    true;
+	    w->has_slow_start_ms = true;
+	w->slow_start_ms = r->slow_start_ms;
 	w->balance_factor = r->balance_factor;
 	w->trust_forwarded = r->trust_forwarded;
 	w->set_cookie = r->set_cookie;
@@ -77,6 +78,7 @@ int lb_wire_routing_get(const Lb__Snapshot *s, struct lb_routing *out,
 	out->balance_factor = s->routing->balance_factor;
 	out->trust_forwarded = s->routing->trust_forwarded;
 	out->set_cookie = s->routing->set_cookie;
+	out->slow_start_ms = s->routing->slow_start_ms;
 	return lb_routing_check(out, err, errlen) ? LB_ERR_DECODE : 0;
 }
 

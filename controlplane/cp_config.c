@@ -65,7 +65,7 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	static const char *const hashes[] = {"", "quadratic", "mix", NULL};
 	static const char *const placements[] = {"", "linear", "maglev", NULL};
 	const char *preset, *hash, *placement, *level, *key, *factor, *status;
-	long long slots, vnodes, trust_forwarded, set_cookie;
+	long long slots, vnodes, trust_forwarded, set_cookie, slow_start_ms;
 	const struct lb_opt opts[] = {
 	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
 	     0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
@@ -100,6 +100,11 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	    {"set-cookie", "LB_SET_COOKIE", LB_OPT_INT, "0", 0, 1, NULL,
 	     "with LB_KEY=cookie:<name>, give clients without it a cookie",
 	     &set_cookie},
+	    {"slow-start-ms", "LB_SLOW_START_MS", LB_OPT_INT, "0", 0, 3600000,
+	     NULL,
+	     "a new or returning replica's share ramps up from 10 % to its "
+	     "weight over this long (0: off)",
+	     &slow_start_ms},
 	    {"heartbeat-ms", "LB_HEARTBEAT_MS", LB_OPT_INT, "500", 50, 600000,
 	     NULL, "interval between heartbeats", &c->heartbeat_ms},
 	    {"heartbeat-timeout-ms", "LB_HEARTBEAT_TIMEOUT_MS", LB_OPT_INT,
@@ -200,6 +205,7 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	if ((rv = routing_load(&c->routing, key, factor, trust_forwarded,
 	                       set_cookie, err, errlen)) != 0)
 		return rv;
+	c->routing.slow_start_ms = (uint32_t)slow_start_ms;
 	if ((uint64_t)c->max_replicas > lb_preset_capacity(&c->preset)) {
 		snprintf(
 		    err, errlen,

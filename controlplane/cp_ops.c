@@ -427,6 +427,8 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 	if (!r)
 		return;
 	rv = cp_ops_start_replicas(cp, r, n, err, sizeof(err));
+	for (size_t i = 0; i < n; i++)
+		r[i].up_since_ms = lb_wall_us() / 1000; /* slow start */
 	if (rv == 0 && (rv = cp_state_add_up(&cp->state, r, n)) != 0) {
 		snprintf(err, sizeof(err), "cannot add to the ring: %s",
 		         lb_strerror(rv));

@@ -398,6 +398,7 @@ int cp_state_promote(struct cp_state *s, const char *name, const char *host,
 		s->v[i].st = CP_R_UP;
 		s->v[i].spawned = true;
 		s->v[i].fails = 0;
+		s->v[i].up_since_ms = lb_wall_us() / 1000; /* slow start */
 		snprintf(s->v[i].host, sizeof(s->v[i].host), "%s", host);
 		s->v[i].port = port;
 		if (s->v[i].died_us) {
@@ -423,6 +424,7 @@ static void state_rise(struct cp_state *s, size_t i, bool ok, int rise)
 		return;
 	s->v[i].st = CP_R_UP;
 	s->v[i].fails = s->v[i].rises = 0;
+	s->v[i].up_since_ms = lb_wall_us() / 1000; /* slow start */
 	cp_events_add(&s->events, "up", s->v[i].name, "answering again");
 	lb_log(LB_INFO, "backend_up", "name=%s", s->v[i].name);
 	state_bump(s);
@@ -502,6 +504,8 @@ int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,
 		reps[nup].port = s->v[i].port;
 		reps[nup].has_weight = true;
 		reps[nup].weight = cp_replica_weight(&s->v[i]);
+		reps[nup].has_up_since_ms = true;
+		reps[nup].up_since_ms = s->v[i].up_since_ms;
 		rp[nup] = &reps[nup];
 		nup++;
 	}

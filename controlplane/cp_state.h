@@ -42,6 +42,7 @@ struct cp_replica {
 	int rises;       /* good checks in a row while DOWN */
 	int64_t died_us; /* a replacement: when its predecessor died (0: not) */
 	uint32_t weight; /* its share: 1..LB_WEIGHT_MAX (0 is read as 1) */
+	uint64_t up_since_ms; /* wall clock: when it last entered the ring */
 };
 
 /* r's weight, 0 read as 1: a replica made without one weighs 1. */

@@ -4,6 +4,7 @@
 #include "dp_access.h"
 #include "dp_key.h"
 #include "dp_outlier.h"
+#include "dp_ramp.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
 #include "lb_buf.h"
@@ -467,18 +468,22 @@ static int proxy_on_flush(void *arg)
  * its slot; with bounded loads, those over their share of the requests in
  * flight come after those under it (Mirrokni, Thorup and Zadimoghaddam,
  * "Consistent Hashing with Bounded Loads", 2016); those ejected a moment
- * ago (they refused a connection) come last.  Walked lazily: the first one
- * nearly always serves. */
+ * ago (they refused a connection) come last.  A replica in slow start
+ * (dp_ramp.h) that does not take this key yet comes after those that do.
+ * Walked lazily: the first one nearly always serves. */
+enum walk_later { WALK_RAMPING, WALK_FULL, WALK_EJECTED, WALK_LATER };
+
 struct walk {
 	const struct dp_table *t;
 	uint64_t key;
 	int64_t now;
+	uint64_t wall_ms; /* for slow start; 0: off */
 	int cap;    /* in-flight requests a replica may have; 0: no bound */
 	size_t max; /* distinct replicas to visit at most */
 	uint32_t tried[PROXY_MAX_TRIES], pos;
 	size_t ntried;
-	struct dp_backend *later[2][PROXY_MAX_TRIES]; /* full, ejected */
-	size_t nlater[2], next_later[2];
+	struct dp_backend *later[WALK_LATER][PROXY_MAX_TRIES];
+	size_t nlater[WALK_LATER], next_later[WALK_LATER];
 	bool ring_done;
 };
 
@@ -491,6 +496,7 @@ static void walk_init(struct walk *w, const struct dp_table *t, uint64_t key)
 	w->t = t;
 	w->key = key;
 	w->now = lb_now_ms();
+	w->wall_ms = t->routing.slow_start_ms ? lb_wall_us() / 1000 : 0;
 	w->max = members < PROXY_MAX_TRIES ? members : PROXY_MAX_TRIES;
 	/* ceil(factor x (requests in flight + this one) / N); summed here,
 	 * only when bounded loads are on, rather than kept in one counter
@@ -522,14 +528,20 @@ static struct dp_backend *walk_next(struct walk *w)
 		if (!(b = dp_table_backend(w->t, id)))
 			continue;
 		if (atomic_load(&b->ejected_until) > w->now)
-			defer = 1;
+			defer = WALK_EJECTED;
 		else if (w->cap && dp_upstream_inflight(b->up) + 1 > w->cap)
-			defer = 0;
+			defer = WALK_FULL;
+		else if (w->wall_ms &&
+		         dp_ramp_passes(
+		             w->key,
+		             dp_ramp_share(b->up_since_ms, w->wall_ms,
+		                           w->t->routing.slow_start_ms)))
+			defer = WALK_RAMPING;
 		else
 			return b;
 		w->later[defer][w->nlater[defer]++] = b;
 	}
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < WALK_LATER; k++)
 		if (w->next_later[k] < w->nlater[k])
 			return w->later[k][w->next_later[k]++];
 	return NULL;

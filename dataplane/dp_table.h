@@ -25,6 +25,7 @@ struct dp_backend {
 	uint16_t port;
 	struct dp_upstream_backend *up; /* its connection pool (a reference) */
 	struct dp_replica_stats *stats; /* its counters (a reference) */
+	uint64_t up_since_ms; /* wall clock: when it entered the ring */
 	/* The one mutable field: until when this replica is skipped because
 	 * it refused a connection (monotonic ms).  Carried to the next table.
 	 */

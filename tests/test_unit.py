@@ -6,7 +6,7 @@ import pytest
 
 from lbtest import BUILD, SAN_ENV
 
-SUITES = ["hash", "ring", "wire", "name", "config", "buf", "cidr", "answer", "gate", "table",
+SUITES = ["hash", "ring", "wire", "name", "config", "buf", "cidr", "answer", "gate", "ramp", "table",
           "state", "engine_json", "reports"]
 
 

@@ -399,6 +399,65 @@ def chart_a3(tl, path):
     plt.close(fig)
 
 
+SLOW_START_MS = 10000
+SLOW_START_RUN_S = 16
+SLOW_START_AT_S = 2
+
+
+def slow_start(stack_cls, build):
+    """A replica added under load with LB_SLOW_START_MS: every replica's
+    share of the requests, second by second (maglev, three replicas, a
+    fourth of weight 1 added at 2 s)."""
+    s = stack_cls(build, "maglev", 3,
+                  {"LB_SLOW_START_MS": str(SLOW_START_MS)})
+    try:
+        c = Client(s.port, build)
+        c.wait_serving(3)
+        c.warm_up()
+        t0, threads, rows = timeline_load(c.base, SLOW_START_RUN_S)
+        time.sleep(SLOW_START_AT_S)
+        st, _ = c.call("POST", "/add", {"n": 1, "hostnames": ["late"]})
+        t_added = time.monotonic() - t0
+        for th in threads:
+            th.join()
+        new_id = max(sid for _, sid, _ in rows if sid is not None)
+        bins = SLOW_START_RUN_S
+        total, new = [0] * bins, [0] * bins
+        for t, sid, _ in rows:
+            b = min(bins - 1, int(t))
+            total[b] += 1
+            new[b] += sid == new_id
+        return {"added_s": round(t_added, 3), "add_status": st,
+                "ramp_s": SLOW_START_MS / 1000, "new_id": new_id,
+                "share": [n / t if t else 0 for n, t in zip(new, total)],
+                "requests": len(rows),
+                "failed": sum(1 for r in rows if r[1] is None)}
+    finally:
+        s.stop()
+
+
+def chart_slow_start(res, path):
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    xs = [i + 0.5 for i in range(len(res["share"]))]
+    ax.plot(xs, [100 * v for v in res["share"]], marker="o",
+            label=f"the new replica (server id {res['new_id']}), measured")
+    a, ramp = res["added_s"], res["ramp_s"]
+    ideal = [0 if x < a else 25 * min(1, 0.1 + 0.9 * (x - a) / ramp)
+             for x in xs]
+    ax.plot(xs, ideal, ls="--", color="gray",
+            label="10 % → 100 % of its weight's 25 %")
+    ax.axvline(a, color="gray", ls=":", lw=1)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("share of requests (%)")
+    ax.set_title(f"Slow start: a 4th replica added at {a:.1f} s, "
+                 f"LB_SLOW_START_MS={int(ramp * 1000)} ({res['requests']:,} "
+                 f"requests, {res['failed']} failed)")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def moved(a, b):
     return sum(a[k] != b[k] for k in a) / len(a)
 
@@ -626,12 +685,19 @@ def main():
     ap.add_argument("--stack", choices=["docker", "local"], default="docker")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "analysis"))
-    ap.add_argument("--only", choices=["a3-timeline"],
+    ap.add_argument("--only", choices=["a3-timeline", "slow-start"],
                     help="run one part alone (its chart and JSON only)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     os.makedirs(args.out, exist_ok=True)
     stack_cls = DockerStack if args.stack == "docker" else LocalStack
+    if args.only == "slow-start":
+        res = slow_start(stack_cls, build)
+        chart_slow_start(res, os.path.join(args.out, "slow-start.png"))
+        with open(os.path.join(args.out, "slow-start.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        print(json.dumps(res, indent=1))
+        return 0
     if args.only == "a3-timeline":
         tl = a3_timeline(stack_cls, build)
         chart_a3(tl, os.path.join(args.out, "a3-timeline.png"))
