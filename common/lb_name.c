@@ -117,6 +117,11 @@ int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
 		         host);
 		return LB_ERR_INVAL;
 	}
+	if (!weight && *end == '@') {
+		snprintf(err, errlen, "'%.80s': no weight here (give it apart)",
+		         spec);
+		return LB_ERR_INVAL;
+	}
 	if (colon[1] < '0' || colon[1] > '9' ||
 	    end != (at ? at : colon + strlen(colon)) || p < 1 || p > 65535) {
 		snprintf(err, errlen, "'%.80s': the port must be 1..65535",

@@ -338,6 +338,17 @@ const struct lb_preset *lb_ring_preset(const struct lb_ring *r)
 	return &r->preset;
 }
 
+bool lb_ring_fits(const struct lb_ring *r, size_t n, uint32_t weight)
+{
+	uint64_t free_slots = 0;
+
+	if (r->preset.placement == LB_PLACE_MAGLEV)
+		return r->nmembers + n <= r->preset.slots;
+	for (uint32_t s = 0; s < r->preset.slots; s++)
+		free_slots += r->owner[s] == 0;
+	return (uint64_t)n * r->preset.vnodes * weight <= free_slots;
+}
+
 size_t lb_ring_count(const struct lb_ring *r)
 {
 	return r->nmembers;

@@ -68,6 +68,10 @@ uint32_t lb_ring_slot_of(const struct lb_ring *r, uint64_t key);
 const uint32_t *lb_ring_table(const struct lb_ring *r);
 const struct lb_preset *lb_ring_preset(const struct lb_ring *r);
 
+/* Whether n more replicas of weight w would find room: linear placement
+ * needs K x w free slots each; Maglev one slot each. */
+bool lb_ring_fits(const struct lb_ring *r, size_t n, uint32_t weight);
+
 /* Replicas in the ring, in the order they were added. */
 size_t lb_ring_count(const struct lb_ring *r);
 uint32_t lb_ring_member(const struct lb_ring *r, size_t i);

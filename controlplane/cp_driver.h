@@ -23,7 +23,7 @@ struct cp_found {
 	uint32_t server_id;
 	char host[LB_HOST_MAX + 1]; /* checked where it enters */
 	uint16_t port;
-	uint32_t weight; /* 0: 1 (only LB_BACKENDS' name=host:port@w has one) */
+	uint32_t weight; /* as recorded at start(); 0: 1 */
 };
 
 /* Called from a driver's own thread when a replica ends without being
@@ -42,12 +42,13 @@ struct cp_driver_ops {
 	 * lb_name_valid() (Swarm's service names are DNS labels); false
 	 * with the rule in why[len]. */
 	bool (*name_ok)(const char *name, char *why, size_t len);
-	/* Creates and starts replica `name` with SERVER_ID = id.  On success
-	 * fills host/port (where it will listen) and returns 0; on failure
-	 * leaves nothing behind and writes the reason to err. */
+	/* Creates and starts replica `name` with SERVER_ID = id, recording
+	 * its weight where adopt() finds it again.  On success fills
+	 * host/port (where it will listen) and returns 0; on failure leaves
+	 * nothing behind and writes the reason to err. */
 	int (*start)(struct cp_driver *d, const char *name, uint32_t id,
-	             char *host, size_t hostlen, uint16_t *port, char *err,
-	             size_t errlen);
+	             uint32_t weight, char *host, size_t hostlen,
+	             uint16_t *port, char *err, size_t errlen);
 	/* Stops and deletes replica `name`: in-flight answers may finish
 	 * first.  A replica that is already gone is not an error. */
 	int (*stop)(struct cp_driver *d, const char *name, char *err,

@@ -16,14 +16,16 @@ static const struct dd_kind CONTAINER = {
     .delete_fmt = "/containers/%s?force=true&v=true",
 };
 
-static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id)
+static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id,
+                             uint32_t weight)
 {
 	cJSON *b = cJSON_CreateObject(), *hc, *nc, *ep, *net, *aliases;
 
 	cJSON_AddStringToObject(b, "Image", d->image);
 	cJSON_AddStringToObject(b, "Hostname", name);
 	dd_replica_env(d, cJSON_AddArrayToObject(b, "Env"), id);
-	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id);
+	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id,
+	                  weight);
 	cJSON_AddNumberToObject(b, "StopTimeout", REPLICA_STOP_GRACE_S);
 	hc = cJSON_AddObjectToObject(b, "HostConfig");
 	cJSON_AddStringToObject(hc, "NetworkMode", d->network);
@@ -55,11 +57,11 @@ static const char *dd_ip(const cJSON *c, const char *network)
 }
 
 /* Creates the container; its id into cid[72]. */
-static int dd_create(struct dd *d, const char *name, uint32_t id, char *cid,
-                     char *err, size_t errlen)
+static int dd_create(struct dd *d, const char *name, uint32_t id,
+                     uint32_t weight, char *cid, char *err, size_t errlen)
 {
 	char path[256];
-	cJSON *body = dd_create_body(d, name, id), *ans;
+	cJSON *body = dd_create_body(d, name, id, weight), *ans;
 	long status;
 	int rv;
 
@@ -113,15 +115,15 @@ static int dd_run(struct dd *d, const char *cid, const char *name, char *host,
 }
 
 static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
-                    char *host, size_t hostlen, uint16_t *port, char *err,
-                    size_t errlen)
+                    uint32_t weight, char *host, size_t hostlen, uint16_t *port,
+                    char *err, size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
 	char cid[72] = "";
 	int rv;
 
 	if ((rv = dd_network(d, err, errlen)) != 0 ||
-	    (rv = dd_create(d, name, id, cid, err, errlen)) != 0)
+	    (rv = dd_create(d, name, id, weight, cid, err, errlen)) != 0)
 		return rv;
 	dd_track(d, name, cid, NULL);
 	if ((rv = dd_run(d, cid, name, host, hostlen, err, errlen)) == 0) {
@@ -166,6 +168,7 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "Names"), 0);
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(c, "State");
 	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(c, "Id");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
 	const char *name, *ip;
 	uint32_t id;
 
@@ -173,8 +176,7 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 	(void)errlen;
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(jid) ||
-	    strlen(jid->valuestring) >= 72 ||
-	    !dd_label_id(cJSON_GetObjectItemCaseSensitive(c, "Labels"), &id))
+	    strlen(jid->valuestring) >= 72 || !dd_label_id(labels, &id))
 		return 0;
 	name =
 	    nm->valuestring[0] == '/' ? nm->valuestring + 1 : nm->valuestring;
@@ -187,7 +189,8 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 		              cJSON_IsString(state) ? state->valuestring : "?");
 		return 0;
 	}
-	dd_adopt_take(d, f, adopted, name, id, ip, jid->valuestring, NULL);
+	dd_adopt_take(d, f, adopted, name, id, dd_label_weight(labels), ip,
+	              jid->valuestring, NULL);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
+#include "lb_ring.h"
 #include "lb_time.h"
 
 #include <cjson/cJSON.h>
@@ -33,6 +34,7 @@
 struct pd_entry {
 	char name[LB_NAME_MAX + 1];
 	uint32_t id;
+	uint32_t weight; /* recorded for a restarted control plane */
 	pid_t pid;
 	uint16_t port;
 	bool child;    /* ours to waitpid(); adopted ones are not */
@@ -97,6 +99,7 @@ static void pd_persist(struct pd *d)
 			break;
 		cJSON_AddStringToObject(o, "name", d->v[i].name);
 		cJSON_AddNumberToObject(o, "id", d->v[i].id);
+		cJSON_AddNumberToObject(o, "weight", d->v[i].weight);
 		cJSON_AddNumberToObject(o, "pid", d->v[i].pid);
 		cJSON_AddNumberToObject(o, "port", d->v[i].port);
 		cJSON_AddItemToArray(arr, o);
@@ -183,8 +186,8 @@ static int pd_free_port(uint16_t *port)
 }
 
 static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
-                    char *host, size_t hostlen, uint16_t *port, char *err,
-                    size_t errlen)
+                    uint32_t weight, char *host, size_t hostlen, uint16_t *port,
+                    char *err, size_t errlen)
 {
 	struct pd *d = (struct pd *)base;
 	char env_id[32], env_port[32], env_inst[96], env_name[96];
@@ -267,6 +270,7 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 	if (e) {
 		snprintf(e->name, sizeof(e->name), "%s", name);
 		e->id = id;
+		e->weight = weight;
 		e->pid = pid;
 		e->port = *port;
 		e->child = true;
@@ -451,6 +455,7 @@ static int pd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 		cJSON *ji = cJSON_GetObjectItemCaseSensitive(o, "id");
 		cJSON *jp = cJSON_GetObjectItemCaseSensitive(o, "pid");
 		cJSON *jport = cJSON_GetObjectItemCaseSensitive(o, "port");
+		cJSON *jw = cJSON_GetObjectItemCaseSensitive(o, "weight");
 		char want_id[32], want_inst[96];
 		pid_t pid;
 
@@ -478,10 +483,16 @@ static int pd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
 		e->id = (uint32_t)ji->valuedouble;
 		e->pid = pid;
 		e->port = (uint16_t)jport->valuedouble;
+		/* A record without a weight (or a bad one) weighs 1. */
+		e->weight = cJSON_IsNumber(jw) && jw->valuedouble >= 1 &&
+		                    jw->valuedouble <= LB_WEIGHT_MAX
+		                ? (uint32_t)jw->valuedouble
+		                : 1;
 		e->child = false;
 		struct cp_found *fo = &found[nf++];
 		snprintf(fo->name, sizeof(fo->name), "%s", e->name);
 		fo->server_id = e->id;
+		fo->weight = e->weight;
 		snprintf(fo->host, sizeof(fo->host), "127.0.0.1");
 		fo->port = e->port;
 	}

@@ -17,11 +17,12 @@ struct sd {
 
 /* Registering: the address was given (the caller filled host and port). */
 static int sd_start(struct cp_driver *base, const char *name, uint32_t id,
-                    char *host, size_t hostlen, uint16_t *port, char *err,
-                    size_t errlen)
+                    uint32_t weight, char *host, size_t hostlen, uint16_t *port,
+                    char *err, size_t errlen)
 {
 	(void)base;
 	(void)id;
+	(void)weight; /* LB_BACKENDS says it at each start */
 	(void)hostlen;
 	if (!host[0] || !*port) {
 		snprintf(err, errlen, "%s has no address (name=host:port)",

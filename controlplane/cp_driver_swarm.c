@@ -20,19 +20,22 @@ static const struct dd_kind SERVICE = {
     .delete_fmt = "/services/%s",
 };
 
-static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id)
+static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id,
+                              uint32_t weight)
 {
 	cJSON *b = cJSON_CreateObject(), *tt, *cs, *nets, *net, *al;
 
 	cJSON_AddStringToObject(b, "Name", name);
-	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id);
+	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id,
+	                  weight);
 	tt = cJSON_AddObjectToObject(b, "TaskTemplate");
 	cs = cJSON_AddObjectToObject(tt, "ContainerSpec");
 	cJSON_AddStringToObject(cs, "Image", d->image);
 	cJSON_AddStringToObject(cs, "Hostname", name);
 	dd_replica_env(d, cJSON_AddArrayToObject(cs, "Env"), id);
 	/* The task's container carries them too: its die event names it. */
-	dd_replica_labels(d, cJSON_AddObjectToObject(cs, "Labels"), name, id);
+	dd_replica_labels(d, cJSON_AddObjectToObject(cs, "Labels"), name, id,
+	                  weight);
 	/* Nanoseconds, for this API. */
 	cJSON_AddNumberToObject(cs, "StopGracePeriod",
 	                        REPLICA_STOP_GRACE_S * 1e9);
@@ -118,10 +121,10 @@ static int sw_wait_task(struct dd *d, const char *svc, const char *name,
 }
 
 /* Creates the service; its id into svc[72]. */
-static int sw_create(struct dd *d, const char *name, uint32_t id, char *svc,
-                     char *err, size_t errlen)
+static int sw_create(struct dd *d, const char *name, uint32_t id,
+                     uint32_t weight, char *svc, char *err, size_t errlen)
 {
-	cJSON *body = sw_service_body(d, name, id), *ans;
+	cJSON *body = sw_service_body(d, name, id, weight), *ans;
 	long status;
 	int rv;
 
@@ -133,8 +136,8 @@ static int sw_create(struct dd *d, const char *name, uint32_t id, char *svc,
 }
 
 static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
-                    char *host, size_t hostlen, uint16_t *port, char *err,
-                    size_t errlen)
+                    uint32_t weight, char *host, size_t hostlen, uint16_t *port,
+                    char *err, size_t errlen)
 {
 	struct dd *d = (struct dd *)base;
 	struct cp_swarm_task t;
@@ -142,7 +145,7 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 	int rv;
 
 	if ((rv = dd_network(d, err, errlen)) != 0 ||
-	    (rv = sw_create(d, name, id, svc, err, errlen)) != 0)
+	    (rv = sw_create(d, name, id, weight, svc, err, errlen)) != 0)
 		return rv;
 	/* Its removal by someone else is a death from now on. */
 	dd_track(d, name, "", svc);
@@ -195,13 +198,14 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(s, "Spec");
 	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(spec, "Name");
 	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(s, "ID");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(spec, "Labels");
 	struct cp_swarm_task t;
 	uint32_t id;
 	int rv;
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(sid) ||
 	    strlen(sid->valuestring) >= 72 || !lb_name_valid(nm->valuestring) ||
-	    !dd_label_id(cJSON_GetObjectItemCaseSensitive(spec, "Labels"), &id))
+	    !dd_label_id(labels, &id))
 		return 0;
 	if ((rv = sw_wait_task(d, sid->valuestring, nm->valuestring, &t, err,
 	                       errlen)) != 0)
@@ -211,7 +215,8 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 		              t.state[0] ? t.state : "none");
 		return 0;
 	}
-	dd_adopt_take(d, f, adopted, nm->valuestring, id, t.ip, t.container,
+	dd_adopt_take(d, f, adopted, nm->valuestring, id,
+	              dd_label_weight(labels), t.ip, t.container,
 	              sid->valuestring);
 	return 0;
 }

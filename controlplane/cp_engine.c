@@ -3,6 +3,7 @@
 #include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
+#include "lb_ring.h"
 #include "lb_time.h"
 
 #include <curl/curl.h>
@@ -204,13 +205,14 @@ int dd_stop_untracked(struct dd *d, const struct dd_kind *k, const char *name,
 }
 
 void dd_adopt_take(struct dd *d, struct cp_found *f, bool *adopted,
-                   const char *name, uint32_t id, const char *ip,
-                   const char *cid, const char *svc)
+                   const char *name, uint32_t id, uint32_t weight,
+                   const char *ip, const char *cid, const char *svc)
 {
 	dd_track(d, name, cid, svc);
 	memset(f, 0, sizeof(*f));
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->server_id = id;
+	f->weight = weight;
 	snprintf(f->host, sizeof(f->host), "%s", ip);
 	f->port = REPLICA_PORT;
 	*adopted = true;
@@ -259,24 +261,36 @@ int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
 	return n;
 }
 
-bool dd_label_id(const cJSON *labels, uint32_t *id)
+/* Label `key` as a whole decimal 1..max. */
+static bool label_number(const cJSON *labels, const char *key, uint32_t max,
+                         uint32_t *out)
 {
-	const cJSON *s =
-	    cJSON_GetObjectItemCaseSensitive(labels, LABEL_SERVER_ID);
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(labels, key);
 	unsigned long long v = 0;
 	const char *p;
 
 	if (!cJSON_IsString(s) || !s->valuestring[0])
 		return false;
 	for (p = s->valuestring; *p; p++) {
-		if (*p < '0' || *p > '9' || v > UINT32_MAX)
+		if (*p < '0' || *p > '9' || v > max)
 			return false;
 		v = v * 10 + (unsigned)(*p - '0');
 	}
-	if (v < 1 || v > UINT32_MAX)
+	if (v < 1 || v > max)
 		return false;
-	*id = (uint32_t)v;
+	*out = (uint32_t)v;
 	return true;
+}
+
+bool dd_label_id(const cJSON *labels, uint32_t *id)
+{
+	return label_number(labels, LABEL_SERVER_ID, UINT32_MAX, id);
+}
+
+uint32_t dd_label_weight(const cJSON *labels)
+{
+	uint32_t w;
+	return label_number(labels, LABEL_WEIGHT, LB_WEIGHT_MAX, &w) ? w : 1;
 }
 
 void dd_stopping(struct dd *d, const char *name)
@@ -300,10 +314,12 @@ void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id)
 }
 
 void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
-                       uint32_t id)
+                       uint32_t id, uint32_t weight)
 {
-	char idtext[16];
+	char idtext[16], wtext[16];
 	snprintf(idtext, sizeof(idtext), "%u", id);
+	snprintf(wtext, sizeof(wtext), "%u", weight);
+	cJSON_AddStringToObject(labels, LABEL_WEIGHT, wtext);
 	cJSON_AddStringToObject(labels, LABEL_MANAGED, "true");
 	cJSON_AddStringToObject(labels, LABEL_INSTANCE, d->instance);
 	cJSON_AddStringToObject(labels, LABEL_SERVER_ID, idtext);

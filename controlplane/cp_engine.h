@@ -105,8 +105,8 @@ int dd_stop_untracked(struct dd *d, const struct dd_kind *k, const char *name,
  * service svc, "" or NULL for none, and filled into f), or dropped (not
  * running: deleted, so that no orphan is left). */
 void dd_adopt_take(struct dd *d, struct cp_found *f, bool *adopted,
-                   const char *name, uint32_t id, const char *ip,
-                   const char *cid, const char *svc);
+                   const char *name, uint32_t id, uint32_t weight,
+                   const char *ip, const char *cid, const char *svc);
 void dd_adopt_drop(struct dd *d, const struct dd_kind *k, const char *id,
                    const char *name, const char *state);
 
@@ -125,6 +125,10 @@ int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
 /* The server id in an object's labels: a whole decimal 1..UINT32_MAX. */
 bool dd_label_id(const cJSON *labels, uint32_t *id);
 
+/* The weight in an object's labels: 1..LB_WEIGHT_MAX; 1 when absent or
+ * not one (a replica made before weights). */
+uint32_t dd_label_weight(const cJSON *labels);
+
 /* Creates the network when it is missing (compose or the stack file
  * creates it otherwise): a bridge, or an attachable overlay for swarm. */
 int dd_network(struct dd *d, char *err, size_t errlen);
@@ -133,7 +137,7 @@ int dd_network(struct dd *d, char *err, size_t errlen);
  * the labels in labels (an object). */
 void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id);
 void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
-                       uint32_t id);
+                       uint32_t id, uint32_t weight);
 
 /* Reads one listed object into f; *adopted (false on entry) says whether
  * it is adopted (dd_adopt_take).  An error when the engine could not say

@@ -15,6 +15,7 @@
 #define LABEL_MANAGED   "lb.managed"
 #define LABEL_INSTANCE  "lb.instance"
 #define LABEL_SERVER_ID "lb.server_id"
+#define LABEL_WEIGHT    "lb.weight"
 #define LABEL_NAME      "lb.name"
 
 /* A container's "die" or a service's "remove": whose, and its id. */

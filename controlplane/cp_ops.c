@@ -177,7 +177,8 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 	}
 	for (; started < n; started++) {
 		int e = cp->driver->ops->start(
-		    cp->driver, r[started].name, r[started].id, r[started].host,
+		    cp->driver, r[started].name, r[started].id,
+		    cp_replica_weight(&r[started]), r[started].host,
 		    sizeof(r[started].host), &r[started].port, err, errlen);
 		if (e != 0) {
 			atomic_fetch_add(&cp->stats.engine_errors, 1);
@@ -344,11 +345,13 @@ static void add_random_names(struct cp *cp, struct cp_replica *r, size_t from,
 }
 
 /* The counts an /add must respect: n and the names (counts_ok), the static
- * driver's one address per backend, the maximum. */
+ * driver's one address per backend, the maximum, the weight and the room
+ * it needs. */
 static bool add_counts_ok(struct cp *cp, const Lb__AdminRequest *req,
                           Lb__AdminReply *reply)
 {
 	size_t have = cp_state_count_with_taken(&cp->state);
+	uint32_t weight = req->has_weight ? req->weight : 1;
 
 	if (!counts_ok(req, reply, "newly added"))
 		return false;
@@ -371,6 +374,17 @@ static bool add_counts_ok(struct cp *cp, const Lb__AdminRequest *req,
 		    "Adding %llu replicas to %zu would pass the maximum "
 		    "of %lld replicas",
 		    (unsigned long long)req->n, have, cp->cfg.max_replicas);
+		return false;
+	}
+	/* Checked before anything starts: a weight the table cannot hold
+	 * changes nothing. */
+	if (!cp_state_ring_fits(&cp->state, (size_t)req->n, weight)) {
+		reply_error(reply, 400,
+		            "%llu replicas of weight %u do not fit in the "
+		            "ring's %u slots (%u virtual servers per unit of "
+		            "weight): lower the weight, or raise LB_SLOTS",
+		            (unsigned long long)req->n, weight,
+		            cp->cfg.preset.slots, cp->cfg.preset.vnodes);
 		return false;
 	}
 	return true;

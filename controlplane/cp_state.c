@@ -160,6 +160,15 @@ size_t cp_state_count_with_taken(struct cp_state *s)
 	return n;
 }
 
+bool cp_state_ring_fits(struct cp_state *s, size_t n, uint32_t weight)
+{
+	bool fits;
+	pthread_mutex_lock(&s->mu);
+	fits = lb_ring_fits(s->ring, n, weight);
+	pthread_mutex_unlock(&s->mu);
+	return fits;
+}
+
 int cp_state_copy(struct cp_state *s, struct cp_replica **out, size_t *n)
 {
 	pthread_mutex_lock(&s->mu);

@@ -112,6 +112,9 @@ bool cp_state_name_used(struct cp_state *s, const char *name);
 /* Managed replicas plus names taken by adds in progress. */
 size_t cp_state_count_with_taken(struct cp_state *s);
 
+/* Whether n more replicas of weight w find room in the ring now. */
+bool cp_state_ring_fits(struct cp_state *s, size_t n, uint32_t weight);
+
 /* Reserves the next n server ids; returns the first. */
 uint32_t cp_state_reserve_ids(struct cp_state *s, uint32_t n);
 

@@ -22,6 +22,7 @@ struct dp_gate_waiter {
  * gate's lock, so the woken thread never queues for that lock again (a
  * condition variable would: hundreds of threads, one convoy). */
 static pthread_key_t wake_key;
+static bool wake_key_made;
 static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
 
 static void wake_free(void *p)
@@ -32,7 +33,7 @@ static void wake_free(void *p)
 
 static void wake_key_make(void)
 {
-	pthread_key_create(&wake_key, wake_free);
+	wake_key_made = pthread_key_create(&wake_key, wake_free) == 0;
 }
 
 static sem_t *wake_of_thread(void)
@@ -40,12 +41,16 @@ static sem_t *wake_of_thread(void)
 	sem_t *s;
 
 	pthread_once(&wake_once, wake_key_make);
+	if (!wake_key_made)
+		return NULL; /* no key: the caller is refused, never stuck */
 	if ((s = pthread_getspecific(wake_key)))
 		return s;
 	if (!(s = malloc(sizeof(*s))))
 		return NULL;
-	sem_init(s, 0, 0);
-	pthread_setspecific(wake_key, s);
+	if (sem_init(s, 0, 0) != 0 || pthread_setspecific(wake_key, s) != 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -92,9 +97,10 @@ static void line_unlink(struct dp_gate *g, struct dp_gate_waiter *w)
 }
 
 /* Waits in line until admitted or past the deadline.  Called with g->mu
- * held; returns without it. */
+ * held; returns without it.  parked(arg) runs once in line, with the lock
+ * let go. */
 static bool line_wait(struct dp_gate *g, struct dp_gate_waiter *w,
-                      long timeout_ms)
+                      long timeout_ms, void (*parked)(void *arg), void *arg)
 {
 	struct timespec deadline;
 	int rv;
@@ -103,6 +109,8 @@ static bool line_wait(struct dp_gate *g, struct dp_gate_waiter *w,
 	w->admitted = false;
 	line_push(g, w);
 	pthread_mutex_unlock(&g->mu);
+	if (parked)
+		parked(arg);
 	do
 		rv = sem_clockwait(w->wake, CLOCK_MONOTONIC, &deadline);
 	while (rv != 0 && errno == EINTR);
@@ -142,10 +150,8 @@ enum dp_gate_result dp_gate_enter(struct dp_gate *g, long timeout_ms,
 		return DP_GATE_FULL;
 	}
 	atomic_fetch_add_explicit(&g->queued_total, 1, memory_order_relaxed);
-	if (parked)
-		parked(arg);
 	t0 = lb_now_us();
-	if (!line_wait(g, &w, timeout_ms)) {
+	if (!line_wait(g, &w, timeout_ms, parked, arg)) {
 		*waited_us = lb_now_us() - t0;
 		atomic_fetch_add_explicit(&g->timeouts_total, 1,
 		                          memory_order_relaxed);

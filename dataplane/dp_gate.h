@@ -4,9 +4,9 @@
  *
  * Used twice: per replica (exchanges at once = connections in use, so a
  * replica is never asked for more than it can serve), and for the data
- * plane as a whole (requests between admission and the answer's head, so
- * that hundreds of client threads take the two CPUs in arrival order
- * instead of the scheduler's).
+ * plane as a whole (requests between their head and the moment they went
+ * out to a replica, so that hundreds of client threads take the CPUs in
+ * arrival order instead of the scheduler's).
  *
  * Below the limit a request goes through with one uncontended lock and no
  * sleep.  At the limit it waits in line; a leaving request hands its place
@@ -47,8 +47,8 @@ void dp_gate_fini(struct dp_gate *g);
 
 /* Admits the caller, or queues it for up to timeout_ms.  *waited_us gets
  * the time spent in line (0 when admitted at once).  When the caller must
- * wait, parked(arg) is called first, unless NULL (with g's lock held: it
- * must not touch g). */
+ * wait, parked(arg) is called once it is in line, unless NULL (without g's
+ * lock). */
 enum dp_gate_result dp_gate_enter(struct dp_gate *g, long timeout_ms,
                                   int64_t *waited_us, void (*parked)(void *arg),
                                   void *arg);

@@ -2,6 +2,8 @@
  * control plane; every other request is proxied through the ring that the
  * control plane publishes.  Holds no Docker access, and keeps routing with
  * its last ring when the control plane is gone. */
+#define _GNU_SOURCE /* sched_getaffinity(), CPU_COUNT() */
+
 #include "dp.h"
 #include "dp_access.h"
 #include "dp_front.h"
@@ -14,6 +16,7 @@
 #include "lb_time.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -91,15 +94,19 @@ static void dp_drain(struct dp *dp)
 }
 
 /* LB_MAX_ACTIVE, -1 resolved: enough requests at once to keep every core
- * busy while some wait for their replica's connection, few enough that the
- * others are served in arrival order (docs/performance.md). */
+ * this process may run on busy, few enough that the others are served in
+ * arrival order (docs/queues-and-weights.md).  A container's CPU quota is
+ * not seen: set LB_MAX_ACTIVE there. */
 static int dp_max_active(const struct dp_config *c)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	int cores = 1;
 
 	if (c->max_active >= 0)
 		return (int)c->max_active;
-	return 8 * (int)(cores > 0 ? cores : 1);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		cores = CPU_COUNT(&set);
+	return 8 * cores;
 }
 
 int main(int argc, char **argv)

@@ -76,9 +76,8 @@ static void sample_queue(struct lb_prom *b, const char *fam,
 {
 	char labels[160];
 	int active, queued;
-	unsigned long long timeouts;
 
-	dp_upstream_queue(be->up, &active, &queued, &timeouts);
+	dp_upstream_queue(be->up, &active, &queued);
 	snprintf(labels, sizeof(labels), "replica=\"%s\"", name);
 	lb_prom_sample(b, fam, labels, queued);
 }
@@ -162,9 +161,8 @@ static void render_phases(struct dp *dp, struct lb_prom *b)
 	lb_prom_histo(b, fam, "phase=\"total\"", &dp->stats.duration);
 	dp_gate_counts(&dp->admit, &active, &queued);
 	render_gauge(b, "lb_admitted_requests",
-	             "Requests admitted that hold their place (until the "
-	             "answer's head, or a wait that may be long; "
-	             "LB_MAX_ACTIVE).",
+	             "Requests admitted that hold their place: from their "
+	             "head until they went out to a replica (LB_MAX_ACTIVE).",
 	             active);
 	render_gauge(b, "lb_admission_queue",
 	             "Requests waiting in line for admission.", queued);

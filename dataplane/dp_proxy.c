@@ -605,6 +605,7 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	while ((b = walk_next(&w))) {
 		req->backend = b->up;
 		px->last = b;
+		px->head_us = 0; /* this try's */
 		px->swallow = px->swallowed_5xx = false;
 		r = dp_upstream_do(req, &sink, &info, err, errlen);
 		px->queue_us += (int64_t)info.queue_us;

@@ -156,8 +156,9 @@ static void site_replicas(cJSON *root, const struct dp_table *t,
 		return;
 	}
 	for (size_t i = 0; t && i < t->n; i++)
-		cJSON_AddItemToArray(
-		    arr, site_replica(t, t->b[i].name, t->b[i].id, "up", 0, 1));
+		cJSON_AddItemToArray(arr,
+		                     site_replica(t, t->b[i].name, t->b[i].id,
+		                                  "up", 0, t->b[i].weight));
 }
 
 static cJSON *site_state(struct dp *dp)

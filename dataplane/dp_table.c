@@ -49,6 +49,7 @@ int dp_table_build(const Lb__Snapshot *s, const struct dp_table *prev,
 		snprintf(b->host, sizeof(b->host), "%s", r->host);
 		b->port = (uint16_t)r->port;
 		b->up_since_ms = r->up_since_ms;
+		b->weight = r->has_weight ? r->weight : 1;
 		b->stats = dp_metrics_replica_get(b->name);
 		if (!(b->up = dp_upstream_backend_get(b->host, b->port))) {
 			t->n = i; /* release what was taken so far */

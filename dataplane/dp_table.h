@@ -26,6 +26,7 @@ struct dp_backend {
 	struct dp_upstream_backend *up; /* its connection pool (a reference) */
 	struct dp_replica_stats *stats; /* its counters (a reference) */
 	uint64_t up_since_ms; /* wall clock: when it entered the ring */
+	uint32_t weight;
 	/* The one mutable field: until when this replica is skipped because
 	 * it refused a connection (monotonic ms).  Carried to the next table.
 	 */

@@ -88,11 +88,9 @@ void dp_upstream_set_limits(int conns, int queue)
 	max_queue = queue;
 }
 
-void dp_upstream_queue(struct dp_upstream_backend *b, int *active, int *queued,
-                       unsigned long long *timeouts)
+void dp_upstream_queue(struct dp_upstream_backend *b, int *active, int *queued)
 {
 	dp_gate_counts(&b->gate, active, queued);
-	*timeouts = atomic_load(&b->gate.timeouts_total);
 }
 
 struct dp_upstream_backend *dp_upstream_backend_get(const char *host,
@@ -207,8 +205,6 @@ static int up_addr(const char *host, uint16_t port, struct sockaddr_in *sa)
 	return 0;
 }
 
-/* Connects with a deadline.  Returns the fd (blocking, TCP_NODELAY, reads
- * time out after timeout_ms of silence) or -1 with the reason in err. */
 /* Waits up to DP_UPSTREAM_HOLD_MS for events on fd, then tells the sink
  * that the wait may be long.  Returns poll()'s answer (0: told). */
 static int up_hold(int fd, short events, const struct dp_upstream_sink *sink)
@@ -218,11 +214,16 @@ static int up_hold(int fd, short events, const struct dp_upstream_sink *sink)
 
 	if (!sink->park)
 		return 0;
-	if ((n = poll(&pfd, 1, DP_UPSTREAM_HOLD_MS)) == 0)
+	do
+		n = poll(&pfd, 1, DP_UPSTREAM_HOLD_MS);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
 		sink->park(sink->answer.arg);
 	return n;
 }
 
+/* Connects with a deadline.  Returns the fd (blocking, TCP_NODELAY, reads
+ * time out after timeout_ms of silence) or -1 with the reason in err. */
 static int up_connect(const struct dp_upstream_req *req,
                       const struct dp_upstream_sink *sink, char *err,
                       size_t errlen)
@@ -456,6 +457,9 @@ exchange(int fd, const struct dp_upstream_req *req,
 
 	*reusable = false;
 	dp_answer_init(&a, req->buf, req->head_method, &sink->answer);
+	/* A large body may wait for the replica to read it. */
+	if (req->body_len > DP_UPSTREAM_PARK_BODY && sink->park)
+		sink->park(sink->answer.arg);
 	if (send_head(fd, req, info) != 0 ||
 	    (rv = send_rest(fd, req, req->buf, DP_ANSWER_BUF, info)) == -1) {
 		snprintf(err, errlen, "send: %s", strerror(errno));

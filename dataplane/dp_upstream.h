@@ -47,10 +47,8 @@ void dp_upstream_backend_put(struct dp_upstream_backend *b);
  * what bounded loads weigh. */
 int dp_upstream_inflight(const struct dp_upstream_backend *b);
 
-/* b's exchanges running and waiting now, and the requests that left its
- * line unserved so far. */
-void dp_upstream_queue(struct dp_upstream_backend *b, int *active, int *queued,
-                       unsigned long long *timeouts);
+/* b's exchanges running and waiting now. */
+void dp_upstream_queue(struct dp_upstream_backend *b, int *active, int *queued);
 
 /* One replica address with requests in flight. */
 struct dp_upstream_busy {
@@ -106,14 +104,18 @@ struct dp_upstream_sink {
 	int (*flush)(void *arg);
 	/* Called (maybe more than once) when the exchange is about to wait
 	 * for something that may take long: a place in the replica's line,
-	 * a connection not made within DP_UPSTREAM_HOLD_MS, the answer once
-	 * the request went out.  NULL: not told. */
+	 * a connection not made within DP_UPSTREAM_HOLD_MS, a body in hand
+	 * larger than DP_UPSTREAM_PARK_BODY to send, the answer once the
+	 * request went out.  NULL: not told. */
 	void (*park)(void *arg);
 };
 
 /* How long the exchange waits for a connection before it calls park(): a
  * replica on this host or network accepts within it. */
 #define DP_UPSTREAM_HOLD_MS 2
+/* A body in hand up to this size goes into the socket's buffer without
+ * waiting for the replica to read it. */
+#define DP_UPSTREAM_PARK_BODY (16 * 1024)
 
 /* Why an exchange ended; decides whether the proxy may try another
  * replica. */

@@ -416,11 +416,16 @@ def slow_start(stack_cls, build):
         c.warm_up()
         t0, threads, rows = timeline_load(c.base, SLOW_START_RUN_S)
         time.sleep(SLOW_START_AT_S)
-        st, _ = c.call("POST", "/add", {"n": 1, "hostnames": ["late"]})
+        st, text = c.call("POST", "/add", {"n": 1, "hostnames": ["late"]})
         t_added = time.monotonic() - t0
+        if st != 200:
+            raise SystemExit(f"analysis: /add answered {st}: {text}")
+        state = requests.get(f"http://127.0.0.1:{s.site_port}/api/state",
+                             timeout=5).json()
+        new_id = next(r["id"] for r in state["replicas"]
+                      if r["name"] == "late")
         for th in threads:
             th.join()
-        new_id = max(sid for _, sid, _ in rows if sid is not None)
         bins = SLOW_START_RUN_S
         total, new = [0] * bins, [0] * bins
         for t, sid, _ in rows:

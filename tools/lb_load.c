@@ -261,12 +261,16 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 	int64_t t0 = lb_now_us(), now;
 	int running = 0;
 
+	if (!idle || !multi) {
+		fprintf(stderr, "lb-load: out of memory\n");
+		exit(1);
+	}
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)conc);
-	for (long long i = 0; idle && i < conc; i++)
+	for (long long i = 0; i < conc; i++)
 		idle[i] = &slots[conc - 1 - i];
-	while (idle && ((now = lb_now_us()) < deadline && started < total
-	                    ? true
-	                    : r->done < started)) {
+	while (((now = lb_now_us()) < deadline && started < total
+	            ? true
+	            : r->done < started)) {
 		CURLMsg *m;
 		int left;
 		long wait_ms = 100;
@@ -295,7 +299,8 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 		if (nidle > 0 && started < total) {
 			int64_t ahead =
 			    load_due(t0, rate, started) - lb_now_us();
-			wait_ms = ahead > 0 ? (long)(ahead / 1000) : 0;
+			/* Rounded up: a wait of 0 would spin a core. */
+			wait_ms = ahead > 0 ? (long)((ahead + 999) / 1000) : 0;
 			if (wait_ms > 100)
 				wait_ms = 100;
 		}

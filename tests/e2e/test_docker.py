@@ -231,7 +231,10 @@ def test_control_plane_restart_adopts_same_replicas(stack):
              what="admin back after restart")
     assert stack.rep()["replicas"] == names
     for n in names:
-        assert json.loads(docker("inspect", n).stdout)[0]["Id"] == ids[n]
+        info = json.loads(docker("inspect", n).stdout)[0]
+        assert info["Id"] == ids[n]
+        # What a restarted control plane reads each one's weight from.
+        assert info["Config"]["Labels"]["lb.weight"] == "1"
     assert managed_containers() == sorted(names)  # no duplicate, no orphan
 
 

@@ -69,7 +69,8 @@ def test_control_plane_killed_data_plane_routes_admin_503(stack):
 
 
 def test_control_plane_restart_adopts_without_orphans(stack):
-    assert stack.add({"n": 1, "hostnames": ["extra1"]}).status_code == 200
+    assert stack.add({"n": 1, "hostnames": ["extra1"],
+                      "weight": 3}).status_code == 200
     names = stack.rep()["message"]["replicas"]
     pids = sorted(stack.replica_pids())
     stack.cp.stop(signal.SIGKILL)
@@ -79,6 +80,10 @@ def test_control_plane_restart_adopts_without_orphans(stack):
     assert stack.rep()["message"]["replicas"] == names
     assert sorted(stack.replica_pids()) == pids  # same processes
     assert count_replica_processes(stack.instance) == 4
+    # Their weights too: the ring is the one it was.
+    state = requests.get(stack.site_url("/api/state"), timeout=5).json()
+    weights = {r["name"]: r["weight"] for r in state["replicas"]}
+    assert weights == {n: 3 if n == "extra1" else 1 for n in names}
     # New ids continue after the adopted ones: never reused.
     r = stack.add({"n": 1, "hostnames": ["after"]})
     assert r.status_code == 200

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import requests
 
-from lbstack import pid_of
+from lbstack import count_replica_processes, pid_of
 from lbtest import Proc, binary, free_port, wait_for
 
 
@@ -106,3 +106,20 @@ def test_a_bad_backend_weight_stops_the_start(tmp_path):
                        capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
     assert "weight must be 1..100" in r.stderr, r.stderr
+
+
+def test_a_weight_the_table_cannot_hold_is_refused_before_anything_starts(
+        stack_factory):
+    """The assignment's table: 512 slots, 9 virtual servers per unit of
+    weight; three replicas hold 27.  Weight 60 needs 540."""
+    s = stack_factory().start()
+    before = s.rep()
+    procs = count_replica_processes(s.instance)
+    r = s.add({"n": 1, "hostnames": ["huge"], "weight": 60})
+    assert r.status_code == 400, r.text
+    assert "do not fit" in r.text and "LB_SLOTS" in r.text
+    assert s.rep() == before
+    assert count_replica_processes(s.instance) == procs
+    # One that fits still goes in.
+    assert s.add({"n": 1, "hostnames": ["big"],
+                  "weight": 50}).status_code == 200

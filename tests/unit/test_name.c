@@ -86,7 +86,10 @@ static void backend_weights(void)
 		LBT_CHECK(strstr(err, "weight must be 1..100") != NULL);
 	}
 	/* Where no weight is taken, "@" is no part of a port. */
-	LBT_EQ(backend("a=h:81@3", name, host, &port), LB_ERR_INVAL);
+	LBT_EQ(lb_backend_parse("a=h:81@3", name, host, &port, NULL, err,
+	                        sizeof(err)),
+	       LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "no weight here") != NULL);
 	LBT_EQ(lb_backend_parse("a=h@x:81", name, host, &port, &w, err,
 	                        sizeof(err)),
 	       LB_ERR_INVAL);
