@@ -454,9 +454,9 @@ def chart_slow_start(res, path):
     ax.axvline(a, color="gray", ls=":", lw=1)
     ax.set_xlabel("seconds")
     ax.set_ylabel("share of requests (%)")
-    ax.set_title(f"Slow start: a 4th replica added at {a:.1f} s, "
-                 f"LB_SLOW_START_MS={int(ramp * 1000)} ({res['requests']:,} "
-                 f"requests, {res['failed']} failed)")
+    ax.set_title(f"Slow start: a 4th replica added at {a:.1f} s, a "
+                 f"{ramp:g} s ramp ({res['requests']:,} requests, "
+                 f"{res['failed']} failed)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
