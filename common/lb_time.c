@@ -35,12 +35,17 @@ void lb_time_deadline(struct timespec *ts, clockid_t clock, int64_t ms)
 	}
 }
 
-void lb_sleep_ms(int64_t ms)
+void lb_sleep_us(int64_t us)
 {
-	struct timespec ts = {.tv_sec = ms / 1000,
-	                      .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = us / 1000000,
+	                      .tv_nsec = (long)(us % 1000000) * 1000L};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+void lb_sleep_ms(int64_t ms)
+{
+	lb_sleep_us(ms * 1000);
 }
 
 bool lb_sleep_unless(const atomic_bool *stop, int64_t ms)

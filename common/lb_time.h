@@ -27,6 +27,7 @@ void lb_time_cond_init(pthread_cond_t *cv);
 
 /* Sleeps ms milliseconds (restarts after signals). */
 void lb_sleep_ms(int64_t ms);
+void lb_sleep_us(int64_t us);
 
 /* Sleeps up to ms milliseconds, in steps of at most 50 ms, and returns
  * early once *stop is set: the wait of every thread that must notice a

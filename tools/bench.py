@@ -14,8 +14,8 @@ previous commit's), all following the same replicas.  Then:
   idle keep-alive clients, each time 20 fresh requests from 127.0.0.2:
   how many are answered, and the slowest;
 - latency against rate: lb-load's open loop at 20, 50 and 80 % of
-  HAProxy's best rate in the sweep, for every target and one replica
-  directly (the latency each proxy adds);
+  HAProxy's saturation (lb-load's closed loop against it), for every
+  target and one replica directly (the latency each proxy adds);
 - HTTPS: ours and HAProxy terminating TLS with the same certificate (a
   self-signed P-256 one), keep-alive requests/s at 1, 32 and 256
   connections, and new handshakes/s (a connection per request);
@@ -217,19 +217,25 @@ def sweep(targets, conns, rounds, duration, **how):
 
 
 RATE_FRACTIONS = [0.2, 0.5, 0.8]
+# The rates are fractions of HAProxy's saturation with lb-load itself as
+# the client: lb-load costs more CPU per request than wrk, and it shares
+# the two cores with the proxies, so wrk's figure would put "50 %" past
+# every proxy's knee.
 DIRECT = "direct (one replica)"
 
 
 def open_loop(build, port, rate, duration):
     """lb-load at a fixed rate (open loop: latency from when each request
-    was due): its JSON."""
+    was due), or as fast as it can for duration s (rate 0): its JSON."""
     fd, out = tempfile.mkstemp(prefix="lb-rate-", suffix=".json")
     os.close(fd)
+    how = (["--rate", str(rate), "--requests", str(rate * duration),
+            "--max-seconds", str(duration + 30)] if rate else
+           ["--requests", "100000000", "--max-seconds", str(duration)])
     r = subprocess.run([os.path.join(build, "tools", "lb-load"), "--url",
-                    f"http://127.0.0.1:{port}/home", "--rate", str(rate),
-                    "--requests", str(rate * duration), "--concurrency",
-                    "256", "--timeout-ms", "5000", "--max-seconds",
-                    str(duration + 30), "--quiet", "1", "--json", out],
+                    f"http://127.0.0.1:{port}/home", *how, "--concurrency",
+                    "256", "--timeout-ms", "5000", "--quiet", "1",
+                    "--json", out],
                    capture_output=True, text=True, timeout=duration + 90)
     if r.returncode not in (0, 3):  # 3: it ran, some requests failed
         sys.exit(f"lb-load failed: {r.stderr}")
@@ -265,16 +271,19 @@ def rates_markdown(curves):
     names = [n for n in curves[RATE_FRACTIONS[0]] if n not in
              ("rate", DIRECT)]
     md = ["", "Open loop (`lb-load --rate`, latency counted from when each "
-          "request was due, 256 connections at most): p50 / p99 in ms, and "
+          "request was due, 256 connections at most; HAProxy's saturation "
+          f"with lb-load as the client: {curves['saturation']:,.0f}/s): "
+          "p50 / p99 in ms, and "
           "in brackets what each proxy adds over one replica asked "
           "directly at a third of the rate (its share behind a proxy):", "",
           "| rate | " + " | ".join(names) + f" | {DIRECT} |",
           "|" + " --- |" * (len(names) + 2)]
-    for f, row in curves.items():
+    for f in RATE_FRACTIONS:
+        row = curves[f]
         d = row[DIRECT]
         cells = [f"{row[n]['p50']:.2f} / {row[n]['p99']:.2f} "
-                 f"(+{row[n]['p50'] - d['p50']:.2f} / "
-                 f"+{row[n]['p99'] - d['p99']:.2f})" for n in names]
+                 f"({row[n]['p50'] - d['p50']:+.2f} / "
+                 f"{row[n]['p99'] - d['p99']:+.2f})" for n in names]
         md.append(f"| {row['rate']:,}/s ({f:.0%} of HAProxy's saturation) "
                   f"| " + " | ".join(cells) +
                   f" | {d['p50']:.2f} / {d['p99']:.2f} |")
@@ -452,9 +461,10 @@ def main():
                "handshakes": sweep(rig.tls_targets, HANDSHAKE_CONNS,
                                    args.rounds, args.duration,
                                    scheme="https", close=True)[1]}
-        sat = max(med[HAPROXY][c]["rps"] for c in conns)
+        sat = open_loop(build, rig.targets[HAPROXY], 0, args.duration)["rps"]
         curves = rates(build, rig.targets, rig.replicas[0], sat,
                        args.duration)
+        curves["saturation"] = sat
         held_res = held(rig.targets)
         if rig.replica_ports() != rig.replicas:
             sys.exit("a replica was replaced during the run: HAProxy's and "

@@ -245,6 +245,22 @@ static int64_t load_due(int64_t t0, double rate, long long i)
 	return rate > 0 ? t0 + (int64_t)((double)i * 1e6 / rate) : 0;
 }
 
+/* How long to wait for answers before the next request is due: whole ms
+ * in poll() (libcurl's unit), the rest under a millisecond in short naps,
+ * so that a request leaves within ~0.2 ms of when it is due without
+ * spinning a core. */
+static long load_wait(int64_t due_us, int64_t *nap_us)
+{
+	int64_t ahead = due_us - lb_now_us();
+
+	*nap_us = 0;
+	if (ahead >= 1000)
+		return ahead / 1000 < 100 ? (long)(ahead / 1000) : 100;
+	if (ahead > 0)
+		*nap_us = ahead < 200 ? ahead : 200;
+	return 0;
+}
+
 /* Sends total requests, at most conc at a time, until done or the
  * deadline.  Closed loop (rate 0): a request starts as one ends.  Open
  * loop: request i is due at t0 + i / rate whatever the answers' speed, and
@@ -274,6 +290,7 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 		CURLMsg *m;
 		int left;
 		long wait_ms = 100;
+		int64_t nap_us = 0;
 		while (started < total && nidle > 0 && now < deadline &&
 		       load_due(t0, rate, started) <= now) {
 			struct slot *s = idle[--nidle];
@@ -296,16 +313,13 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 			if (bar && (r->done % 250 == 0 || r->done == total))
 				progress(r->done, total, t0);
 		}
-		if (nidle > 0 && started < total) {
-			int64_t ahead =
-			    load_due(t0, rate, started) - lb_now_us();
-			/* Rounded up: a wait of 0 would spin a core. */
-			wait_ms = ahead > 0 ? (long)((ahead + 999) / 1000) : 0;
-			if (wait_ms > 100)
-				wait_ms = 100;
-		}
+		if (nidle > 0 && started < total)
+			wait_ms =
+			    load_wait(load_due(t0, rate, started), &nap_us);
 		if (r->done < started || started < total)
 			curl_multi_poll(multi, NULL, 0, (int)wait_ms, NULL);
+		if (nap_us > 0)
+			lb_sleep_us(nap_us);
 	}
 	free(idle);
 	curl_multi_cleanup(multi);
