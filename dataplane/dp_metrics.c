@@ -166,6 +166,10 @@ static void render_phases(struct dp *dp, struct lb_prom *b)
 	             active);
 	render_gauge(b, "lb_admission_queue",
 	             "Requests waiting in line for admission.", queued);
+	render_counter(b, "lb_admission_queued_total",
+	               "Requests that waited in line for admission (only with "
+	               "more client connections than twice LB_MAX_ACTIVE).",
+	               "", (double)atomic_load(&dp->admit.queued_total));
 	render_counter(b, "lb_queue_timeouts_total",
 	               "Requests answered 503 after LB_QUEUE_TIMEOUT_MS in "
 	               "line, by which line.",

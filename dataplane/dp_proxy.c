@@ -72,8 +72,9 @@ struct proxy {
 	                                  is held until the request is
 	                                  counted) */
 	int retries;
-	struct dp_gate *admit; /* LB_MAX_ACTIVE */
-	bool admitted;         /* holds a place in it */
+	struct dp_gate *admit;        /* LB_MAX_ACTIVE */
+	const struct dp_conns *conns; /* how many clients are connected */
+	bool admitted;                /* holds a place in it */
 	/* Timers (dp_metrics.h): when the head was in hand, time in lines
 	 * and connecting, when the last try's request began to go out and
 	 * when its answer's head came. */
@@ -389,9 +390,14 @@ static void proxy_unadmit(void *arg)
 static int proxy_admit(struct proxy *px)
 {
 	int64_t waited;
-	enum dp_gate_result r = dp_gate_enter(
-	    px->admit, (long)px->cfg->queue_timeout_ms, &waited, NULL, NULL);
+	enum dp_gate_result r;
 
+	/* Up to twice as many client connections as places, the scheduler
+	 * has few threads to order: a line would only cost hand-overs. */
+	if (atomic_load(&px->conns->busy) <= 2 * px->admit->limit)
+		return 0;
+	r = dp_gate_enter(px->admit, (long)px->cfg->queue_timeout_ms, &waited,
+	                  NULL, NULL);
 	px->queue_us += waited;
 	if (r == DP_GATE_IN) {
 		px->admitted = true;
@@ -882,6 +888,7 @@ int dp_proxy_handle(struct mg_connection *c, struct dp *dp)
 	px->path = px->ri->local_uri_raw;
 	px->stats = &dp->stats;
 	px->admit = &dp->admit;
+	px->conns = &dp->conns;
 	px->t0_us = lb_now_us();
 	px->idempotent = method_idempotent(px->ri->request_method);
 	status = proxy_run(px, dp);

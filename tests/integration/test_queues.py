@@ -148,6 +148,19 @@ def test_admission_holds_a_place_only_while_a_request_works(stack_factory,
     place back."""
     s, _ = one_slow_replica(stack_factory, tmp_path, LB_MAX_ACTIVE="1",
                             LB_REPLICA_MAX_CONNS="16")
+    # Two clients for one place: no line until there are more than twice
+    # as many connections as places.
+    def client():
+        with requests.Session() as sess:
+            for _ in range(100):
+                assert sess.get(s.url("/home"), timeout=10).status_code == 200
+    pair = [threading.Thread(target=client) for _ in range(2)]
+    for th in pair:
+        th.start()
+    for th in pair:
+        th.join()
+    m = s.metrics(s.site_url("/metrics"))
+    assert m["lb_admission_queued_total"] == 0
     t0 = time.monotonic()
     ts = [hold(s, 700) for _ in range(6)]
     for t, _ in ts:
