@@ -132,7 +132,8 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	     &c->queue_timeout_ms},
 	    {"max-active", "LB_MAX_ACTIVE", LB_OPT_INT, "-1", -1, 100000, NULL,
 	     "requests proxied at once before they wait in line, in arrival "
-	     "order (-1: 8 per CPU core; 0: no limit)",
+	     "order, with over twice as many clients connected (-1: 8 per "
+	     "CPU core; 0: no limit)",
 	     &c->max_active},
 	    {"keepalive-ms", "LB_KEEPALIVE_MS", LB_OPT_INT, "30000", 0, 3600000,
 	     NULL, "idle time before a client connection closes",
