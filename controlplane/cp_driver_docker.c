@@ -176,7 +176,7 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 	(void)errlen;
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(jid) ||
-	    strlen(jid->valuestring) >= 72 || !dd_label_id(labels, &id))
+	    strlen(jid->valuestring) >= 72 || !cp_engine_label_id(labels, &id))
 		return 0;
 	name =
 	    nm->valuestring[0] == '/' ? nm->valuestring + 1 : nm->valuestring;
@@ -189,8 +189,8 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 		              cJSON_IsString(state) ? state->valuestring : "?");
 		return 0;
 	}
-	dd_adopt_take(d, f, adopted, name, id, dd_label_weight(labels), ip,
-	              jid->valuestring, NULL);
+	dd_adopt_take(d, f, adopted, name, id, cp_engine_label_weight(labels),
+	              ip, jid->valuestring, NULL);
 	return 0;
 }
 

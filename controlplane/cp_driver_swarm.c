@@ -205,7 +205,7 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(sid) ||
 	    strlen(sid->valuestring) >= 72 || !lb_name_valid(nm->valuestring) ||
-	    !dd_label_id(labels, &id))
+	    !cp_engine_label_id(labels, &id))
 		return 0;
 	if ((rv = sw_wait_task(d, sid->valuestring, nm->valuestring, &t, err,
 	                       errlen)) != 0)
@@ -216,7 +216,7 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 		return 0;
 	}
 	dd_adopt_take(d, f, adopted, nm->valuestring, id,
-	              dd_label_weight(labels), t.ip, t.container,
+	              cp_engine_label_weight(labels), t.ip, t.container,
 	              sid->valuestring);
 	return 0;
 }

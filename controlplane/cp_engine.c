@@ -3,7 +3,6 @@
 #include "lb_array.h"
 #include "lb_err.h"
 #include "lb_log.h"
-#include "lb_ring.h"
 #include "lb_time.h"
 
 #include <curl/curl.h>
@@ -259,38 +258,6 @@ int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
 	}
 	cJSON_Delete(ans);
 	return n;
-}
-
-/* Label `key` as a whole decimal 1..max. */
-static bool label_number(const cJSON *labels, const char *key, uint32_t max,
-                         uint32_t *out)
-{
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(labels, key);
-	unsigned long long v = 0;
-	const char *p;
-
-	if (!cJSON_IsString(s) || !s->valuestring[0])
-		return false;
-	for (p = s->valuestring; *p; p++) {
-		if (*p < '0' || *p > '9' || v > max)
-			return false;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v < 1 || v > max)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
-bool dd_label_id(const cJSON *labels, uint32_t *id)
-{
-	return label_number(labels, LABEL_SERVER_ID, UINT32_MAX, id);
-}
-
-uint32_t dd_label_weight(const cJSON *labels)
-{
-	uint32_t w;
-	return label_number(labels, LABEL_WEIGHT, LB_WEIGHT_MAX, &w) ? w : 1;
 }
 
 void dd_stopping(struct dd *d, const char *name)

@@ -122,13 +122,6 @@ void dd_undo_start(struct dd *d, const struct dd_kind *k, const char *id,
 int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
                   const char *keep);
 
-/* The server id in an object's labels: a whole decimal 1..UINT32_MAX. */
-bool dd_label_id(const cJSON *labels, uint32_t *id);
-
-/* The weight in an object's labels: 1..LB_WEIGHT_MAX; 1 when absent or
- * not one (a replica made before weights). */
-uint32_t dd_label_weight(const cJSON *labels);
-
 /* Creates the network when it is missing (compose or the stack file
  * creates it otherwise): a bridge, or an attachable overlay for swarm. */
 int dd_network(struct dd *d, char *err, size_t errlen);

@@ -1,8 +1,10 @@
 #include "cp_engine_json.h"
 
-#include <string.h>
+#include "lb_ring.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Copies a JSON string into dst[cap]; false when it is not a string or
  * would not fit (a cut name or id could match another's). */
@@ -123,4 +125,36 @@ bool cp_swarm_task_parse(const cJSON *tasks, const char *network,
 	              cJSON_GetObjectItemCaseSensitive(newest, "ServiceID"));
 	task_ip(newest, network, out->ip, sizeof(out->ip));
 	return true;
+}
+
+/* Label `key` as a whole decimal 1..max. */
+static bool label_number(const cJSON *labels, const char *key, uint32_t max,
+                         uint32_t *out)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(labels, key);
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!cJSON_IsString(s) || !s->valuestring[0])
+		return false;
+	for (p = s->valuestring; *p; p++) {
+		if (*p < '0' || *p > '9' || v > max)
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < 1 || v > max)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+bool cp_engine_label_id(const cJSON *labels, uint32_t *id)
+{
+	return label_number(labels, LABEL_SERVER_ID, UINT32_MAX, id);
+}
+
+uint32_t cp_engine_label_weight(const cJSON *labels)
+{
+	uint32_t w;
+	return label_number(labels, LABEL_WEIGHT, LB_WEIGHT_MAX, &w) ? w : 1;
 }

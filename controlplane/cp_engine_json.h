@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Labels that mark a container (or a service and its tasks' containers)
  * as a replica of one balancer. */
@@ -17,6 +18,13 @@
 #define LABEL_SERVER_ID "lb.server_id"
 #define LABEL_WEIGHT    "lb.weight"
 #define LABEL_NAME      "lb.name"
+
+/* The server id in an object's labels: a whole decimal 1..UINT32_MAX. */
+bool cp_engine_label_id(const cJSON *labels, uint32_t *id);
+
+/* The weight in an object's labels: 1..LB_WEIGHT_MAX; 1 when absent or
+ * not one (a replica made before weights). */
+uint32_t cp_engine_label_weight(const cJSON *labels);
 
 /* A container's "die" or a service's "remove": whose, and its id. */
 struct cp_engine_event {

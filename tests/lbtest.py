@@ -48,6 +48,31 @@ def binary(rel, build=None):
     return path
 
 
+def lb_load(url, out_dir, *args, timeout=120):
+    """tools/lb-load against url, quietly (args: its options): its JSON
+    result."""
+    out = os.path.join(str(out_dir), f"load{os.urandom(3).hex()}.json")
+    subprocess.run([binary("tools/lb-load"), "--url", url, "--quiet", "1",
+                    "--json", out, *args],
+                   check=True, timeout=timeout, capture_output=True)
+    with open(out) as f:
+        return json.load(f)
+
+
+def lb_load_key_map(url, path, keys, concurrency=32, timeout=120):
+    """Sends each of `keys` keys once (X-User: k0, k1, ...) through
+    lb-load: which server answered each, {key: server id} (-2: none)."""
+    subprocess.run([binary("tools/lb-load"), "--url", url,
+                    "--requests", str(keys), "--concurrency",
+                    str(concurrency), "--key", "header:X-User",
+                    "--keys", str(keys), "--key-map", str(path),
+                    "--quiet", "1"],
+                   check=True, timeout=timeout, capture_output=True)
+    with open(path) as f:
+        rows = [line.split(",") for line in f.read().split()[1:]]
+    return {k: int(s) for k, s in rows}
+
+
 def recv_all(sock):
     """Everything a socket receives until the peer closes it."""
     data = b""

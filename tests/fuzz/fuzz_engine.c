@@ -1,8 +1,10 @@
 /* libFuzzer target: what the Docker engine sends the control plane, read
- * by cp_engine_json.  The first byte picks the reader (an event line, or a
- * /tasks answer); whatever the rest, no crash, leak or out-of-bounds read,
- * and what is read is NUL-terminated within its field. */
+ * by cp_engine_json.  The first byte picks the reader (an event line, a
+ * /tasks answer, or a replica's labels); whatever the rest, no crash, leak
+ * or out-of-bounds read, what is read is NUL-terminated within its field,
+ * and a label read is in its range. */
 #include "cp_engine_json.h"
+#include "lb_ring.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (!BOUNDED(ev.name) || !BOUNDED(ev.id) || !ev.name[0] ||
 		     !ev.id[0]))
 			abort();
+	} else if (data[0] & 2) {
+		cJSON *j =
+		    cJSON_ParseWithLength((const char *)data + 1, size - 1);
+		uint32_t id = 0, w = cp_engine_label_weight(j);
+		if ((cp_engine_label_id(j, &id) && id == 0) || w < 1 ||
+		    w > LB_WEIGHT_MAX)
+			abort();
+		cJSON_Delete(j);
 	} else {
 		struct cp_swarm_task t;
 		cJSON *j =

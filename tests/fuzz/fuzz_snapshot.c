@@ -1,6 +1,8 @@
 /* libFuzzer target: the snapshot decoder a data plane runs on every message
  * from the network.  A snapshot it accepts must build a ring whose lookups
- * name only listed replicas. */
+ * name only listed replicas, and give every replica a slow-start share in
+ * [DP_RAMP_FIRST, 1] whatever its times. */
+#include "dp_ramp.h"
 #include "lb_err.h"
 #include "lb_wire.h"
 
@@ -15,6 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (lb_wire_snapshot_unpack(data, size, &s, err, sizeof(err)) != 0)
 		return 0;
+	for (size_t i = 0; i < s->n_replicas; i++) {
+		uint32_t ramp = s->routing ? s->routing->slow_start_ms : 0;
+		double share = dp_ramp_share(
+		    s->replicas[i]->up_since_ms,
+		    s->replicas[i]->up_since_ms / 2 + (uint64_t)ramp / 3, ramp);
+		if (!(share >= DP_RAMP_FIRST && share <= 1.0))
+			abort();
+	}
 	if (lb_wire_snapshot_ring(s, &r) == 0) {
 		for (uint64_t key = 100000; key < 100064; key++) {
 			uint32_t pos, id = lb_ring_lookup(r, key, &pos);

@@ -1,6 +1,5 @@
 """Routing by what the client sends (LB_KEY), bounded loads
 (LB_BALANCE_FACTOR) and the sticky cookie (LB_SET_COOKIE)."""
-import json
 import os
 import socket
 import subprocess
@@ -9,7 +8,7 @@ import pytest
 import requests
 
 from lbstack import server_id
-from lbtest import binary
+from lbtest import binary, lb_load, lb_load_key_map
 
 BAD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                    "bad_replica.py")
@@ -103,13 +102,9 @@ def test_bad_routing_settings_stop_the_start(tmp_path):
 def hot_key_shares(stack, tmp_path):
     """32 concurrent requests of one hot key to replicas that take 20 ms:
     the share of each replica."""
-    out = tmp_path / "load.json"
-    subprocess.run([binary("tools/lb-load"), "--url",
-                    stack.url("/home?delay_ms=20"), "--requests", "640",
-                    "--concurrency", "32", "--key", "header:X-User",
-                    "--keys", "1", "--json", str(out), "--quiet", "1"],
-                   check=True, timeout=60, capture_output=True)
-    servers = json.loads(out.read_text())["servers"]
+    servers = lb_load(stack.url("/home?delay_ms=20"), tmp_path,
+                      "--requests", "640", "--concurrency", "32", "--key",
+                      "header:X-User", "--keys", "1", timeout=60)["servers"]
     total = sum(servers.values())
     return sorted((c / total for c in servers.values()), reverse=True)
 
@@ -129,14 +124,7 @@ def test_bounded_loads_spread_a_hot_key(stack_factory, tmp_path):
 
 
 def key_map(stack, path, keys=10000):
-    subprocess.run([binary("tools/lb-load"), "--url", stack.url("/home"),
-                    "--requests", str(keys), "--concurrency", "32",
-                    "--key", "header:X-User", "--keys", str(keys),
-                    "--key-map", str(path), "--quiet", "1"],
-                   check=True, timeout=120, capture_output=True)
-    with open(path) as f:
-        rows = [line.strip().split(",") for line in f][1:]
-    return dict(rows)
+    return lb_load_key_map(stack.url("/home"), path, keys)
 
 
 def test_adding_a_replica_moves_about_its_share_of_users(stack_factory,
@@ -148,7 +136,7 @@ def test_adding_a_replica_moves_about_its_share_of_users(stack_factory,
     assert s.add({"n": 1}).status_code == 200
     s.wait_serving(4)
     after = key_map(s, tmp_path / "after.csv")
-    assert "-2" not in before.values() and "-2" not in after.values()
+    assert -2 not in before.values() and -2 not in after.values()
     moved = sum(before[k] != after[k] for k in before) / len(before)
     assert moved <= 1.3 * 0.25, moved
     assert moved >= 0.15  # the new replica took its share

@@ -1,13 +1,11 @@
 """lb-load's open loop (--rate): requests go out on a fixed schedule
 whatever the answers' speed, and each one's latency counts from when it was
 due, so a server that falls behind shows it (no coordinated omission)."""
-import json
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lbtest import binary
+from lbtest import lb_load
 
 
 class Slow(BaseHTTPRequestHandler):
@@ -27,13 +25,10 @@ class Slow(BaseHTTPRequestHandler):
 
 
 def load(port, tmp_path, *args):
-    out = tmp_path / "load.json"
     t0 = time.monotonic()
-    subprocess.run([binary("tools/lb-load"), "--url",
-                    f"http://127.0.0.1:{port}/home", "--quiet", "1",
-                    "--json", str(out), *args],
-                   check=True, timeout=60, capture_output=True)
-    return json.loads(out.read_text()), time.monotonic() - t0
+    res = lb_load(f"http://127.0.0.1:{port}/home", tmp_path, *args,
+                  timeout=60)
+    return res, time.monotonic() - t0
 
 
 def serve(delay):

@@ -1,24 +1,17 @@
 """Slow start (LB_SLOW_START_MS): an added replica takes 10 % of the keys
 it owns, growing to all of them over the ramp; each key moves once, to it,
 and stays; keys it does not own never move."""
-import subprocess
 import time
 
-from lbtest import binary, wait_for
+from lbtest import lb_load_key_map, wait_for
 
 KEYS = 3000
 
 
 def key_map(stack, tmp_path, label):
     """Which server answers each of KEYS keys: {key: server id}."""
-    out = tmp_path / f"{label}.csv"
-    subprocess.run([binary("tools/lb-load"), "--url", stack.url("/home"),
-                    "--requests", str(KEYS), "--concurrency", "16",
-                    "--key", "header:X-User", "--keys", str(KEYS),
-                    "--key-map", str(out), "--quiet", "1"],
-                   check=True, timeout=120, capture_output=True)
-    rows = [line.split(",") for line in out.read_text().split()[1:]]
-    return {k: int(s) for k, s in rows}
+    return lb_load_key_map(stack.url("/home"), tmp_path / f"{label}.csv",
+                           KEYS, concurrency=16)
 
 
 def on(m, sid):

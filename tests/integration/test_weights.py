@@ -1,7 +1,6 @@
 """Weights: a replica's weight (1..100, default 1) scales its share of the
 ring, given on /add ("weight") or in LB_BACKENDS (name=host:port@w), kept
 by its replacement, shown in the STATUS reply and on the dashboard."""
-import json
 import os
 import subprocess
 
@@ -9,17 +8,13 @@ import pytest
 import requests
 
 from lbstack import count_replica_processes, pid_of
-from lbtest import Proc, binary, free_port, wait_for
+from lbtest import Proc, binary, free_port, lb_load, wait_for
 
 
 def shares(stack, tmp_path, n=6000):
     """n requests (random keys) through lb-load: {server id: share}."""
-    out = tmp_path / f"load{os.urandom(3).hex()}.json"
-    subprocess.run([binary("tools/lb-load"), "--url", stack.url("/home"),
-                    "--requests", str(n), "--concurrency", "16",
-                    "--json", str(out), "--quiet", "1"],
-                   check=True, timeout=120, capture_output=True)
-    res = json.loads(out.read_text())
+    res = lb_load(stack.url("/home"), tmp_path, "--requests", str(n),
+                  "--concurrency", "16")
     assert res["errors"] == 0, res
     return {k: v / n for k, v in res["servers"].items()}
 
