@@ -1,6 +1,7 @@
 """What the tools' Python commands share (bench, soak, analysis): free
 ports, waiting for a condition or an HTTP answer, a process's memory."""
 import os
+import random
 import socket
 import time
 
@@ -9,10 +10,37 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_handed_out = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on, below the kernel's ephemeral range: a port
+    the kernel hands out (bind to 0) may be taken by any outgoing connection
+    before the program it is meant for binds it, which failed a test with
+    "Address already in use". A port is not handed out twice."""
+    lo, _ = _ephemeral_range()
+    first = 10000 if lo > 12000 else 1024
+    for _ in range(1000):
+        port = random.randrange(first, lo)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {first}..{lo - 1}")
 
 
 def wait_for(pred, timeout, what, hint=""):
