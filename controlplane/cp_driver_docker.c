@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct dd_kind CONTAINER = {
+static const struct cp_engine_kind CONTAINER = {
     .noun = "container",
     .list = "/containers/json",
     .list_more = "&all=true",
@@ -16,16 +16,16 @@ static const struct dd_kind CONTAINER = {
     .delete_fmt = "/containers/%s?force=true&v=true",
 };
 
-static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id,
-                             uint32_t weight)
+static cJSON *cp_engine_create_body(struct cp_engine *d, const char *name,
+                                    uint32_t id, uint32_t weight)
 {
 	cJSON *b = cJSON_CreateObject(), *hc, *nc, *ep, *net, *aliases;
 
 	cJSON_AddStringToObject(b, "Image", d->image);
 	cJSON_AddStringToObject(b, "Hostname", name);
-	dd_replica_env(d, cJSON_AddArrayToObject(b, "Env"), id);
-	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id,
-	                  weight);
+	cp_engine_replica_env(d, cJSON_AddArrayToObject(b, "Env"), id);
+	cp_engine_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name,
+	                         id, weight);
 	cJSON_AddNumberToObject(b, "StopTimeout", REPLICA_STOP_GRACE_S);
 	hc = cJSON_AddObjectToObject(b, "HostConfig");
 	cJSON_AddStringToObject(hc, "NetworkMode", d->network);
@@ -41,7 +41,7 @@ static cJSON *dd_create_body(struct dd *d, const char *name, uint32_t id,
 }
 
 /* The container's address on our network, from an inspect or list answer. */
-static const char *dd_ip(const cJSON *c, const char *network)
+static const char *cp_engine_ip(const cJSON *c, const char *network)
 {
 	const cJSON *ns =
 	    cJSON_GetObjectItemCaseSensitive(c, "NetworkSettings");
@@ -57,17 +57,18 @@ static const char *dd_ip(const cJSON *c, const char *network)
 }
 
 /* Creates the container; its id into cid[72]. */
-static int dd_create(struct dd *d, const char *name, uint32_t id,
-                     uint32_t weight, char *cid, char *err, size_t errlen)
+static int cp_engine_create(struct cp_engine *d, const char *name, uint32_t id,
+                            uint32_t weight, char *cid, char *err,
+                            size_t errlen)
 {
 	char path[256];
-	cJSON *body = dd_create_body(d, name, id, weight), *ans;
+	cJSON *body = cp_engine_create_body(d, name, id, weight), *ans;
 	long status;
 	int rv;
 
 	snprintf(path, sizeof(path), "/containers/create?name=%s", name);
-	rv = dd_create_object(d, &CONTAINER, path, body, name, cid, &status,
-	                      &ans, err, errlen);
+	rv = cp_engine_create_object(d, &CONTAINER, path, body, name, cid,
+	                             &status, &ans, err, errlen);
 	if (rv == LB_ERR_ENGINE && status == 404)
 		snprintf(err, errlen,
 		         "image %s not found (build it with 'make images'): %s",
@@ -78,8 +79,8 @@ static int dd_create(struct dd *d, const char *name, uint32_t id,
 }
 
 /* Starts container cid and reads its address on our network. */
-static int dd_run(struct dd *d, const char *cid, const char *name, char *host,
-                  size_t hostlen, char *err, size_t errlen)
+static int cp_engine_run(struct cp_engine *d, const char *cid, const char *name,
+                         char *host, size_t hostlen, char *err, size_t errlen)
 {
 	char path[256];
 	cJSON *ans = NULL;
@@ -102,7 +103,8 @@ static int dd_run(struct dd *d, const char *cid, const char *name, char *host,
 	snprintf(path, sizeof(path), "/containers/%s/json", cid);
 	rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
 	                    errlen);
-	if (rv == 0 && (status != 200 || !(ip = dd_ip(ans, d->network)))) {
+	if (rv == 0 &&
+	    (status != 200 || !(ip = cp_engine_ip(ans, d->network)))) {
 		snprintf(err, errlen,
 		         "container %s has no address on network %s", name,
 		         d->network);
@@ -114,38 +116,42 @@ static int dd_run(struct dd *d, const char *cid, const char *name, char *host,
 	return rv;
 }
 
-static int dd_start(struct cp_driver *base, const char *name, uint32_t id,
-                    uint32_t weight, char *host, size_t hostlen, uint16_t *port,
-                    char *err, size_t errlen)
+static int cp_engine_start(struct cp_driver *base, const char *name,
+                           uint32_t id, uint32_t weight, char *host,
+                           size_t hostlen, uint16_t *port, char *err,
+                           size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
+	struct cp_engine *d = (struct cp_engine *)base;
 	char cid[72] = "";
 	int rv;
 
-	if ((rv = dd_network(d, err, errlen)) != 0 ||
-	    (rv = dd_create(d, name, id, weight, cid, err, errlen)) != 0)
+	if ((rv = cp_engine_network(d, err, errlen)) != 0 ||
+	    (rv = cp_engine_create(d, name, id, weight, cid, err, errlen)) != 0)
 		return rv;
-	dd_track(d, name, cid, NULL);
-	if ((rv = dd_run(d, cid, name, host, hostlen, err, errlen)) == 0) {
+	cp_engine_track(d, name, cid, NULL);
+	if ((rv = cp_engine_run(d, cid, name, host, hostlen, err, errlen)) ==
+	    0) {
 		*port = REPLICA_PORT;
 		return 0;
 	}
-	dd_undo_start(d, &CONTAINER, cid, name); /* nothing half-made left */
+	cp_engine_undo_start(d, &CONTAINER, cid,
+	                     name); /* nothing half-made left */
 	return rv;
 }
 
-static int dd_stop(struct cp_driver *base, const char *name, char *err,
-                   size_t errlen)
+static int cp_engine_stop(struct cp_driver *base, const char *name, char *err,
+                          size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
+	struct cp_engine *d = (struct cp_engine *)base;
 	char path[256], cid[72], svc[72];
 	long status;
 	cJSON *ans = NULL;
 	int rv;
 
-	if (!dd_ids(d, name, cid, svc) || !cid[0])
-		return dd_stop_untracked(d, &CONTAINER, name, err, errlen);
-	dd_stopping(d, name);
+	if (!cp_engine_ids(d, name, cid, svc) || !cid[0])
+		return cp_engine_stop_untracked(d, &CONTAINER, name, err,
+		                                errlen);
+	cp_engine_stopping(d, name);
 	/* SIGTERM first, so answers in flight finish; then delete. */
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", cid,
 	         REPLICA_STOP_GRACE_S);
@@ -153,16 +159,17 @@ static int dd_stop(struct cp_driver *base, const char *name, char *err,
 	                    errlen);
 	cJSON_Delete(ans);
 	if (rv == 0)
-		rv = dd_delete_id(d, &CONTAINER, cid, name, err, errlen);
+		rv = cp_engine_delete_id(d, &CONTAINER, cid, name, err, errlen);
 	if (rv == 0)
-		dd_untrack(d, name);
+		cp_engine_untrack(d, name);
 	return rv;
 }
 
 /* One listed container: *adopted when it is (into f); one that does not
  * run is deleted (dead while nobody watched: no orphan is left). */
-static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
-                        bool *adopted, char *err, size_t errlen)
+static int cp_engine_adopt_one(struct cp_engine *d, const cJSON *c,
+                               struct cp_found *f, bool *adopted, char *err,
+                               size_t errlen)
 {
 	const cJSON *nm =
 	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "Names"), 0);
@@ -182,37 +189,39 @@ static int dd_adopt_one(struct dd *d, const cJSON *c, struct cp_found *f,
 	    nm->valuestring[0] == '/' ? nm->valuestring + 1 : nm->valuestring;
 	if (!lb_name_valid(name))
 		return 0;
-	ip = dd_ip(c, d->network);
+	ip = cp_engine_ip(c, d->network);
 	if (!cJSON_IsString(state) ||
 	    strcmp(state->valuestring, "running") != 0 || !ip) {
-		dd_adopt_drop(d, &CONTAINER, jid->valuestring, name,
-		              cJSON_IsString(state) ? state->valuestring : "?");
+		cp_engine_adopt_drop(d, &CONTAINER, jid->valuestring, name,
+		                     cJSON_IsString(state) ? state->valuestring
+		                                           : "?");
 		return 0;
 	}
-	dd_adopt_take(d, f, adopted, name, id, cp_engine_label_weight(labels),
-	              ip, jid->valuestring, NULL);
+	cp_engine_adopt_take(d, f, adopted, name, id,
+	                     cp_engine_label_weight(labels), ip,
+	                     jid->valuestring, NULL);
 	return 0;
 }
 
-static int dd_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
-                    char *err, size_t errlen)
+static int cp_engine_adopt(struct cp_driver *base, struct cp_found **out,
+                           size_t *n, char *err, size_t errlen)
 {
-	return dd_adopt_all((struct dd *)base, &CONTAINER, dd_adopt_one, out, n,
-	                    err, errlen);
+	return cp_engine_adopt_all((struct cp_engine *)base, &CONTAINER,
+	                           cp_engine_adopt_one, out, n, err, errlen);
 }
 
-static const struct cp_driver_ops dd_ops = {
+static const struct cp_driver_ops cp_engine_ops = {
     .name = "docker",
-    .start = dd_start,
-    .stop = dd_stop,
-    .adopt = dd_adopt,
-    .destroy = dd_destroy,
+    .start = cp_engine_start,
+    .stop = cp_engine_stop,
+    .adopt = cp_engine_adopt,
+    .destroy = cp_engine_destroy,
 };
 
 int cp_driver_docker_create(const struct cp_config *cfg,
                             cp_driver_exit_cb on_exit, void *arg,
                             struct cp_driver **out, char *err, size_t errlen)
 {
-	return dd_engine_create(&dd_ops, false, cfg, on_exit, arg, out, err,
-	                        errlen);
+	return cp_engine_driver_create(&cp_engine_ops, false, cfg, on_exit, arg,
+	                               out, err, errlen);
 }

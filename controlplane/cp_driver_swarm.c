@@ -12,7 +12,7 @@
 /* How long a new service may take to run its task (scheduling, start). */
 #define SWARM_START_WAIT_MS 60000
 
-static const struct dd_kind SERVICE = {
+static const struct cp_engine_kind SERVICE = {
     .noun = "service",
     .list = "/services",
     .list_more = "",
@@ -20,22 +20,22 @@ static const struct dd_kind SERVICE = {
     .delete_fmt = "/services/%s",
 };
 
-static cJSON *sw_service_body(const struct dd *d, const char *name, uint32_t id,
-                              uint32_t weight)
+static cJSON *sw_service_body(const struct cp_engine *d, const char *name,
+                              uint32_t id, uint32_t weight)
 {
 	cJSON *b = cJSON_CreateObject(), *tt, *cs, *nets, *net, *al;
 
 	cJSON_AddStringToObject(b, "Name", name);
-	dd_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name, id,
-	                  weight);
+	cp_engine_replica_labels(d, cJSON_AddObjectToObject(b, "Labels"), name,
+	                         id, weight);
 	tt = cJSON_AddObjectToObject(b, "TaskTemplate");
 	cs = cJSON_AddObjectToObject(tt, "ContainerSpec");
 	cJSON_AddStringToObject(cs, "Image", d->image);
 	cJSON_AddStringToObject(cs, "Hostname", name);
-	dd_replica_env(d, cJSON_AddArrayToObject(cs, "Env"), id);
+	cp_engine_replica_env(d, cJSON_AddArrayToObject(cs, "Env"), id);
 	/* The task's container carries them too: its die event names it. */
-	dd_replica_labels(d, cJSON_AddObjectToObject(cs, "Labels"), name, id,
-	                  weight);
+	cp_engine_replica_labels(d, cJSON_AddObjectToObject(cs, "Labels"), name,
+	                         id, weight);
 	/* Nanoseconds, for this API. */
 	cJSON_AddNumberToObject(cs, "StopGracePeriod",
 	                        REPLICA_STOP_GRACE_S * 1e9);
@@ -76,7 +76,7 @@ static enum sw_phase sw_phase_of(const struct cp_swarm_task *t)
 
 /* The newest task of the service with id `svc`.  Returns 0 (out->state
  * empty when it has none yet), or an error with the reason in err. */
-static int sw_task(struct dd *d, const char *svc, const char *name,
+static int sw_task(struct cp_engine *d, const char *svc, const char *name,
                    struct cp_swarm_task *out, char *err, size_t errlen)
 {
 	char filter[160], path[600];
@@ -86,7 +86,7 @@ static int sw_task(struct dd *d, const char *svc, const char *name,
 
 	memset(out, 0, sizeof(*out));
 	snprintf(filter, sizeof(filter), "{\"service\":[\"%s\"]}", svc);
-	if (!dd_path_of(path, sizeof(path), "/tasks", filter, "")) {
+	if (!cp_engine_path_of(path, sizeof(path), "/tasks", filter, "")) {
 		snprintf(err, errlen, "service id too long");
 		return LB_ERR_INVAL;
 	}
@@ -107,7 +107,7 @@ static int sw_task(struct dd *d, const char *svc, const char *name,
 /* Waits (bounded) until the service's task is running with an address or
  * is over.  Returns 0 with t filled (sw_phase_of says which), or an error
  * of the engine. */
-static int sw_wait_task(struct dd *d, const char *svc, const char *name,
+static int sw_wait_task(struct cp_engine *d, const char *svc, const char *name,
                         struct cp_swarm_task *t, char *err, size_t errlen)
 {
 	int64_t deadline = lb_now_ms() + SWARM_START_WAIT_MS;
@@ -121,15 +121,15 @@ static int sw_wait_task(struct dd *d, const char *svc, const char *name,
 }
 
 /* Creates the service; its id into svc[72]. */
-static int sw_create(struct dd *d, const char *name, uint32_t id,
+static int sw_create(struct cp_engine *d, const char *name, uint32_t id,
                      uint32_t weight, char *svc, char *err, size_t errlen)
 {
 	cJSON *body = sw_service_body(d, name, id, weight), *ans;
 	long status;
 	int rv;
 
-	rv = dd_create_object(d, &SERVICE, "/services/create", body, name, svc,
-	                      &status, &ans, err, errlen);
+	rv = cp_engine_create_object(d, &SERVICE, "/services/create", body,
+	                             name, svc, &status, &ans, err, errlen);
 	cJSON_Delete(body);
 	cJSON_Delete(ans);
 	return rv;
@@ -139,16 +139,16 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
                     uint32_t weight, char *host, size_t hostlen, uint16_t *port,
                     char *err, size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
+	struct cp_engine *d = (struct cp_engine *)base;
 	struct cp_swarm_task t;
 	char svc[72] = "";
 	int rv;
 
-	if ((rv = dd_network(d, err, errlen)) != 0 ||
+	if ((rv = cp_engine_network(d, err, errlen)) != 0 ||
 	    (rv = sw_create(d, name, id, weight, svc, err, errlen)) != 0)
 		return rv;
 	/* Its removal by someone else is a death from now on. */
-	dd_track(d, name, "", svc);
+	cp_engine_track(d, name, "", svc);
 	rv = sw_wait_task(d, svc, name, &t, err, errlen);
 	if (rv == 0 && sw_phase_of(&t) == SW_OVER) {
 		snprintf(err, errlen, "the task of service %s is %s: %s", name,
@@ -164,35 +164,37 @@ static int sw_start(struct cp_driver *base, const char *name, uint32_t id,
 		rv = LB_ERR_TIMEOUT;
 	}
 	if (rv == 0) {
-		dd_track(d, name, t.container, svc);
+		cp_engine_track(d, name, t.container, svc);
 		snprintf(host, hostlen, "%s", t.ip);
 		*port = REPLICA_PORT;
 		return 0;
 	}
-	dd_undo_start(d, &SERVICE, svc, name); /* nothing half-made left */
+	cp_engine_undo_start(d, &SERVICE, svc,
+	                     name); /* nothing half-made left */
 	return rv;
 }
 
 static int sw_stop(struct cp_driver *base, const char *name, char *err,
                    size_t errlen)
 {
-	struct dd *d = (struct dd *)base;
+	struct cp_engine *d = (struct cp_engine *)base;
 	char cid[72], svc[72];
 	int rv;
 
-	if (!dd_ids(d, name, cid, svc) || !svc[0])
-		return dd_stop_untracked(d, &SERVICE, name, err, errlen);
-	dd_stopping(d, name);
+	if (!cp_engine_ids(d, name, cid, svc) || !svc[0])
+		return cp_engine_stop_untracked(d, &SERVICE, name, err, errlen);
+	cp_engine_stopping(d, name);
 	/* Swarm stops the task (SIGTERM, the grace, SIGKILL) as it goes. */
-	if ((rv = dd_delete_id(d, &SERVICE, svc, name, err, errlen)) == 0)
-		dd_untrack(d, name);
+	if ((rv = cp_engine_delete_id(d, &SERVICE, svc, name, err, errlen)) ==
+	    0)
+		cp_engine_untrack(d, name);
 	return rv;
 }
 
 /* One listed service: *adopted when it is (into f); one whose task is
  * over or never ran is deleted (no orphan is left).  Returns an error when
  * the engine could not say (adoption is then tried again). */
-static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
+static int sw_adopt_one(struct cp_engine *d, const cJSON *s, struct cp_found *f,
                         bool *adopted, char *err, size_t errlen)
 {
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(s, "Spec");
@@ -211,21 +213,22 @@ static int sw_adopt_one(struct dd *d, const cJSON *s, struct cp_found *f,
 	                       errlen)) != 0)
 		return rv;
 	if (sw_phase_of(&t) != SW_RUNNING) {
-		dd_adopt_drop(d, &SERVICE, sid->valuestring, nm->valuestring,
-		              t.state[0] ? t.state : "none");
+		cp_engine_adopt_drop(d, &SERVICE, sid->valuestring,
+		                     nm->valuestring,
+		                     t.state[0] ? t.state : "none");
 		return 0;
 	}
-	dd_adopt_take(d, f, adopted, nm->valuestring, id,
-	              cp_engine_label_weight(labels), t.ip, t.container,
-	              sid->valuestring);
+	cp_engine_adopt_take(d, f, adopted, nm->valuestring, id,
+	                     cp_engine_label_weight(labels), t.ip, t.container,
+	                     sid->valuestring);
 	return 0;
 }
 
 static int sw_adopt(struct cp_driver *base, struct cp_found **out, size_t *n,
                     char *err, size_t errlen)
 {
-	return dd_adopt_all((struct dd *)base, &SERVICE, sw_adopt_one, out, n,
-	                    err, errlen);
+	return cp_engine_adopt_all((struct cp_engine *)base, &SERVICE,
+	                           sw_adopt_one, out, n, err, errlen);
 }
 
 /* Swarm names services like DNS labels: letters, digits and inner '-'. */
@@ -252,13 +255,13 @@ static const struct cp_driver_ops sw_ops = {
     .start = sw_start,
     .stop = sw_stop,
     .adopt = sw_adopt,
-    .destroy = dd_destroy,
+    .destroy = cp_engine_destroy,
 };
 
 int cp_driver_swarm_create(const struct cp_config *cfg,
                            cp_driver_exit_cb on_exit, void *arg,
                            struct cp_driver **out, char *err, size_t errlen)
 {
-	return dd_engine_create(&sw_ops, true, cfg, on_exit, arg, out, err,
-	                        errlen);
+	return cp_engine_driver_create(&sw_ops, true, cfg, on_exit, arg, out,
+	                               err, errlen);
 }

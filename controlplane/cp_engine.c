@@ -13,18 +13,18 @@
 #include <string.h>
 
 /* The record of replica `name`, or -1.  Call with d->mu held. */
-static ssize_t dd_find(struct dd *d, const char *name)
+static ssize_t cp_engine_find(struct cp_engine *d, const char *name)
 {
 	return lb_name_find(d->v, d->n, sizeof(*d->v),
-	                    offsetof(struct dd_entry, name), name);
+	                    offsetof(struct cp_engine_entry, name), name);
 }
 
-void dd_track(struct dd *d, const char *name, const char *id,
-              const char *service)
+void cp_engine_track(struct cp_engine *d, const char *name, const char *id,
+                     const char *service)
 {
 	ssize_t i;
 	pthread_mutex_lock(&d->mu);
-	if ((i = dd_find(d, name)) < 0) {
+	if ((i = cp_engine_find(d, name)) < 0) {
 		if (lb_array_grow((void **)&d->v, &d->cap, d->n + 1,
 		                  sizeof(*d->v)) != 0) {
 			pthread_mutex_unlock(&d->mu);
@@ -40,18 +40,18 @@ void dd_track(struct dd *d, const char *name, const char *id,
 	pthread_mutex_unlock(&d->mu);
 }
 
-void dd_untrack(struct dd *d, const char *name)
+void cp_engine_untrack(struct cp_engine *d, const char *name)
 {
 	ssize_t i;
 	pthread_mutex_lock(&d->mu);
-	if ((i = dd_find(d, name)) >= 0) {
+	if ((i = cp_engine_find(d, name)) >= 0) {
 		d->v[i] = d->v[d->n - 1];
 		d->n--;
 	}
 	pthread_mutex_unlock(&d->mu);
 }
 
-int dd_network(struct dd *d, char *err, size_t errlen)
+int cp_engine_network(struct cp_engine *d, char *err, size_t errlen)
 {
 	char path[256];
 	long status;
@@ -91,11 +91,12 @@ int dd_network(struct dd *d, char *err, size_t errlen)
 	return rv;
 }
 
-bool dd_ids(struct dd *d, const char *name, char *id, char *service)
+bool cp_engine_ids(struct cp_engine *d, const char *name, char *id,
+                   char *service)
 {
 	ssize_t i;
 	pthread_mutex_lock(&d->mu);
-	if ((i = dd_find(d, name)) >= 0) {
+	if ((i = cp_engine_find(d, name)) >= 0) {
 		memcpy(id, d->v[i].id, sizeof(d->v[i].id));
 		memcpy(service, d->v[i].service, sizeof(d->v[i].service));
 	}
@@ -103,8 +104,8 @@ bool dd_ids(struct dd *d, const char *name, char *id, char *service)
 	return i >= 0;
 }
 
-bool dd_path_of(char *out, size_t len, const char *endpoint, const char *filter,
-                const char *more)
+bool cp_engine_path_of(char *out, size_t len, const char *endpoint,
+                       const char *filter, const char *more)
 {
 	char enc[1024];
 	int n;
@@ -117,15 +118,16 @@ bool dd_path_of(char *out, size_t len, const char *endpoint, const char *filter,
 
 /* The filter (JSON) that selects this balancer's object for replica
  * `name`, by its labels (exact values, unlike the engine's name filter). */
-static void dd_name_filter(const struct dd *d, const char *name, char *out,
-                           size_t len)
+static void cp_engine_name_filter(const struct cp_engine *d, const char *name,
+                                  char *out, size_t len)
 {
 	snprintf(out, len, "{\"label\":[\"%s=%s\",\"%s=%s\"]}", LABEL_INSTANCE,
 	         d->instance, LABEL_NAME, name);
 }
 
-int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
-                 const char *name, char *err, size_t errlen)
+int cp_engine_delete_id(struct cp_engine *d, const struct cp_engine_kind *k,
+                        const char *id, const char *name, char *err,
+                        size_t errlen)
 {
 	char path[256];
 	cJSON *ans = NULL;
@@ -144,21 +146,22 @@ int dd_delete_id(struct dd *d, const struct dd_kind *k, const char *id,
 	return rv;
 }
 
-void dd_undo_start(struct dd *d, const struct dd_kind *k, const char *id,
-                   const char *name)
+void cp_engine_undo_start(struct cp_engine *d, const struct cp_engine_kind *k,
+                          const char *id, const char *name)
 {
 	char err[256];
 
-	dd_stopping(d, name);
-	if (dd_delete_id(d, k, id, name, err, sizeof(err)) != 0)
+	cp_engine_stopping(d, name);
+	if (cp_engine_delete_id(d, k, id, name, err, sizeof(err)) != 0)
 		lb_log(LB_WARN, "cleanup_failed", "name=%s reason=\"%s\"", name,
 		       err);
-	dd_untrack(d, name);
+	cp_engine_untrack(d, name);
 }
 
-int dd_create_object(struct dd *d, const struct dd_kind *k, const char *path,
-                     const cJSON *body, const char *name, char *id,
-                     long *status, cJSON **ans, char *err, size_t errlen)
+int cp_engine_create_object(struct cp_engine *d, const struct cp_engine_kind *k,
+                            const char *path, const cJSON *body,
+                            const char *name, char *id, long *status,
+                            cJSON **ans, char *err, size_t errlen)
 {
 	const cJSON *jid;
 	int rv;
@@ -167,14 +170,15 @@ int dd_create_object(struct dd *d, const struct dd_kind *k, const char *path,
 	*ans = NULL;
 	rv = cp_docker_call(&d->api, "POST", path, body, status, ans, err,
 	                    errlen);
-	if (rv == 0 && *status == 409 && dd_clear_name(d, k, name, "") > 0) {
+	if (rv == 0 && *status == 409 &&
+	    cp_engine_clear_name(d, k, name, "") > 0) {
 		cJSON_Delete(*ans);
 		*ans = NULL;
 		rv = cp_docker_call(&d->api, "POST", path, body, status, ans,
 		                    err, errlen);
 	}
 	if (rv != 0) { /* the engine may have made it all the same */
-		dd_clear_name(d, k, name, "");
+		cp_engine_clear_name(d, k, name, "");
 		return rv;
 	}
 	jid = cJSON_GetObjectItemCaseSensitive(*ans, k->id_field);
@@ -194,20 +198,22 @@ int dd_create_object(struct dd *d, const struct dd_kind *k, const char *path,
 	return LB_ERR_ENGINE;
 }
 
-int dd_stop_untracked(struct dd *d, const struct dd_kind *k, const char *name,
-                      char *err, size_t errlen)
+int cp_engine_stop_untracked(struct cp_engine *d,
+                             const struct cp_engine_kind *k, const char *name,
+                             char *err, size_t errlen)
 {
-	if (dd_clear_name(d, k, name, "") >= 0)
+	if (cp_engine_clear_name(d, k, name, "") >= 0)
 		return 0;
 	snprintf(err, errlen, "cannot list the %ss named %s", k->noun, name);
 	return LB_ERR_ENGINE;
 }
 
-void dd_adopt_take(struct dd *d, struct cp_found *f, bool *adopted,
-                   const char *name, uint32_t id, uint32_t weight,
-                   const char *ip, const char *cid, const char *svc)
+void cp_engine_adopt_take(struct cp_engine *d, struct cp_found *f,
+                          bool *adopted, const char *name, uint32_t id,
+                          uint32_t weight, const char *ip, const char *cid,
+                          const char *svc)
 {
-	dd_track(d, name, cid, svc);
+	cp_engine_track(d, name, cid, svc);
 	memset(f, 0, sizeof(*f));
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->server_id = id;
@@ -217,17 +223,17 @@ void dd_adopt_take(struct dd *d, struct cp_found *f, bool *adopted,
 	*adopted = true;
 }
 
-void dd_adopt_drop(struct dd *d, const struct dd_kind *k, const char *id,
-                   const char *name, const char *state)
+void cp_engine_adopt_drop(struct cp_engine *d, const struct cp_engine_kind *k,
+                          const char *id, const char *name, const char *state)
 {
 	char err[256];
 
 	lb_log(LB_INFO, "adopt_cleanup", "name=%s state=%s", name, state);
-	dd_delete_id(d, k, id, name, err, sizeof(err));
+	cp_engine_delete_id(d, k, id, name, err, sizeof(err));
 }
 
-int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
-                  const char *keep)
+int cp_engine_clear_name(struct cp_engine *d, const struct cp_engine_kind *k,
+                         const char *name, const char *keep)
 {
 	char filter[256], path[800], err[256];
 	cJSON *ans = NULL;
@@ -235,8 +241,9 @@ int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
 	long status;
 	int n = 0;
 
-	dd_name_filter(d, name, filter, sizeof(filter));
-	if (!dd_path_of(path, sizeof(path), k->list, filter, k->list_more) ||
+	cp_engine_name_filter(d, name, filter, sizeof(filter));
+	if (!cp_engine_path_of(path, sizeof(path), k->list, filter,
+	                       k->list_more) ||
 	    cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
 	                   sizeof(err)) != 0)
 		return -1;
@@ -252,24 +259,24 @@ int dd_clear_name(struct dd *d, const struct dd_kind *k, const char *name,
 			continue;
 		lb_log(LB_INFO, "stale_deleted", "name=%s %s=%.12s", name,
 		       k->noun, id->valuestring);
-		if (dd_delete_id(d, k, id->valuestring, name, err,
-		                 sizeof(err)) == 0)
+		if (cp_engine_delete_id(d, k, id->valuestring, name, err,
+		                        sizeof(err)) == 0)
 			n++;
 	}
 	cJSON_Delete(ans);
 	return n;
 }
 
-void dd_stopping(struct dd *d, const char *name)
+void cp_engine_stopping(struct cp_engine *d, const char *name)
 {
 	ssize_t i;
 	pthread_mutex_lock(&d->mu);
-	if ((i = dd_find(d, name)) >= 0)
+	if ((i = cp_engine_find(d, name)) >= 0)
 		d->v[i].stopping = true;
 	pthread_mutex_unlock(&d->mu);
 }
 
-void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id)
+void cp_engine_replica_env(const struct cp_engine *d, cJSON *env, uint32_t id)
 {
 	char line[48];
 	snprintf(line, sizeof(line), "SERVER_ID=%u", id);
@@ -280,8 +287,8 @@ void dd_replica_env(const struct dd *d, cJSON *env, uint32_t id)
 	cJSON_AddItemToArray(env, cJSON_CreateString(line));
 }
 
-void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
-                       uint32_t id, uint32_t weight)
+void cp_engine_replica_labels(const struct cp_engine *d, cJSON *labels,
+                              const char *name, uint32_t id, uint32_t weight)
 {
 	char idtext[16], wtext[16];
 	snprintf(idtext, sizeof(idtext), "%u", id);
@@ -294,16 +301,16 @@ void dd_replica_labels(const struct dd *d, cJSON *labels, const char *name,
 }
 
 /* The event stream: one JSON object per line. */
-struct dd_stream {
-	struct dd *d;
+struct cp_engine_stream {
+	struct cp_engine *d;
 	char buf[16384];
 	size_t len;
 };
 
 /* Is the event about the container (or, in a swarm, the service) that we
  * run as replica i, and not one that we stop ourselves?  d->mu held. */
-static bool dd_event_ours(const struct dd *d, ssize_t i, bool service,
-                          const char *id)
+static bool cp_engine_event_ours(const struct cp_engine *d, ssize_t i,
+                                 bool service, const char *id)
 {
 	const char *ours;
 
@@ -313,7 +320,7 @@ static bool dd_event_ours(const struct dd *d, ssize_t i, bool service,
 	return ours[0] && strcmp(ours, id) == 0;
 }
 
-static void dd_event(struct dd *d, const char *line, size_t len)
+static void cp_engine_event(struct cp_engine *d, const char *line, size_t len)
 {
 	struct cp_engine_event ev;
 	bool report;
@@ -321,7 +328,8 @@ static void dd_event(struct dd *d, const char *line, size_t len)
 	if (!cp_engine_event_parse(line, len, &ev))
 		return;
 	pthread_mutex_lock(&d->mu);
-	report = dd_event_ours(d, dd_find(d, ev.name), ev.service, ev.id);
+	report = cp_engine_event_ours(d, cp_engine_find(d, ev.name), ev.service,
+	                              ev.id);
 	pthread_mutex_unlock(&d->mu);
 	if (report) {
 		lb_log(LB_WARN,
@@ -331,16 +339,16 @@ static void dd_event(struct dd *d, const char *line, size_t len)
 	}
 }
 
-static size_t dd_stream_write(char *p, size_t sz, size_t n, void *arg)
+static size_t cp_engine_stream_write(char *p, size_t sz, size_t n, void *arg)
 {
-	struct dd_stream *s = arg;
+	struct cp_engine_stream *s = arg;
 	size_t len = sz * n;
 
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '\n') {
 			s->buf[s->len] = '\0';
 			if (s->len)
-				dd_event(s->d, s->buf, s->len);
+				cp_engine_event(s->d, s->buf, s->len);
 			s->len = 0;
 		} else if (s->len + 1 < sizeof(s->buf)) {
 			s->buf[s->len++] = p[i];
@@ -349,10 +357,10 @@ static size_t dd_stream_write(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-static int dd_stream_progress(void *arg, curl_off_t a, curl_off_t b,
-                              curl_off_t c, curl_off_t e)
+static int cp_engine_stream_progress(void *arg, curl_off_t a, curl_off_t b,
+                                     curl_off_t c, curl_off_t e)
 {
-	struct dd_stream *s = arg;
+	struct cp_engine_stream *s = arg;
 	(void)a;
 	(void)b;
 	(void)c;
@@ -364,13 +372,13 @@ static int dd_stream_progress(void *arg, curl_off_t a, curl_off_t b,
  * instead of after failed heartbeats; in a swarm, "remove" events of
  * services too (a removed service's task may take its whole stop grace
  * to die).  Service events carry no labels, so the swarm stream is not
- * filtered by label: dd_event matches ids.  Reconnects when the stream
+ * filtered by label: cp_engine_event matches ids.  Reconnects when the stream
  * ends. */
-static void *dd_events_thread(void *arg)
+static void *cp_engine_events_thread(void *arg)
 {
-	struct dd *d = arg;
+	struct cp_engine *d = arg;
 	char filter[256], path[800], url[900];
-	struct dd_stream *s = calloc(1, sizeof(*s));
+	struct cp_engine_stream *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -384,7 +392,7 @@ static void *dd_events_thread(void *arg)
 		         "{\"type\":[\"container\"],\"event\":[\"die\"],"
 		         "\"label\":[\"%s=%s\"]}",
 		         LABEL_INSTANCE, d->instance);
-	if (!dd_path_of(path, sizeof(path), "/events", filter, "")) {
+	if (!cp_engine_path_of(path, sizeof(path), "/events", filter, "")) {
 		free(s);
 		return NULL;
 	}
@@ -399,11 +407,12 @@ static void *dd_events_thread(void *arg)
 		curl_easy_setopt(h, CURLOPT_URL, url);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dd_stream_write);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
+		                 cp_engine_stream_write);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION,
-		                 dd_stream_progress);
+		                 cp_engine_stream_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
 		cc = curl_easy_perform(h);
 		curl_easy_cleanup(h);
@@ -417,9 +426,9 @@ static void *dd_events_thread(void *arg)
 	return NULL;
 }
 
-void dd_destroy(struct cp_driver *base)
+void cp_engine_destroy(struct cp_driver *base)
 {
-	struct dd *d = (struct dd *)base;
+	struct cp_engine *d = (struct cp_engine *)base;
 	if (!d)
 		return;
 	atomic_store(&d->closing, true);
@@ -430,10 +439,11 @@ void dd_destroy(struct cp_driver *base)
 	free(d);
 }
 
-static int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
-                           const struct cp_config *cfg,
-                           cp_driver_exit_cb on_exit, void *arg, char *err,
-                           size_t errlen)
+static int cp_engine_open_engine(struct cp_engine *d,
+                                 const struct cp_driver_ops *ops,
+                                 const struct cp_config *cfg,
+                                 cp_driver_exit_cb on_exit, void *arg,
+                                 char *err, size_t errlen)
 {
 	long status;
 	int rv;
@@ -459,20 +469,20 @@ static int dd_engine_start(struct dd *d, const struct cp_driver_ops *ops,
 	rv = cp_docker_call(&d->api, "GET", "/_ping", NULL, &status, NULL, err,
 	                    errlen);
 	if (rv != 0) {
-		dd_destroy(&d->base);
+		cp_engine_destroy(&d->base);
 		return rv;
 	}
-	if (pthread_create(&d->events, NULL, dd_events_thread, d) == 0)
+	if (pthread_create(&d->events, NULL, cp_engine_events_thread, d) == 0)
 		d->events_started = true;
 	return 0;
 }
 
-int dd_engine_create(const struct cp_driver_ops *ops, bool overlay,
-                     const struct cp_config *cfg, cp_driver_exit_cb on_exit,
-                     void *arg, struct cp_driver **out, char *err,
-                     size_t errlen)
+int cp_engine_driver_create(const struct cp_driver_ops *ops, bool overlay,
+                            const struct cp_config *cfg,
+                            cp_driver_exit_cb on_exit, void *arg,
+                            struct cp_driver **out, char *err, size_t errlen)
 {
-	struct dd *d = calloc(1, sizeof(*d));
+	struct cp_engine *d = calloc(1, sizeof(*d));
 	int rv;
 
 	if (!d) {
@@ -480,14 +490,16 @@ int dd_engine_create(const struct cp_driver_ops *ops, bool overlay,
 		return LB_ERR_NOMEM;
 	}
 	d->overlay = overlay;
-	if ((rv = dd_engine_start(d, ops, cfg, on_exit, arg, err, errlen)) != 0)
+	if ((rv = cp_engine_open_engine(d, ops, cfg, on_exit, arg, err,
+	                                errlen)) != 0)
 		return rv;
 	*out = &d->base;
 	return 0;
 }
 
-int dd_adopt_all(struct dd *d, const struct dd_kind *k, dd_adopt_one_fn one,
-                 struct cp_found **out, size_t *n, char *err, size_t errlen)
+int cp_engine_adopt_all(struct cp_engine *d, const struct cp_engine_kind *k,
+                        cp_engine_adopt_one_fn one, struct cp_found **out,
+                        size_t *n, char *err, size_t errlen)
 {
 	char filter[256], path[800];
 	cJSON *ans = NULL;
@@ -499,7 +511,8 @@ int dd_adopt_all(struct dd *d, const struct dd_kind *k, dd_adopt_one_fn one,
 	*n = 0;
 	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}",
 	         LABEL_INSTANCE, d->instance);
-	if (!dd_path_of(path, sizeof(path), k->list, filter, k->list_more)) {
+	if (!cp_engine_path_of(path, sizeof(path), k->list, filter,
+	                       k->list_more)) {
 		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
 		return LB_ERR_INVAL;
 	}

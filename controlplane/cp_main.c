@@ -3,7 +3,7 @@
  * dead replicas, and runs replicas through a driver (process, docker,
  * swarm or static). */
 #include "cp.h"
-#include "cp_admin.h"
+#include "cp_ctl.h"
 #include "cp_driver_docker.h"
 #include "cp_driver_process.h"
 #include "cp_driver_static.h"
@@ -197,7 +197,7 @@ static void cp_stop_all(struct cp *cp)
 {
 	atomic_store(&cp->stopping, true);
 	cp_state_stop(&cp->state);
-	cp_admin_stop(cp);
+	cp_ctl_stop(cp);
 	cp_health_stop(cp);
 	cp_repair_stop(cp);
 	/* Replicas still draining left the ring: stopped now, not left to
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
 	/* Sockets first: a bad or busy address fails the start before any
 	 * replica is touched. */
 	if ((rv = cp_publish_start(&cp, err, sizeof(err))) != 0 ||
-	    (rv = cp_admin_listen(&cp, err, sizeof(err))) != 0 ||
+	    (rv = cp_ctl_listen(&cp, err, sizeof(err))) != 0 ||
 	    (rv = cp_metrics_start(&cp, err, sizeof(err))) != 0 ||
 	    (rv = cp_driver_make(&cp, err, sizeof(err))) != 0) {
 		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"", err);
@@ -259,8 +259,7 @@ int main(int argc, char **argv)
 	/* Admin requests are answered once the first replicas serve, so that
 	 * the first /rep lists replicas that work. */
 	if ((rv = cp_bootstrap(&cp, err, sizeof(err))) != 0 ||
-	    (rv = cp_admin_serve(&cp)) != 0 ||
-	    (rv = cp_health_start(&cp)) != 0 ||
+	    (rv = cp_ctl_serve(&cp)) != 0 || (rv = cp_health_start(&cp)) != 0 ||
 	    (rv = cp_repair_start(&cp)) != 0 ||
 	    (rv = cp_drain_start(&cp)) != 0) {
 		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"",

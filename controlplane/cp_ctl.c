@@ -1,4 +1,4 @@
-#include "cp_admin.h"
+#include "cp_ctl.h"
 
 #include "cp_ops.h"
 #include "lb_err.h"
@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* Packs reply; on failure packs a bare 500 so the requester is answered. */
-static int admin_pack(Lb__AdminReply *reply, void **buf, size_t *len)
+static int ctl_pack(Lb__AdminReply *reply, void **buf, size_t *len)
 {
 	Lb__AdminReply fallback = LB__ADMIN_REPLY__INIT;
 	if (lb_wire_pack(&reply->base, buf, len) == 0)
@@ -25,7 +25,7 @@ static int admin_pack(Lb__AdminReply *reply, void **buf, size_t *len)
 }
 
 /* SNAPSHOT: the current ring, for a data plane that just started. */
-static int admin_snapshot(struct cp *cp, void **buf, size_t *len)
+static int ctl_snapshot(struct cp *cp, void **buf, size_t *len)
 {
 	Lb__AdminReply reply = LB__ADMIN_REPLY__INIT;
 	Lb__Snapshot *snap = NULL;
@@ -44,7 +44,7 @@ static int admin_snapshot(struct cp *cp, void **buf, size_t *len)
 		return rv;
 	reply.status = 200;
 	reply.snapshot = snap;
-	rv = admin_pack(&reply, buf, len);
+	rv = ctl_pack(&reply, buf, len);
 	lb__snapshot__free_unpacked(snap, NULL);
 	return rv;
 }
@@ -129,7 +129,7 @@ static bool cache_lookup(struct cp *cp, uint64_t id, void **out, size_t *len)
 
 /* A data plane's outlier ejections go to the event list (the dashboard's),
  * by name only when it is one of ours. */
-static void admin_report_events(struct cp *cp, const Lb__Report *r)
+static void ctl_report_events(struct cp *cp, const Lb__Report *r)
 {
 	char detail[48];
 
@@ -142,8 +142,8 @@ static void admin_report_events(struct cp *cp, const Lb__Report *r)
 }
 
 /* Handles one request message; returns the packed reply. */
-static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
-                        size_t *outlen)
+static int ctl_handle(struct cp *cp, const void *in, size_t inlen, void **out,
+                      size_t *outlen)
 {
 	Lb__AdminReply reply = LB__ADMIN_REPLY__INIT;
 	Lb__AdminRequest *req;
@@ -153,7 +153,7 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	if (lb_wire_request_unpack(in, inlen, &req) != 0) {
 		reply.status = 400;
 		reply.error = "<Error> malformed admin request";
-		return admin_pack(&reply, out, outlen);
+		return ctl_pack(&reply, out, outlen);
 	}
 	/* A token set here is required of every request: the admin socket
 	 * changes replicas whoever reaches it. */
@@ -168,10 +168,10 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 		lb__admin_request__free_unpacked(req, NULL);
 		reply.status = 401;
 		reply.error = "<Error> Missing or wrong admin token";
-		return admin_pack(&reply, out, outlen);
+		return ctl_pack(&reply, out, outlen);
 	}
 	if (req->op == LB__ADMIN_REQUEST__OP__SNAPSHOT) {
-		rv = admin_snapshot(cp, out, outlen);
+		rv = ctl_snapshot(cp, out, outlen);
 		lb__admin_request__free_unpacked(req, NULL);
 		return rv;
 	}
@@ -180,11 +180,11 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 		 * logged. */
 		if (req->report) {
 			cp_reports_put(&cp->reports, req->report, lb_now_ms());
-			admin_report_events(cp, req->report);
+			ctl_report_events(cp, req->report);
 		}
 		reply.status = req->report ? 200 : 400;
 		lb__admin_request__free_unpacked(req, NULL);
-		return admin_pack(&reply, out, outlen);
+		return ctl_pack(&reply, out, outlen);
 	}
 	mutating = req->op == LB__ADMIN_REQUEST__OP__ADD ||
 	           req->op == LB__ADMIN_REQUEST__OP__REMOVE;
@@ -201,7 +201,7 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 		}
 	}
 	cp_ops_handle(cp, req, &reply);
-	rv = admin_pack(&reply, out, outlen);
+	rv = ctl_pack(&reply, out, outlen);
 	if (req->op > 0 && req->op < CP_ADMIN_OPS &&
 	    reply.status < CP_ADMIN_CODES)
 		atomic_fetch_add(&cp->stats.admin[req->op][reply.status], 1);
@@ -221,7 +221,7 @@ static int admin_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	return rv;
 }
 
-static void *admin_worker(void *arg)
+static void *ctl_worker(void *arg)
 {
 	struct cp *cp = arg;
 	nng_ctx ctx;
@@ -247,8 +247,8 @@ static void *admin_worker(void *arg)
 			continue;
 		}
 		msg = nng_aio_get_msg(aio);
-		rv = admin_handle(cp, nng_msg_body(msg), nng_msg_len(msg), &buf,
-		                  &len);
+		rv = ctl_handle(cp, nng_msg_body(msg), nng_msg_len(msg), &buf,
+		                &len);
 		nng_msg_free(msg);
 		if (rv != 0)
 			continue; /* out of memory: the requester times out */
@@ -269,7 +269,7 @@ static void *admin_worker(void *arg)
 	return NULL;
 }
 
-int cp_admin_listen(struct cp *cp, char *err, size_t errlen)
+int cp_ctl_listen(struct cp *cp, char *err, size_t errlen)
 {
 	int rv;
 
@@ -289,16 +289,16 @@ int cp_admin_listen(struct cp *cp, char *err, size_t errlen)
 	return 0;
 }
 
-int cp_admin_serve(struct cp *cp)
+int cp_ctl_serve(struct cp *cp)
 {
 	for (cp->nadmin = 0; cp->nadmin < CP_ADMIN_WORKERS; cp->nadmin++)
-		if (pthread_create(&cp->admin_tid[cp->nadmin], NULL,
-		                   admin_worker, cp) != 0)
+		if (pthread_create(&cp->admin_tid[cp->nadmin], NULL, ctl_worker,
+		                   cp) != 0)
 			return cp->nadmin ? 0 : LB_ERR_SYS;
 	return 0;
 }
 
-void cp_admin_stop(struct cp *cp)
+void cp_ctl_stop(struct cp *cp)
 {
 	nng_close(cp->rep);
 	for (size_t i = 0; i < cp->nadmin; i++)
