@@ -2,6 +2,7 @@
 
 #include "lb_buf.h"
 #include "lb_err.h"
+#include "lb_log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,27 +45,79 @@ static int opt_set(const struct lb_opt *o, const char *val, const char *from,
 	return 0;
 }
 
-/* Finds the option for "--name" or "--name=value"; *inline_val gets the
- * text after '=' when present. */
+/* The flag of a former variable name: LB_ADMIN_LISTEN -> admin-listen. */
+static void opt_former_flag(const char *was, char *out, size_t len)
+{
+	size_t i = 0;
+
+	if (strncmp(was, "LB_", 3) == 0)
+		was += 3;
+	for (; was[i] && i + 1 < len; i++)
+		out[i] = was[i] == '_' ? '-' : (char)(was[i] | 0x20);
+	out[i] = '\0';
+}
+
+static bool opt_flag_is(const char *flag, const char *name, size_t len)
+{
+	return strlen(flag) == len && strncmp(flag, name, len) == 0;
+}
+
+static const struct lb_opt *opt_by_env(const struct lb_opt *opts, size_t n,
+                                       const char *env)
+{
+	for (size_t i = 0; i < n; i++)
+		if (opts[i].env && strcmp(opts[i].env, env) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* Finds the option for "--name" or "--name=value", a former name's flag
+ * included (*was is then that name, else NULL); *inline_val gets the text
+ * after '=' when present. */
 static const struct lb_opt *opt_find(const struct lb_opt *opts, size_t n,
-                                     const char *arg, const char **inline_val)
+                                     const struct lb_opt_former *former,
+                                     const char *arg, const char **inline_val,
+                                     const char **was)
 {
 	const char *name = arg + 2;
 	const char *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	char old[64];
 
-	for (size_t i = 0; i < n; i++) {
-		if (strlen(opts[i].flag) == len &&
-		    strncmp(opts[i].flag, name, len) == 0) {
-			*inline_val = eq ? eq + 1 : NULL;
+	*inline_val = eq ? eq + 1 : NULL;
+	*was = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (opt_flag_is(opts[i].flag, name, len))
 			return &opts[i];
+	for (; former && former->was; former++) {
+		opt_former_flag(former->was, old, sizeof(old));
+		if (opt_flag_is(old, name, len)) {
+			*was = former->was;
+			return opt_by_env(opts, n, former->env);
 		}
 	}
 	return NULL;
 }
 
-int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
-                    char **argv, bool *help, char *err, size_t errlen)
+/* The environment's value of an option: its variable, else a former name
+ * of it (*name says which). */
+static const char *opt_getenv(const struct lb_opt *o,
+                              const struct lb_opt_former *former,
+                              const char **name)
+{
+	const char *v = o->env ? getenv(o->env) : NULL;
+
+	*name = o->env;
+	for (; !v && o->env && former && former->was; former++)
+		if (strcmp(former->env, o->env) == 0 &&
+		    (v = getenv(former->was)))
+			*name = former->was;
+	return v;
+}
+
+int lb_config_parse(const struct lb_opt *opts, size_t nopts,
+                    const struct lb_opt_former *former, int argc, char **argv,
+                    bool *help, char *err, size_t errlen)
 {
 	char from[96];
 	int rv;
@@ -80,13 +133,14 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val;
 		const struct lb_opt *o;
+		const char *was;
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			*help = true;
 			free(given);
 			return 0;
 		}
 		if (strncmp(arg, "--", 2) != 0 ||
-		    !(o = opt_find(opts, nopts, arg, &val))) {
+		    !(o = opt_find(opts, nopts, former, arg, &val, &was))) {
 			snprintf(err, errlen,
 			         "unknown argument '%s' (see --help)", arg);
 			free(given);
@@ -110,12 +164,12 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
 	}
 	for (size_t i = 0; i < nopts; i++) {
 		const struct lb_opt *o = &opts[i];
-		const char *val;
+		const char *val, *name;
 		if (given[i])
 			continue;
-		val = o->env ? getenv(o->env) : NULL;
+		val = opt_getenv(o, former, &name);
 		if (val) {
-			snprintf(from, sizeof(from), "%s", o->env);
+			snprintf(from, sizeof(from), "%s", name);
 		} else if (o->def) {
 			val = o->def;
 			snprintf(from, sizeof(from), "default of %s", o->env);
@@ -140,7 +194,8 @@ bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
 	char err[512];
 	bool help;
 
-	if (lb_config_parse(opts, nopts, argc, argv, &help, err, sizeof(err))) {
+	if (lb_config_parse(opts, nopts, NULL, argc, argv, &help, err,
+	                    sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		*exit_code = 2;
 		return true;
@@ -151,6 +206,37 @@ bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
 		return true;
 	}
 	return false;
+}
+
+void lb_config_warn_former(const struct lb_opt *opts, size_t nopts,
+                           const struct lb_opt_former *former, int argc,
+                           char **argv)
+{
+	for (size_t i = 0; i < nopts; i++) {
+		const char *name;
+		if (opt_getenv(&opts[i], former, &name) && name != opts[i].env)
+			lb_log(
+			    LB_WARN, "setting_renamed",
+			    "old=%s new=%s msg=\"%s is read for now; set %s\"",
+			    name, opts[i].env, name, opts[i].env);
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *val, *was;
+		const struct lb_opt *o;
+		char flag[64];
+		if (strncmp(argv[i], "--", 2) != 0 ||
+		    !(o = opt_find(opts, nopts, former, argv[i], &val, &was)))
+			continue;
+		if (was) {
+			opt_former_flag(was, flag, sizeof(flag));
+			lb_log(LB_WARN, "setting_renamed",
+			       "old=--%s new=--%s msg=\"--%s is read for now; "
+			       "set --%s\"",
+			       flag, o->flag, flag, o->flag);
+		}
+		if (!val)
+			i++; /* its value */
+	}
 }
 
 void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,

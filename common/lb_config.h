@@ -28,11 +28,22 @@ struct lb_opt {
 	void *dst;
 };
 
-/* Fills every opts[i].dst from argv, the environment and the defaults.
+/* A renamed setting's former variable name.  It is still read (and its
+ * flag: the name without "LB_", in lower case, '-' for '_'), the new name
+ * winning, so that a rename breaks no deployment; lb_config_warn_former()
+ * says that it was used.  Lists end with {NULL, NULL}. */
+struct lb_opt_former {
+	const char *was; /* "LB_ADMIN_LISTEN" */
+	const char *env; /* the setting's variable now: "LB_PAGES_LISTEN" */
+};
+
+/* Fills every opts[i].dst from argv, the environment and the defaults
+ * (former names of renamed settings included; former may be NULL).
  * Returns 0, or LB_ERR_INVAL with the reason in err.  Sets *help when
  * --help was given (the caller prints lb_config_usage() and exits). */
-int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
-                    char **argv, bool *help, char *err, size_t errlen);
+int lb_config_parse(const struct lb_opt *opts, size_t nopts,
+                    const struct lb_opt_former *former, int argc, char **argv,
+                    bool *help, char *err, size_t errlen);
 
 /* The usual front of a main(): parses; on a bad value prints
  * "prog: reason" to stderr and sets *exit_code to 2; on --help prints the
@@ -40,6 +51,12 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts, int argc,
  * *exit_code, false when it should go on. */
 bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
                    char **argv, const char *prog, int *exit_code);
+
+/* Logs a warning for each former name (lb_opt.was) set in argv or the
+ * environment; called once logging is set up. */
+void lb_config_warn_former(const struct lb_opt *opts, size_t nopts,
+                           const struct lb_opt_former *former, int argc,
+                           char **argv);
 
 /* Prints one line per setting: flag, variable, default, meaning. */
 void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,

@@ -16,10 +16,10 @@
 
 #include <stddef.h>
 
-/* Where the control plane listens unless told otherwise (LB_ADMIN_URL,
+/* Where the control plane listens unless told otherwise (LB_CTL_URL,
  * LB_PUB_URL): admin requests (REQ/REP) and ring snapshots (PUB/SUB). */
-#define LB_DEFAULT_ADMIN_URL "tcp://127.0.0.1:5101"
-#define LB_DEFAULT_PUB_URL   "tcp://127.0.0.1:5102"
+#define LB_DEFAULT_CTL_URL "tcp://127.0.0.1:5101"
+#define LB_DEFAULT_PUB_URL "tcp://127.0.0.1:5102"
 
 /* The largest message either plane accepts: a 2^20-slot table with 5-byte
  * varints plus a few thousand replicas fits. */

@@ -67,8 +67,11 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	const char *preset, *hash, *placement, *level, *key, *factor, *status;
 	long long slots, vnodes, trust_forwarded, set_cookie, slow_start_ms;
 	const struct lb_opt opts[] = {
-	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
-	     0, NULL, "NNG address for admin requests (REP)", &c->admin_url},
+	    {"ctl-url", "LB_CTL_URL", LB_OPT_STR, LB_DEFAULT_CTL_URL, 0, 0,
+	     NULL,
+	     "NNG address of the control server (REP): the data planes' "
+	     "requests",
+	     &c->ctl_url},
 	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, LB_DEFAULT_PUB_URL, 0, 0,
 	     NULL, "NNG address that ring snapshots are published on (PUB)",
 	     &c->pub_url},
@@ -176,10 +179,13 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	     lb_log_level_names, "debug, info, warn or error", &level},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+	static const struct lb_opt_former former[] = {
+	    {"LB_ADMIN_URL", "LB_CTL_URL"}, {NULL, NULL}};
 	bool help;
 	int rv;
 
-	rv = lb_config_parse(opts, nopts, argc, argv, &help, err, errlen);
+	rv = lb_config_parse(opts, nopts, former, argc, argv, &help, err,
+	                     errlen);
 	if (rv != 0)
 		return rv;
 	if (help) {
@@ -187,6 +193,8 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 		return 1;
 	}
 	lb_log_level_parse(level, &c->log_level);
+	lb_log_init("cp", c->log_level);
+	lb_config_warn_former(opts, nopts, former, argc, argv);
 	if (lb_preset_lookup(preset, &c->preset) != 0) {
 		snprintf(err, errlen, "LB_PRESET=%s: must be one of %s", preset,
 		         lb_preset_names());

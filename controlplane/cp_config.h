@@ -11,9 +11,9 @@
 #include <stdbool.h>
 
 struct cp_config {
-	const char *admin_url; /* NNG REP: admin requests */
-	const char *pub_url;   /* NNG PUB: ring snapshots */
-	long long replicas;    /* replicas to start when none exist */
+	const char *ctl_url; /* NNG REP: the control server */
+	const char *pub_url; /* NNG PUB: ring snapshots */
+	long long replicas;  /* replicas to start when none exist */
 	long long max_replicas;
 	struct lb_preset preset;
 	struct lb_routing routing; /* LB_KEY, LB_BALANCE_FACTOR, ... */

@@ -280,9 +280,9 @@ int cp_ctl_listen(struct cp *cp, char *err, size_t errlen)
 	}
 	/* Requests are small; refuse anything huge before it is read. */
 	nng_socket_set_size(cp->rep, NNG_OPT_RECVMAXSZ, 1u << 20);
-	if ((rv = nng_listen(cp->rep, cp->cfg.admin_url, NULL, 0)) != 0) {
-		snprintf(err, errlen, "LB_ADMIN_URL=%s: cannot listen: %s",
-		         cp->cfg.admin_url, nng_strerror(rv));
+	if ((rv = nng_listen(cp->rep, cp->cfg.ctl_url, NULL, 0)) != 0) {
+		snprintf(err, errlen, "LB_CTL_URL=%s: cannot listen: %s",
+		         cp->cfg.ctl_url, nng_strerror(rv));
 		nng_close(cp->rep);
 		return LB_ERR_SYS;
 	}

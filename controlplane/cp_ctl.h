@@ -6,7 +6,7 @@
 
 #include "cp.h"
 
-/* Listens on cfg.admin_url, before anything else is touched, so that a bad
+/* Listens on cfg.ctl_url, before anything else is touched, so that a bad
  * or busy address fails the start at once.  Requests wait unanswered until
  * cp_ctl_serve().  Returns 0 or an error with the reason in err. */
 int cp_ctl_listen(struct cp *cp, char *err, size_t errlen);

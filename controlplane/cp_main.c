@@ -229,7 +229,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-controlplane: %s\n", err);
 		return 2;
 	}
-	lb_log_init("cp", cp.cfg.log_level);
 	if (lb_signal_init() != 0) {
 		lb_log(LB_ERROR, "signal_setup_failed", "errno=%d", errno);
 		return 1;
@@ -274,7 +273,7 @@ int main(int argc, char **argv)
 	lb_log(LB_INFO, "started",
 	       "admin=%s pub=%s driver=%s preset=%s slots=%u vnodes=%u "
 	       "hash=%s placement=%s key=%s balance_factor=%g replicas=%zu",
-	       cp.cfg.admin_url, cp.cfg.pub_url, cp.cfg.driver,
+	       cp.cfg.ctl_url, cp.cfg.pub_url, cp.cfg.driver,
 	       cp.cfg.preset.name, cp.cfg.preset.slots, cp.cfg.preset.vnodes,
 	       lb_hash_name(cp.cfg.preset.hash),
 	       lb_placement_name(cp.cfg.preset.placement), key,

@@ -52,9 +52,9 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	    {"threads", "LB_THREADS", LB_OPT_INT, "2048", 2, 16384, NULL,
 	     "HTTP worker threads = client connections open at once",
 	     &c->threads},
-	    {"admin-url", "LB_ADMIN_URL", LB_OPT_STR, LB_DEFAULT_ADMIN_URL, 0,
-	     0, NULL, "the control plane's admin address (NNG REQ/REP)",
-	     &c->admin_url},
+	    {"ctl-url", "LB_CTL_URL", LB_OPT_STR, LB_DEFAULT_CTL_URL, 0, 0,
+	     NULL, "the control plane's control server (NNG REQ/REP)",
+	     &c->ctl_url},
 	    {"pub-url", "LB_PUB_URL", LB_OPT_STR, LB_DEFAULT_PUB_URL, 0, 0,
 	     NULL, "the control plane's snapshot address (NNG PUB/SUB)",
 	     &c->pub_url},
@@ -165,11 +165,11 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	    {"access-log", "LB_ACCESS_LOG", LB_OPT_STR, "", 0, 0, NULL,
 	     "one logfmt line per request: stderr or a file (empty: off)",
 	     &c->access_log},
-	    {"admin-listen", "LB_ADMIN_LISTEN", LB_OPT_STR, "127.0.0.1:5001", 0,
+	    {"pages-listen", "LB_PAGES_LISTEN", LB_OPT_STR, "127.0.0.1:5001", 0,
 	     0, NULL,
 	     "the data plane's own pages: /metrics, the dashboard, its JSON "
 	     "(host:port; empty: off)",
-	     &c->admin_listen},
+	     &c->pages_listen},
 	    {"metrics-open", "LB_METRICS_OPEN", LB_OPT_INT, "0", 0, 1, NULL,
 	     "1: /metrics needs no admin token", &c->metrics_open},
 	    {"tls-cert", "LB_TLS_CERT", LB_OPT_STR, "", 0, 0, NULL,
@@ -205,8 +205,13 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	     lb_log_level_names, "debug, info, warn or error", &level},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+	static const struct lb_opt_former former[] = {
+	    {"LB_ADMIN_URL", "LB_CTL_URL"},
+	    {"LB_ADMIN_LISTEN", "LB_PAGES_LISTEN"},
+	    {NULL, NULL}};
 	bool help;
-	int rv = lb_config_parse(opts, nopts, argc, argv, &help, err, errlen);
+	int rv = lb_config_parse(opts, nopts, former, argc, argv, &help, err,
+	                         errlen);
 
 	if (rv != 0)
 		return rv;
@@ -215,6 +220,8 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 		return 1;
 	}
 	lb_log_level_parse(level, &c->log_level);
+	lb_log_init("dp", c->log_level);
+	lb_config_warn_former(opts, nopts, former, argc, argv);
 	if ((rv = dp_config_check_tls(c, err, errlen)) != 0)
 		return rv;
 	if ((rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,

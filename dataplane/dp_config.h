@@ -21,8 +21,8 @@ struct dp_config {
 	const char *host;
 	long long port;
 	long long threads;
-	const char *admin_url; /* the control plane's REP socket */
-	const char *pub_url;   /* the control plane's PUB socket */
+	const char *ctl_url; /* the control plane's control server */
+	const char *pub_url; /* the control plane's PUB socket */
 	long long admin_timeout_ms;
 	const char *admin_token;    /* "" = no token needed */
 	const char *admin_allow;    /* LB_ADMIN_ALLOW, parsed into admin_from */
@@ -50,8 +50,8 @@ struct dp_config {
 	long long ready_timeout_ms;
 	long long drain_timeout_ms; /* a graceful stop's longest wait */
 	const char *access_log;     /* "", "stderr" or a path */
-	const char *admin_listen;   /* host:port of the admin listener */
-	long long metrics_open;     /* /metrics needs no token */
+	const char *pages_listen; /* host:port of the data plane's own pages */
+	long long metrics_open;   /* /metrics needs no token */
 	/* HTTPS (dp_tls.h): on when tls_cert is not "". */
 	const char *tls_cert;      /* PEM: the certificate, then its chain */
 	const char *tls_key;       /* PEM: its private key */

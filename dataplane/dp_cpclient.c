@@ -38,7 +38,7 @@ int dp_cpclient_open(struct dp_cpclient *c, const char *url, const char *token,
 	 * answers a resent request id from its cache anyway. */
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 	                  NNG_DURATION_INFINITE);
-	if ((rv = lb_nng_dial(c->sock, url, "LB_ADMIN_URL", err, errlen))) {
+	if ((rv = lb_nng_dial(c->sock, url, "LB_CTL_URL", err, errlen))) {
 		nng_close(c->sock);
 		return rv;
 	}

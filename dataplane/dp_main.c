@@ -7,7 +7,7 @@
 #include "dp.h"
 #include "dp_access.h"
 #include "dp_front.h"
-#include "dp_site.h"
+#include "dp_pages.h"
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_http.h"
@@ -122,7 +122,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lb-dataplane: %s\n", err);
 		return 2;
 	}
-	lb_log_init("dp", dp.cfg.log_level);
 	if (lb_signal_init() != 0) {
 		lb_log(LB_ERROR, "init_failed", "errno=%d", errno);
 		return 1;
@@ -137,7 +136,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dp_raise_fd_limit(dp.cfg.threads);
-	dp_stats_init(&dp.stats);
+	dp_metrics_init(&dp.stats);
 	if ((dp.access_fd = dp_access_open(dp.cfg.access_log)) == -2) {
 		fprintf(stderr, "lb-dataplane: LB_ACCESS_LOG=%s: %s\n",
 		        dp.cfg.access_log, strerror(errno));
@@ -153,7 +152,7 @@ int main(int argc, char **argv)
 	dp_gate_init(&dp.admit, dp_max_active(&dp.cfg), (int)dp.cfg.threads);
 	dp_answer_global_init();
 	dp_router_init(&dp.router);
-	if (dp_cpclient_open(&dp.cpclient, dp.cfg.admin_url, dp.cfg.admin_token,
+	if (dp_cpclient_open(&dp.cpclient, dp.cfg.ctl_url, dp.cfg.admin_token,
 	                     err, sizeof(err)) != 0 ||
 	    dp_sync_start(&dp.sync, &dp.router, &dp.cpclient, dp.cfg.pub_url,
 	                  err, sizeof(err)) != 0) {
@@ -165,7 +164,7 @@ int main(int argc, char **argv)
 		                "thread\n");
 		return 1;
 	}
-	if (dp_site_start(&dp, err, sizeof(err)) != 0) {
+	if (dp_pages_start(&dp, err, sizeof(err)) != 0) {
 		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
 		fprintf(stderr, "lb-dataplane: %s\n", err);
 		return 1;
@@ -205,7 +204,7 @@ int main(int argc, char **argv)
 	       dp.http_cfg.tls_only   ? "off"
 	       : dp.cfg.http_redirect ? "redirect"
 	                              : "on",
-	       dp.tls ? "on" : "off", dp.cfg.admin_url, dp.cfg.pub_url,
+	       dp.tls ? "on" : "off", dp.cfg.ctl_url, dp.cfg.pub_url,
 	       (unsigned long long)dp_router_version(&dp.router),
 	       dp.cfg.threads, dp.cfg.head_timeout_ms, dp.cfg.max_conns_per_ip);
 	if (dp.tls)
@@ -222,7 +221,7 @@ int main(int argc, char **argv)
 	dp_report_stop(&dp.report);
 	dp_cpclient_close(&dp.cpclient);
 	lb_http_stop_or_exit(dp.http, DP_STOP_GRACE_MS);
-	dp_site_stop(&dp);
+	dp_pages_stop(&dp);
 	dp_router_fini(&dp.router);
 	dp_conns_fini(&dp.conns);
 	dp_tls_close(dp.tls);

@@ -69,7 +69,7 @@ struct dp_stats {
 	struct lb_histo phase[DP_PHASES];
 };
 
-void dp_stats_init(struct dp_stats *s);
+void dp_metrics_init(struct dp_stats *s);
 
 /* Counts one answered request: by its replica (NULL: none was reached). */
 void dp_metrics_count(struct dp_stats *s, struct dp_replica_stats *r,

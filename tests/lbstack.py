@@ -15,13 +15,13 @@ class Stack:
                  replica_bin=None, build=None):
         self.tmp = tmp_path
         self.build = build  # None: LB_BUILD
-        self.admin_url = f"tcp://127.0.0.1:{free_port()}"
+        self.ctl_url = f"tcp://127.0.0.1:{free_port()}"
         self.pub_url = f"tcp://127.0.0.1:{free_port()}"
         self.metrics_port = free_port()  # the control plane's /metrics
         self.state_dir = str(tmp_path / "state")
         self.instance = "t" + os.urandom(4).hex()
         self.cp_env = {
-            "LB_ADMIN_URL": self.admin_url,
+            "LB_CTL_URL": self.ctl_url,
             "LB_PUB_URL": self.pub_url,
             "LB_REPLICAS": str(replicas),
             "LB_STATE_DIR": self.state_dir,
@@ -53,9 +53,9 @@ class Stack:
     def start_dp(self, port=None, wait=True):
         port = port or free_port()
         site = free_port()  # the data plane's own pages
-        env = {"LB_ADMIN_URL": self.admin_url, "LB_PUB_URL": self.pub_url,
+        env = {"LB_CTL_URL": self.ctl_url, "LB_PUB_URL": self.pub_url,
                "LB_PORT": str(port), "LB_HOST": "127.0.0.1",
-               "LB_ADMIN_LISTEN": f"127.0.0.1:{site}"}
+               "LB_PAGES_LISTEN": f"127.0.0.1:{site}"}
         env.update(self.dp_env)
         tls = bool(env.get("LB_TLS_CERT"))
         if tls:
@@ -147,7 +147,7 @@ class Stack:
         return f"https://{host}:{self.tls_port}{path}"
 
     def site_url(self, path, i=0):
-        """A page of data plane i's own listener (LB_ADMIN_LISTEN)."""
+        """A page of data plane i's own listener (LB_PAGES_LISTEN)."""
         return f"http://127.0.0.1:{self.site_ports[i]}{path}"
 
     def metrics(self, url):

@@ -24,9 +24,9 @@ def main():
     build = os.path.abspath(args.build)
     tmp = tempfile.mkdtemp(prefix="lb-soak-")
     log = open(os.path.join(tmp, "soak.log"), "ab")
-    env = dict(os.environ, LB_ADMIN_URL=f"tcp://127.0.0.1:{free_port()}",
+    env = dict(os.environ, LB_CTL_URL=f"tcp://127.0.0.1:{free_port()}",
                LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}",
-               LB_ADMIN_LISTEN="", LB_METRICS_LISTEN="",
+               LB_PAGES_LISTEN="", LB_METRICS_LISTEN="",
                LB_LOG_LEVEL="warn", LB_STATE_DIR=tmp, LB_INSTANCE="soak",
                LB_PRESET="maglev")
     port = free_port()

@@ -22,9 +22,9 @@ def run(tmp_path):
     port = free_port()
     instance = "run" + os.urandom(3).hex()
     env = dict(os.environ, **SAN_ENV, LB_PORT=str(port),
-               LB_ADMIN_URL=f"tcp://127.0.0.1:{free_port()}",
+               LB_CTL_URL=f"tcp://127.0.0.1:{free_port()}",
                LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}",
-               LB_ADMIN_LISTEN=f"127.0.0.1:{free_port()}",
+               LB_PAGES_LISTEN=f"127.0.0.1:{free_port()}",
                LB_METRICS_LISTEN=f"127.0.0.1:{free_port()}",
                LB_STATE_DIR=str(tmp_path / "state"), LB_INSTANCE=instance)
     log = open(tmp_path / "run.log", "wb")
@@ -133,7 +133,7 @@ def test_ctrl_c_while_the_control_plane_is_down_stops_its_replicas(run):
 def test_a_plane_that_keeps_crashing_is_given_up_on(run):
     start, port, instance, log = run
     # A control plane that cannot start: its address is not one.
-    p = start(LB_ADMIN_URL="tcp://256.0.0.1:1")
+    p = start(LB_CTL_URL="tcp://256.0.0.1:1")
     assert p.wait(30) == 1
     text = open(log).read()
     assert "the control plane exited 5 times in 60 s" in text

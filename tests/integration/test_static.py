@@ -164,7 +164,7 @@ def test_bad_backends_setting_stops_the_start(tmp_path):
                            env=dict(os.environ, LB_DRIVER="static",
                                     LB_BACKENDS=spec,
                                     LB_METRICS_LISTEN="",
-                                    LB_ADMIN_URL=f"tcp://127.0.0.1:"
+                                    LB_CTL_URL=f"tcp://127.0.0.1:"
                                     f"{free_port()}",
                                     LB_PUB_URL=f"tcp://127.0.0.1:"
                                     f"{free_port()}"),

@@ -145,8 +145,8 @@ def run_dataplane(env, exe=None, timeout=20):
     """
     full = dict(os.environ, **SAN_ENV, LB_PORT=str(free_port()),
                 LB_TLS_PORT=str(free_port()), LB_READY_TIMEOUT_MS="0",
-                LB_ADMIN_LISTEN="",
-                LB_ADMIN_URL=f"tcp://127.0.0.1:{free_port()}",
+                LB_PAGES_LISTEN="",
+                LB_CTL_URL=f"tcp://127.0.0.1:{free_port()}",
                 LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}")
     full.update(env)
     p = subprocess.run([exe or binary("dataplane/lb-dataplane")], env=full,
@@ -228,7 +228,7 @@ def test_without_the_shims_civetweb_has_no_tls_and_nothing_starts(
     p = subprocess.Popen([exe], env=dict(
         os.environ, **SAN_ENV, **tls_env(certs), LB_READY_TIMEOUT_MS="0",
         LB_PORT=str(free_port()), LB_TLS_PORT=str(tls_port),
-        LB_ADMIN_LISTEN="", LB_ADMIN_URL=f"tcp://127.0.0.1:{free_port()}",
+        LB_PAGES_LISTEN="", LB_CTL_URL=f"tcp://127.0.0.1:{free_port()}",
         LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -96,7 +96,7 @@ def test_a_bad_backend_weight_stops_the_start(tmp_path):
                        env=dict(os.environ, LB_DRIVER="static",
                                 LB_BACKENDS="a=127.0.0.1:9@0",
                                 LB_METRICS_LISTEN="",
-                                LB_ADMIN_URL=f"tcp://127.0.0.1:{free_port()}",
+                                LB_CTL_URL=f"tcp://127.0.0.1:{free_port()}",
                                 LB_PUB_URL=f"tcp://127.0.0.1:{free_port()}"),
                        capture_output=True, text=True, timeout=10)
     assert r.returncode != 0

@@ -14,7 +14,7 @@ static const struct lb_opt opts[] = {
 static int parse(int argc, char **argv, char *err)
 {
 	bool help;
-	return lb_config_parse(opts, 3, argc, argv, &help, err, 256);
+	return lb_config_parse(opts, 3, NULL, argc, argv, &help, err, 256);
 }
 
 static void defaults_env_and_flags(void)
@@ -68,7 +68,42 @@ static void missing_and_unknown(void)
 	LBT_EQ(parse(2, argv3, err), LB_ERR_INVAL);
 }
 
+/* A renamed setting: LB_T_OLD_PORT became T_PORT. */
+static const struct lb_opt_former former[] = {{"LB_T_OLD_PORT", "T_PORT"},
+                                              {NULL, NULL}};
+
+static int parse_former(int argc, char **argv, char *err)
+{
+	bool help;
+	return lb_config_parse(opts, 3, former, argc, argv, &help, err, 256);
+}
+
+static void former_names_are_read_and_lose_to_new(void)
+{
+	char err[256];
+	char *argv[] = {"prog", "--count", "1"};
+	unsetenv("T_PORT");
+	setenv("LB_T_OLD_PORT", "6100", 1);
+	LBT_EQ(parse_former(3, argv, err), 0);
+	LBT_EQ(port, 6100);
+	setenv("T_PORT", "6200", 1); /* the new name wins */
+	LBT_EQ(parse_former(3, argv, err), 0);
+	LBT_EQ(port, 6200);
+	unsetenv("T_PORT");
+	setenv("LB_T_OLD_PORT", "0", 1); /* checked as the setting is */
+	LBT_EQ(parse_former(3, argv, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "LB_T_OLD_PORT=0") != NULL);
+	unsetenv("LB_T_OLD_PORT");
+	char *argv2[] = {"prog", "--count", "1", "--t-old-port=6300"};
+	LBT_EQ(parse_former(4, argv2, err), 0);
+	LBT_EQ(port, 6300);
+	/* Without the list, the former flag is unknown. */
+	LBT_EQ(parse(4, argv2, err), LB_ERR_INVAL);
+}
+
 static const struct lbt_case cases[] = {
+    {"former_names_are_read_and_lose_to_new",
+     former_names_are_read_and_lose_to_new},
     {"defaults_env_and_flags", defaults_env_and_flags},
     {"bad_values_name_variable_and_value", bad_values_name_variable_and_value},
     {"missing_and_unknown", missing_and_unknown},

@@ -1,3 +1,5 @@
+/* dp_metrics_replica.c - the registry of per-replica counters: one entry
+ * per replica name, shared by the routing tables that list it. */
 #include "dp_metrics.h"
 
 #include <pthread.h>
@@ -44,33 +46,6 @@ void dp_metrics_replica_put(struct dp_replica_stats *r)
 		free(r);
 	}
 	pthread_mutex_unlock(&registry_mu);
-}
-
-void dp_stats_init(struct dp_stats *s)
-{
-	memset(s, 0, sizeof(*s));
-	lb_histo_init(&s->duration, lb_histo_latency_bounds,
-	              lb_histo_latency_nbounds);
-	for (int i = 0; i < DP_PHASES; i++)
-		lb_histo_init(&s->phase[i], lb_histo_latency_bounds,
-		              lb_histo_latency_nbounds);
-}
-
-void dp_metrics_count(struct dp_stats *s, struct dp_replica_stats *r,
-                      int status, const struct dp_timers *t)
-{
-	int code = status > 0 && status < DP_CODES ? status : 0;
-	atomic_ullong *c = r ? &r->by_code[code] : &s->no_replica[code];
-
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-	lb_histo_observe(&s->duration, t->total_us);
-	lb_histo_observe(&s->phase[DP_PHASE_QUEUE], t->queue_us);
-	if (!r)
-		return; /* no replica: nothing connected or answered */
-	lb_histo_observe(&s->phase[DP_PHASE_CONNECT], t->connect_us);
-	if (t->response_us >= 0)
-		lb_histo_observe(&s->phase[DP_PHASE_RESPONSE],
-		                 (uint64_t)t->response_us);
 }
 
 void dp_metrics_replica_lock(void)

@@ -1,5 +1,5 @@
-/* dp_site.h - the data plane's own pages, on a listener apart from the
- * client port (LB_ADMIN_LISTEN, 127.0.0.1:5001 by default; every path on
+/* dp_pages.h - the data plane's own pages, on a listener apart from the
+ * client port (LB_PAGES_LISTEN, 127.0.0.1:5001 by default; every path on
  * the client port belongs to the replicas):
  *
  *   /            the dashboard (one page, no outside assets)
@@ -12,16 +12,16 @@
  * With LB_ADMIN_TOKEN set, every page needs the token (Authorization:
  * Bearer, or ?token= for a browser), /metrics too unless LB_METRICS_OPEN.
  */
-#ifndef DP_SITE_H
-#define DP_SITE_H
+#ifndef DP_PAGES_H
+#define DP_PAGES_H
 
 #include <stddef.h>
 
 struct dp;
 
-/* Starts the listener (nothing when LB_ADMIN_LISTEN is empty).  Returns 0
+/* Starts the listener (nothing when LB_PAGES_LISTEN is empty).  Returns 0
  * or an error with the reason in err. */
-int dp_site_start(struct dp *dp, char *err, size_t errlen);
-void dp_site_stop(struct dp *dp);
+int dp_pages_start(struct dp *dp, char *err, size_t errlen);
+void dp_pages_stop(struct dp *dp);
 
 #endif

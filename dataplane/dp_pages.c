@@ -1,4 +1,4 @@
-#include "dp_site.h"
+#include "dp_pages.h"
 
 #include "dp.h"
 #include "lb_err.h"
@@ -16,13 +16,13 @@
 /* The ring is drawn with at most this many arcs. */
 #define SITE_RING_BUCKETS 2048
 
-extern const char dp_site_page[];
+extern const char dp_pages_page[];
 
 /* ---- /api/state ---------------------------------------------------------- */
 
 /* The control plane's view (desired, states, events), or NULL when it
  * cannot be asked. */
-static Lb__AdminReply *site_status(struct dp *dp)
+static Lb__AdminReply *pages_status(struct dp *dp)
 {
 	Lb__AdminRequest req = LB__ADMIN_REQUEST__INIT;
 	Lb__AdminReply *reply;
@@ -41,7 +41,7 @@ static Lb__AdminReply *site_status(struct dp *dp)
 }
 
 /* Requests a replica answered, and of them 5xx (the client's status). */
-static void site_counts(const struct dp_backend *b, double *all, double *bad)
+static void pages_counts(const struct dp_backend *b, double *all, double *bad)
 {
 	*all = *bad = 0;
 	if (!b || !b->stats)
@@ -54,15 +54,15 @@ static void site_counts(const struct dp_backend *b, double *all, double *bad)
 	}
 }
 
-static cJSON *site_replica(const struct dp_table *t, const char *name,
-                           uint32_t id, const char *state, uint32_t fails,
-                           uint32_t weight)
+static cJSON *pages_replica(const struct dp_table *t, const char *name,
+                            uint32_t id, const char *state, uint32_t fails,
+                            uint32_t weight)
 {
 	cJSON *r = cJSON_CreateObject();
 	const struct dp_backend *b = t ? dp_table_backend(t, id) : NULL;
 	double all, bad;
 
-	site_counts(b, &all, &bad);
+	pages_counts(b, &all, &bad);
 	cJSON_AddStringToObject(r, "name", name);
 	cJSON_AddNumberToObject(r, "id", id);
 	cJSON_AddStringToObject(r, "state", state);
@@ -87,7 +87,7 @@ static cJSON *site_replica(const struct dp_table *t, const char *name,
 }
 
 /* Replicas that died lately (from the events), not listed any more. */
-static void site_dead(cJSON *arr, const Lb__Status *st, uint64_t now)
+static void pages_dead(cJSON *arr, const Lb__Status *st, uint64_t now)
 {
 	for (size_t i = st->n_events; i-- > 0;) {
 		const Lb__Event *e = st->events[i];
@@ -99,11 +99,11 @@ static void site_dead(cJSON *arr, const Lb__Status *st, uint64_t now)
 			listed = strcmp(st->replicas[k]->name, e->name) == 0;
 		if (!listed)
 			cJSON_AddItemToArray(
-			    arr, site_replica(NULL, e->name, 0, "dead", 0, 1));
+			    arr, pages_replica(NULL, e->name, 0, "dead", 0, 1));
 	}
 }
 
-static void site_events(cJSON *root, const Lb__Status *st)
+static void pages_events(cJSON *root, const Lb__Status *st)
 {
 	cJSON *arr = cJSON_AddArrayToObject(root, "events");
 	for (size_t i = 0; i < st->n_events; i++) {
@@ -118,7 +118,7 @@ static void site_events(cJSON *root, const Lb__Status *st)
 	}
 }
 
-static void site_routing(cJSON *root, const struct dp_table *t)
+static void pages_routing(cJSON *root, const struct dp_table *t)
 {
 	const struct lb_preset *p = lb_ring_preset(t->ring);
 	cJSON *o = cJSON_AddObjectToObject(root, "preset");
@@ -138,8 +138,8 @@ static void site_routing(cJSON *root, const struct dp_table *t)
 
 /* The replicas: the control plane's list (with their states) when it
  * answers, else the ring's. */
-static void site_replicas(cJSON *root, const struct dp_table *t,
-                          const Lb__Status *st)
+static void pages_replicas(cJSON *root, const struct dp_table *t,
+                           const Lb__Status *st)
 {
 	cJSON *arr = cJSON_AddArrayToObject(root, "replicas");
 	uint64_t now = lb_wall_us() / 1000;
@@ -148,23 +148,23 @@ static void site_replicas(cJSON *root, const struct dp_table *t,
 		for (size_t i = 0; i < st->n_replicas; i++) {
 			const Lb__ReplicaStatus *r = st->replicas[i];
 			cJSON_AddItemToArray(
-			    arr, site_replica(t, r->name, r->server_id,
-			                      r->state, r->fails,
-			                      r->has_weight ? r->weight : 1));
+			    arr, pages_replica(t, r->name, r->server_id,
+			                       r->state, r->fails,
+			                       r->has_weight ? r->weight : 1));
 		}
-		site_dead(arr, st, now);
+		pages_dead(arr, st, now);
 		return;
 	}
 	for (size_t i = 0; t && i < t->n; i++)
 		cJSON_AddItemToArray(arr,
-		                     site_replica(t, t->b[i].name, t->b[i].id,
-		                                  "up", 0, t->b[i].weight));
+		                     pages_replica(t, t->b[i].name, t->b[i].id,
+		                                   "up", 0, t->b[i].weight));
 }
 
-static cJSON *site_state(struct dp *dp)
+static cJSON *pages_state(struct dp *dp)
 {
 	struct dp_table *t = dp_router_acquire(&dp->router);
-	Lb__AdminReply *status = site_status(dp);
+	Lb__AdminReply *status = pages_status(dp);
 	const Lb__Status *st = status ? status->state : NULL;
 	int64_t last = dp_router_last_snapshot_ms(&dp->router);
 	cJSON *root = cJSON_CreateObject();
@@ -180,10 +180,10 @@ static cJSON *site_state(struct dp *dp)
 		cJSON_AddNumberToObject(root, "ready", st->ready);
 	}
 	if (t)
-		site_routing(root, t);
-	site_replicas(root, t, st);
+		pages_routing(root, t);
+	pages_replicas(root, t, st);
 	if (st)
-		site_events(root, st);
+		pages_events(root, st);
 	cJSON_AddNumberToObject(root, "client_connections",
 	                        atomic_load(&dp->conns.busy));
 	if (status)
@@ -197,7 +197,7 @@ static cJSON *site_state(struct dp *dp)
 /* The ring as arcs [first slot, slots, server id] coloured by the replica
  * that serves them (at most SITE_RING_BUCKETS of them: a large table is
  * drawn coarser), and the slots of the virtual servers. */
-static cJSON *site_ring(struct dp *dp)
+static cJSON *pages_ring(struct dp *dp)
 {
 	struct dp_table *t = dp_router_acquire(&dp->router);
 	cJSON *root = cJSON_CreateObject(), *arcs, *vn;
@@ -252,7 +252,7 @@ static cJSON *site_ring(struct dp *dp)
 
 /* ---- the listener -------------------------------------------------------- */
 
-static int site_json(struct mg_connection *c, cJSON *j)
+static int pages_json(struct mg_connection *c, cJSON *j)
 {
 	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
 	int status = text ? 200 : 500;
@@ -267,7 +267,7 @@ static int site_json(struct mg_connection *c, cJSON *j)
 	return status;
 }
 
-static int site_metrics(struct mg_connection *c, struct dp *dp)
+static int pages_metrics(struct mg_connection *c, struct dp *dp)
 {
 	struct lb_prom b;
 
@@ -276,7 +276,7 @@ static int site_metrics(struct mg_connection *c, struct dp *dp)
 	return lb_http_send_prom(c, &b);
 }
 
-static int site_page(struct mg_connection *c, void *user)
+static int pages_page(struct mg_connection *c, void *user)
 {
 	struct dp *dp = user;
 	const char *path = mg_get_request_info(c)->local_uri_raw;
@@ -286,14 +286,14 @@ static int site_page(struct mg_connection *c, void *user)
 	    lb_http_token_refused(c, dp->cfg.admin_token, true))
 		return 401;
 	if (metrics)
-		return site_metrics(c, dp);
+		return pages_metrics(c, dp);
 	if (strcmp(path, "/api/state") == 0)
-		return site_json(c, site_state(dp));
+		return pages_json(c, pages_state(dp));
 	if (strcmp(path, "/api/ring") == 0)
-		return site_json(c, site_ring(dp));
+		return pages_json(c, pages_ring(dp));
 	if (strcmp(path, "/") == 0) {
-		lb_http_send(c, 200, "text/html; charset=utf-8", dp_site_page,
-		             strlen(dp_site_page),
+		lb_http_send(c, 200, "text/html; charset=utf-8", dp_pages_page,
+		             strlen(dp_pages_page),
 		             "Cache-Control: no-store\r\n");
 		return 200;
 	}
@@ -304,21 +304,21 @@ static int site_page(struct mg_connection *c, void *user)
 	return 404;
 }
 
-int dp_site_start(struct dp *dp, char *err, size_t errlen)
+int dp_pages_start(struct dp *dp, char *err, size_t errlen)
 {
-	if (!dp->cfg.admin_listen[0])
+	if (!dp->cfg.pages_listen[0])
 		return 0;
 	dp->site_cfg = (struct lb_http_server_cfg){
 	    .threads = 8,
-	    .begin_request = site_page,
+	    .begin_request = pages_page,
 	    .allow = &dp->cfg.admin_from,
 	    .user = dp,
 	};
-	return lb_http_start_pages("LB_ADMIN_LISTEN", dp->cfg.admin_listen,
+	return lb_http_start_pages("LB_PAGES_LISTEN", dp->cfg.pages_listen,
 	                           &dp->site_cfg, &dp->site, err, errlen);
 }
 
-void dp_site_stop(struct dp *dp)
+void dp_pages_stop(struct dp *dp)
 {
 	if (dp->site)
 		lb_http_stop_or_exit(dp->site, 300);
