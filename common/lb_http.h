@@ -1,8 +1,9 @@
 /* lb_http.h - what every civetweb server of the project shares: how it is
  * started (keep-alive on, enough threads) and how it answers.
  *
- * Every answer made here carries Content-Length, so keep-alive clients are
- * never stalled until a timeout (pitfalls.md).
+ * Every answer made here carries Content-Length: civetweb sends an answer
+ * without one as is, and a keep-alive client then waits for a close that
+ * comes only with the timeout.
  */
 #ifndef LB_HTTP_H
 #define LB_HTTP_H
@@ -74,7 +75,7 @@ int lb_http_start_pages(const char *setting, const char *listen,
                         char *err, size_t errlen);
 
 /* Stops ctx, giving requests in flight up to grace_ms.  civetweb 1.15's
- * mg_stop() can wait ~2 s for idle keep-alive connections (pitfalls.md);
+ * mg_stop() can wait ~2 s for idle keep-alive connections;
  * past the grace the process ends with _exit(0), so call this last, from a
  * program with nothing left to save. */
 void lb_http_stop_or_exit(struct mg_context *ctx, int grace_ms);

@@ -2,7 +2,7 @@
  * proto/lb.proto, packed to bytes and unpacked with limits and checks.
  *
  * protobuf-c's unpack applies no size limit and says nothing about why it
- * failed (pitfalls.md); every unpack here bounds the input first and checks
+ * failed (it returns NULL); every unpack here bounds the input first and checks
  * what the schema cannot say (a slot table as long as the preset says, owners
  * that are listed replicas).
  */

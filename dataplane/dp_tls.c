@@ -69,8 +69,8 @@ static int tls_load_shims(char *err, size_t errlen)
 	return 0;
 }
 
-/* civetweb's TLS: its answer is checked, since without it the first
- * request over TLS would crash the process (pitfalls.md). */
+/* civetweb's TLS: its answer is checked, since without OpenSSL loaded
+ * (dp_tls_shim.c) the first request over TLS would crash the process. */
 static int tls_init_civetweb(char *err, size_t errlen)
 {
 	unsigned got = mg_init_library(MG_FEATURES_TLS);

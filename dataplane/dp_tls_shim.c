@@ -1,5 +1,5 @@
 /* dp_tls_shim.c - what Debian 12's civetweb needs to find when it opens
- * "libssl.so" and "libcrypto.so" (pitfalls.md, "civetweb TLS on Debian 12").
+ * "libssl.so" and "libcrypto.so".
  *
  * That civetweb loads OpenSSL at run time by those unversioned names (which
  * only libssl-dev provides) and was built for the OpenSSL 1.1 API, so it

@@ -46,8 +46,9 @@ fi
 if docker info >/dev/null 2>&1; then
 	exit 0
 fi
-# No systemd here: start the engine in the background (pitfalls.md).  A
-# killed dockerd leaves its pid file, and a new one refuses to start.
+# No systemd here: start the engine in the background, then wait until
+# `docker info` answers (a few seconds).  A killed dockerd leaves its pid
+# file, and a new one refuses to start.
 if ! pgrep -x dockerd >/dev/null 2>&1; then
 	rm -f /var/run/docker.pid
 	echo "setup: starting dockerd (log: /var/log/lb-dockerd.log)"

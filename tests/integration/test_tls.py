@@ -213,7 +213,7 @@ def test_without_the_shims_civetweb_has_no_tls_and_nothing_starts(
         tmp_path, certs):
     """The data plane copied without its two shims: civetweb cannot load
     OpenSSL, and that is said at start rather than found by a crash on the
-    first request (pitfalls.md)."""
+    first request (dataplane/dp_tls_shim.c says why)."""
     exe = str(tmp_path / "lb-dataplane")
     shutil.copy(binary("dataplane/lb-dataplane"), exe)
     status, out = run_dataplane(tls_env(certs), exe=exe)
