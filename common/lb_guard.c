@@ -2,6 +2,7 @@
 
 #include "lb_err.h"
 #include "lb_http.h"
+#include "lb_http_send.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

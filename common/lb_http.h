@@ -1,10 +1,7 @@
 /* lb_http.h - what every civetweb server of the project shares: how it is
- * started (keep-alive on, enough threads) and how it answers.
- *
- * Every answer made here carries Content-Length: civetweb sends an answer
- * without one as is, and a keep-alive client then waits for a close that
- * comes only with the timeout.
- */
+ * started (keep-alive on, enough threads, the hooks), stopped, and what it
+ * knows of the current request's connection (kept alive or closed after
+ * the answer, bytes sent).  Answers are made with lb_http_send.h. */
 #ifndef LB_HTTP_H
 #define LB_HTTP_H
 
@@ -89,62 +86,14 @@ int lb_http_port(struct mg_context *ctx);
  * HTTP/1.1. */
 bool lb_http_keep_alive(const struct mg_connection *c);
 
-/* When a token is set ("" for none) and the request does not carry it
- * ("Authorization: Bearer <token>", or, with query_ok, for pages that a
- * browser opens, "?token=<token>"; compared in constant time), answers 401
- * and returns true. */
-bool lb_http_token_refused(struct mg_connection *c, const char *token,
-                           bool query_ok);
-
-/* Answers the Prometheus text in b (500 when it could not be made), frees
- * b, and returns the status. */
-int lb_http_send_prom(struct mg_connection *c, struct lb_prom *b);
-
-/* True when c may stand in a token (RFC 9110 5.6.2): a field name, a
- * header's or cookie's name. */
-bool lb_http_tchar(unsigned char c);
-
-/* True when the comma-separated token list (say, a Connection value)
- * names name[0..nlen), case-insensitively. */
-bool lb_http_token_listed(const char *list, size_t len, const char *name,
-                          size_t nlen);
-
 /* The answer about to be sent is the connection's last (say, an error that
  * leaves the request body unread): it says "Connection: close", and civetweb
  * closes after it.  The mark lasts for the current request only. */
 void lb_http_close_after(struct mg_connection *c);
 
-/* Bytes that lb_http_send*() wrote for the current request (access log). */
+/* Bytes that lb_http_send*() wrote for the current request (access log);
+ * lb_http_note_sent() adds to them. */
 size_t lb_http_sent(void);
-
-/* Sends a whole answer.  extra is NULL or "Name: value\r\n" lines.
- * Returns 0 or LB_ERR_IO. */
-int lb_http_send(struct mg_connection *c, int status, const char *ctype,
-                 const void *body, size_t len, const char *extra);
-
-/* Sends a head with the given Content-Length text (for HEAD answers, whose
- * length describes a body that is not sent), then body[0..len). */
-int lb_http_send_head(struct mg_connection *c, int status, const char *ctype,
-                      const char *length, const char *extra, const void *body,
-                      size_t len);
-
-/* Sends {"message": message, "status": "successful"|"failure"} as
- * application/json.  Takes ownership of message (a cJSON string or object). */
-int lb_http_send_json(struct mg_connection *c, int status, cJSON *message,
-                      bool ok, const char *extra);
-
-/* Sends a failure whose message is "<Error> " followed by the text. */
-int lb_http_send_error(struct mg_connection *c, int status, const char *extra,
-                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Reads the request body, at most max bytes, NUL-terminated.  Returns 0 and
- * *out owned (free()) -- NULL with *len 0 when there is no body --, or
- * LB_ERR_TOOBIG, LB_ERR_IO, LB_ERR_NOMEM. */
-int lb_http_read_body(struct mg_connection *c, size_t max, char **out,
-                      size_t *len);
-
-/* The reason phrase of an HTTP status ("Not Found"). */
-const char *lb_http_reason(int status);
+void lb_http_note_sent(size_t n);
 
 #endif

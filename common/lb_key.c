@@ -3,6 +3,7 @@
 #include "lb_err.h"
 #include "lb_http.h"
 #include "lb_rand.h"
+#include "lb_http_token.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static bool name_ok(enum lb_key_kind kind, const char *s)
 		if (kind == LB_KEY_QUERY) {
 			if (c <= ' ' || c >= 0x7f || strchr("&=#?", c))
 				return false;
-		} else if (!lb_http_tchar(c)) {
+		} else if (!lb_http_token_char(c)) {
 			return false;
 		}
 	}

@@ -3,6 +3,8 @@
 #include "lb_err.h"
 #include "lb_log.h"
 #include "lb_prom.h"
+#include "lb_http_auth.h"
+#include "lb_http_send.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +131,7 @@ static int metrics_page(struct mg_connection *c, void *user)
 		return 404;
 	}
 	if (!cp->cfg.metrics_open &&
-	    lb_http_token_refused(c, cp->cfg.admin_token, true))
+	    lb_http_auth_refused(c, cp->cfg.admin_token, true))
 		return 401;
 	lb_prom_init(&b);
 	cp_metrics_render(cp, &b);

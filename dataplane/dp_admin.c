@@ -8,6 +8,9 @@
 #include "lb_http.h"
 #include "lb_log.h"
 #include "lb_rand.h"
+#include "lb_http_auth.h"
+#include "lb_http_body.h"
+#include "lb_http_send.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,13 +113,13 @@ int dp_admin_handle(struct mg_connection *c, struct dp *dp)
 		if (!admin_client_check(c, dp, true) ||
 		    lb_guard_cross_site_refused(c))
 			return 403;
-		if (lb_http_token_refused(c, dp->cfg.admin_token, false))
+		if (lb_http_auth_refused(c, dp->cfg.admin_token, false))
 			return 401;
 	}
 	req.op = route->op;
 	req.request_id = lb_rand_u64();
 	if (route->has_body) {
-		rv = lb_http_read_body(c, ADMIN_MAX_BODY, &body, &len);
+		rv = lb_http_body_read(c, ADMIN_MAX_BODY, &body, &len);
 		if (rv == LB_ERR_TOOBIG) {
 			lb_http_close_after(c);
 			lb_http_send_error(c, 413, NULL,

@@ -2,6 +2,7 @@
 
 #include "lb_err.h"
 #include "lb_http.h"
+#include "lb_http_token.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,7 +166,7 @@ static int check_fields(struct dp_answer *a)
 		if (h->nlen == 0)
 			return answer_refuse(a, "an empty header name");
 		for (size_t k = 0; k < h->nlen; k++)
-			if (!lb_http_tchar((unsigned char)h->name[k]))
+			if (!lb_http_token_char((unsigned char)h->name[k]))
 				return answer_refuse(
 				    a, "header name '%.*s' is not a token",
 				    (int)(h->nlen > 40 ? 40 : h->nlen),

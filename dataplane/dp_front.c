@@ -5,6 +5,7 @@
 #include "dp_proxy.h"
 #include "dp_redirect.h"
 #include "lb_http.h"
+#include "lb_http_send.h"
 
 #include <stdio.h>
 #include <string.h>

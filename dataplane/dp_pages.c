@@ -5,6 +5,8 @@
 #include "lb_log.h"
 #include "lb_rand.h"
 #include "lb_time.h"
+#include "lb_http_send.h"
+#include "lb_http_auth.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -283,7 +285,7 @@ static int pages_page(struct mg_connection *c, void *user)
 	bool metrics = strcmp(path, "/metrics") == 0;
 
 	if (!(metrics && dp->cfg.metrics_open) &&
-	    lb_http_token_refused(c, dp->cfg.admin_token, true))
+	    lb_http_auth_refused(c, dp->cfg.admin_token, true))
 		return 401;
 	if (metrics)
 		return pages_metrics(c, dp);

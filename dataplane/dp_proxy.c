@@ -13,6 +13,8 @@
 #include "lb_log.h"
 #include "lb_rand.h"
 #include "lb_time.h"
+#include "lb_http_token.h"
+#include "lb_http_send.h"
 
 #include <math.h>
 #include <pthread.h>

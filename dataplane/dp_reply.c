@@ -2,6 +2,8 @@
 
 #include "lb_err.h"
 #include "lb_http.h"
+#include "lb_http_send.h"
+#include "lb_http_token.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -158,7 +160,7 @@ int dp_reply_head(struct dp_reply *r, const struct dp_answer_head *h,
 	if (h->reason_len)
 		rv = reply_put(r, h->reason, h->reason_len);
 	else
-		rv = reply_puts(r, lb_http_reason(h->status));
+		rv = reply_puts(r, lb_http_send_reason(h->status));
 	if (rv != 0 || (rv = reply_put(r, "\r\n", 2)) != 0 ||
 	    (rv = reply_fields(r, h)) != 0 ||
 	    (rv = reply_framing(r, h, o)) != 0)

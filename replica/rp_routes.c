@@ -1,6 +1,7 @@
 #include "rp_routes.h"
 
 #include "lb_http.h"
+#include "lb_http_send.h"
 
 #include <stdio.h>
 #include <string.h>

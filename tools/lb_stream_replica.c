@@ -15,6 +15,7 @@
 #include "lb_http.h"
 #include "lb_log.h"
 #include "lb_time.h"
+#include "lb_http_send.h"
 
 #include <signal.h>
 #include <stdio.h>
