@@ -26,7 +26,9 @@ static int opt_set(const struct lb_opt *o, const char *val, const char *from,
 		*(long long *)o->dst = v;
 		return 0;
 	}
-	if (o->choices) {
+	/* An empty default means "not set" (say, "the preset's"), and stays
+	 * allowed beside the choices. */
+	if (o->choices && !(val[0] == '\0' && o->def && o->def[0] == '\0')) {
 		size_t i;
 		for (i = 0; o->choices[i]; i++)
 			if (strcmp(o->choices[i], val) == 0)

@@ -23,7 +23,8 @@ struct lb_opt {
 	const char *def; /* default as text; NULL = required */
 	long long min;   /* LB_OPT_INT range, inclusive */
 	long long max;
-	const char *const *choices; /* LB_OPT_STR: NULL-terminated, or NULL */
+	const char *const *choices; /* LB_OPT_STR: NULL-terminated, or NULL;
+	                               with a default of "", "" also goes */
 	const char *help;
 	void *dst;
 };

@@ -31,18 +31,21 @@ uint64_t lb_hash_vnode(enum lb_hash_kind kind, uint64_t i, uint64_t j)
 	return i * i + j * j + 2 * j + 25;
 }
 
+const char *const lb_hash_names[] = {
+    [LB_HASH_QUADRATIC] = "quadratic", [LB_HASH_MIX] = "mix", NULL};
+
 const char *lb_hash_name(enum lb_hash_kind kind)
 {
-	return kind == LB_HASH_MIX ? "mix" : "quadratic";
+	return lb_hash_names[kind == LB_HASH_MIX ? LB_HASH_MIX
+	                                         : LB_HASH_QUADRATIC];
 }
 
 int lb_hash_parse(const char *name, enum lb_hash_kind *out)
 {
-	if (strcmp(name, "quadratic") == 0)
-		*out = LB_HASH_QUADRATIC;
-	else if (strcmp(name, "mix") == 0)
-		*out = LB_HASH_MIX;
-	else
-		return LB_ERR_INVAL;
-	return 0;
+	for (int i = 0; lb_hash_names[i]; i++)
+		if (strcmp(name, lb_hash_names[i]) == 0) {
+			*out = (enum lb_hash_kind)i;
+			return 0;
+		}
+	return LB_ERR_INVAL;
 }

@@ -28,7 +28,9 @@ uint64_t lb_hash_vnode(enum lb_hash_kind kind, uint64_t server_id, uint64_t j);
 /* The 64-bit mixer behind LB_HASH_MIX; also seeds Maglev's permutations. */
 uint64_t lb_hash_mix64(uint64_t x);
 
-/* Names used in configuration and on the wire: "quadratic", "mix". */
+/* Names used in configuration and on the wire, by kind ("quadratic",
+ * "mix"), NULL-terminated: the one table of them (LB_HASH's choices). */
+extern const char *const lb_hash_names[];
 const char *lb_hash_name(enum lb_hash_kind kind);
 /* Returns 0 or LB_ERR_INVAL. */
 int lb_hash_parse(const char *name, enum lb_hash_kind *out);

@@ -75,18 +75,21 @@ uint32_t lb_preset_capacity(const struct lb_preset *p)
 	return p->vnodes ? p->slots / p->vnodes : 0;
 }
 
+const char *const lb_placement_names[] = {
+    [LB_PLACE_LINEAR] = "linear", [LB_PLACE_MAGLEV] = "maglev", NULL};
+
 const char *lb_placement_name(enum lb_placement pl)
 {
-	return pl == LB_PLACE_MAGLEV ? "maglev" : "linear";
+	return lb_placement_names[pl == LB_PLACE_MAGLEV ? LB_PLACE_MAGLEV
+	                                                : LB_PLACE_LINEAR];
 }
 
 int lb_placement_parse(const char *name, enum lb_placement *out)
 {
-	if (strcmp(name, "linear") == 0)
-		*out = LB_PLACE_LINEAR;
-	else if (strcmp(name, "maglev") == 0)
-		*out = LB_PLACE_MAGLEV;
-	else
-		return LB_ERR_INVAL;
-	return 0;
+	for (int i = 0; lb_placement_names[i]; i++)
+		if (strcmp(name, lb_placement_names[i]) == 0) {
+			*out = (enum lb_placement)i;
+			return 0;
+		}
+	return LB_ERR_INVAL;
 }

@@ -46,6 +46,9 @@ int lb_preset_check(const struct lb_preset *p, char *err, size_t errlen);
  * Maglev. */
 uint32_t lb_preset_capacity(const struct lb_preset *p);
 
+/* Names by placement ("linear", "maglev"), NULL-terminated: the one table
+ * of them (LB_PLACEMENT's choices). */
+extern const char *const lb_placement_names[];
 const char *lb_placement_name(enum lb_placement pl);
 /* Returns 0 or LB_ERR_INVAL. */
 int lb_placement_parse(const char *name, enum lb_placement *out);

@@ -57,15 +57,104 @@ static int routing_load(struct lb_routing *r, const char *key,
 	return lb_routing_check(r, err, errlen);
 }
 
+const char *const cp_driver_names[] = {[CP_DRIVER_PROCESS] = "process",
+                                       [CP_DRIVER_DOCKER] = "docker",
+                                       [CP_DRIVER_SWARM] = "swarm",
+                                       [CP_DRIVER_STATIC] = "static",
+                                       NULL};
+
+/* The settings read as text or numbers before they become a cp_config. */
+struct cp_config_text {
+	const char *preset, *hash, *placement, *level, *key, *factor, *status;
+	long long slots, vnodes, trust_forwarded, set_cookie, slow_start_ms;
+};
+
+/* The preset named, with the fields the settings override; checked. */
+static int cp_config_preset(struct cp_config *c, const struct cp_config_text *t,
+                            char *err, size_t errlen)
+{
+	if (lb_preset_lookup(t->preset, &c->preset) != 0) {
+		snprintf(err, errlen, "LB_PRESET=%s: must be one of %s",
+		         t->preset, lb_preset_names());
+		return LB_ERR_INVAL;
+	}
+	if (t->slots)
+		c->preset.slots = (uint32_t)t->slots;
+	if (t->vnodes)
+		c->preset.vnodes = (uint32_t)t->vnodes;
+	if (t->hash[0])
+		lb_hash_parse(t->hash, &c->preset.hash);
+	if (t->placement[0])
+		lb_placement_parse(t->placement, &c->preset.placement);
+	if (lb_preset_check(&c->preset, err, errlen) != 0)
+		return LB_ERR_INVAL; /* err names the field */
+	return 0;
+}
+
+/* What no single setting can say: the fields checked together. */
+static int cp_config_check(struct cp_config *c, const struct cp_config_text *t,
+                           char *err, size_t errlen)
+{
+	int rv;
+
+	if ((rv = cp_config_preset(c, t, err, errlen)) != 0)
+		return rv;
+	for (int i = 0; cp_driver_names[i]; i++)
+		if (strcmp(c->driver, cp_driver_names[i]) == 0)
+			c->driver_kind = (enum cp_driver_kind)i;
+	if ((rv = routing_load(&c->routing, t->key, t->factor,
+	                       t->trust_forwarded, t->set_cookie, err,
+	                       errlen)) != 0)
+		return rv;
+	c->routing.slow_start_ms = (uint32_t)t->slow_start_ms;
+	if ((uint64_t)c->max_replicas > lb_preset_capacity(&c->preset)) {
+		snprintf(
+		    err, errlen,
+		    "LB_MAX_REPLICAS=%lld: the preset's table holds at most "
+		    "%u replicas (slots / virtual servers)",
+		    c->max_replicas, lb_preset_capacity(&c->preset));
+		return LB_ERR_INVAL;
+	}
+	if (c->replicas > c->max_replicas) {
+		snprintf(err, errlen,
+		         "LB_REPLICAS=%lld: more than LB_MAX_REPLICAS=%lld",
+		         c->replicas, c->max_replicas);
+		return LB_ERR_INVAL;
+	}
+	if (c->heartbeat_timeout_ms > c->heartbeat_ms) {
+		snprintf(err, errlen,
+		         "LB_HEARTBEAT_TIMEOUT_MS=%lld: must not exceed "
+		         "LB_HEARTBEAT_MS=%lld",
+		         c->heartbeat_timeout_ms, c->heartbeat_ms);
+		return LB_ERR_INVAL;
+	}
+	if (c->check.path[0] != '/' || strlen(c->check.path) > 1024 ||
+	    strpbrk(c->check.path, " \t\r\n")) {
+		snprintf(err, errlen,
+		         "LB_HEALTH_PATH=%s: must be a path starting with /",
+		         c->check.path);
+		return LB_ERR_INVAL;
+	}
+	if (cp_check_parse_status(t->status, &c->check) != 0) {
+		snprintf(err, errlen,
+		         "LB_HEALTH_STATUS=%s: must be a status or a range "
+		         "lo-hi within 100..599",
+		         t->status);
+		return LB_ERR_INVAL;
+	}
+	if (!lb_name_valid(c->instance)) {
+		snprintf(err, errlen, "LB_INSTANCE=%s: must be a valid name",
+		         c->instance);
+		return LB_ERR_INVAL;
+	}
+	return lb_guard_allow_load(&c->admin_from, c->admin_allow,
+	                           c->admin_token, err, errlen);
+}
+
 int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
 {
-	static const char *const drivers[] = {"process", "docker", "swarm",
-	                                      "static", NULL};
-	static const char *const hashes[] = {"", "quadratic", "mix", NULL};
-	static const char *const placements[] = {"", "linear", "maglev", NULL};
-	const char *preset, *hash, *placement, *level, *key, *factor, *status;
-	long long slots, vnodes, trust_forwarded, set_cookie, slow_start_ms;
+	struct cp_config_text t;
 	const struct lb_opt opts[] = {
 	    {"ctl-url", "LB_CTL_URL", LB_OPT_STR, LB_DEFAULT_CTL_URL, 0, 0,
 	     NULL,
@@ -80,34 +169,35 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	    {"max-replicas", "LB_MAX_REPLICAS", LB_OPT_INT, "50", 1, 100000,
 	     NULL, "most replicas /add may reach", &c->max_replicas},
 	    {"preset", "LB_PRESET", LB_OPT_STR, "assignment", 0, 0, NULL,
-	     "hashing preset: assignment, mix or maglev", &preset},
+	     "hashing preset: assignment, mix or maglev", &t.preset},
 	    {"slots", "LB_SLOTS", LB_OPT_INT, "0", 0, LB_SLOTS_MAX, NULL,
-	     "slot count (0: the preset's)", &slots},
+	     "slot count (0: the preset's)", &t.slots},
 	    {"vnodes", "LB_VNODES", LB_OPT_INT, "0", 0, LB_VNODES_MAX, NULL,
-	     "virtual servers per replica, K (0: the preset's)", &vnodes},
-	    {"hash", "LB_HASH", LB_OPT_STR, "", 0, 0, hashes,
-	     "hash pair: quadratic or mix (empty: the preset's)", &hash},
-	    {"placement", "LB_PLACEMENT", LB_OPT_STR, "", 0, 0, placements,
-	     "linear (probing) or maglev (empty: the preset's)", &placement},
+	     "virtual servers per replica, K (0: the preset's)", &t.vnodes},
+	    {"hash", "LB_HASH", LB_OPT_STR, "", 0, 0, lb_hash_names,
+	     "hash pair: quadratic or mix (empty: the preset's)", &t.hash},
+	    {"placement", "LB_PLACEMENT", LB_OPT_STR, "", 0, 0,
+	     lb_placement_names,
+	     "linear (probing) or maglev (empty: the preset's)", &t.placement},
 	    {"key", "LB_KEY", LB_OPT_STR, "request-id", 0, 0, NULL,
 	     "what requests are hashed by: request-id, ip, path, "
 	     "header:<Name>, cookie:<name>, query:<name>",
-	     &key},
+	     &t.key},
 	    {"balance-factor", "LB_BALANCE_FACTOR", LB_OPT_STR, "0", 0, 0, NULL,
 	     "bounded loads: a replica takes at most factor x the mean "
 	     "in-flight load (0: off; e.g. 1.25)",
-	     &factor},
+	     &t.factor},
 	    {"trust-forwarded", "LB_TRUST_FORWARDED", LB_OPT_INT, "0", 0, 1,
 	     NULL, "LB_KEY=ip reads the first address of X-Forwarded-For",
-	     &trust_forwarded},
+	     &t.trust_forwarded},
 	    {"set-cookie", "LB_SET_COOKIE", LB_OPT_INT, "0", 0, 1, NULL,
 	     "with LB_KEY=cookie:<name>, give clients without it a cookie",
-	     &set_cookie},
+	     &t.set_cookie},
 	    {"slow-start-ms", "LB_SLOW_START_MS", LB_OPT_INT, "0", 0, 3600000,
 	     NULL,
 	     "a new or returning replica's share ramps up from 10 % to its "
 	     "weight over this long (0: off)",
-	     &slow_start_ms},
+	     &t.slow_start_ms},
 	    {"heartbeat-ms", "LB_HEARTBEAT_MS", LB_OPT_INT, "500", 50, 600000,
 	     NULL, "interval between heartbeats", &c->heartbeat_ms},
 	    {"heartbeat-timeout-ms", "LB_HEARTBEAT_TIMEOUT_MS", LB_OPT_INT,
@@ -127,7 +217,8 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	     &c->drain_timeout_ms},
 	    {"republish-ms", "LB_REPUBLISH_MS", LB_OPT_INT, "1000", 10, 600000,
 	     NULL, "period of snapshot republishing", &c->republish_ms},
-	    {"driver", "LB_DRIVER", LB_OPT_STR, "process", 0, 0, drivers,
+	    {"driver", "LB_DRIVER", LB_OPT_STR, "process", 0, 0,
+	     cp_driver_names,
 	     "how replicas run: process, docker, swarm, or static (servers "
 	     "the balancer did not start)",
 	     &c->driver},
@@ -137,7 +228,7 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	    {"health-path", "LB_HEALTH_PATH", LB_OPT_STR, "/heartbeat", 0, 0,
 	     NULL, "path of the health check", &c->check.path},
 	    {"health-status", "LB_HEALTH_STATUS", LB_OPT_STR, "200-399", 0, 0,
-	     NULL, "statuses of a healthy answer (lo-hi, or one)", &status},
+	     NULL, "statuses of a healthy answer (lo-hi, or one)", &t.status},
 	    {"rise", "LB_RISE", LB_OPT_INT, "2", 1, 1000, NULL,
 	     "static driver: good checks in a row that bring a dead backend "
 	     "back",
@@ -176,7 +267,7 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	    {"metrics-open", "LB_METRICS_OPEN", LB_OPT_INT, "0", 0, 1, NULL,
 	     "1: /metrics needs no token", &c->metrics_open},
 	    {"log-level", "LB_LOG_LEVEL", LB_OPT_STR, "info", 0, 0,
-	     lb_log_level_names, "debug, info, warn or error", &level},
+	     lb_log_level_names, "debug, info, warn or error", &t.level},
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	static const struct lb_opt_former former[] = {
@@ -192,68 +283,8 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 		lb_config_usage(opts, nopts, "lb-controlplane", stdout);
 		return 1;
 	}
-	lb_log_level_parse(level, &c->log_level);
+	lb_log_level_parse(t.level, &c->log_level);
 	lb_log_init("cp", c->log_level);
 	lb_config_warn_former(opts, nopts, former, argc, argv);
-	if (lb_preset_lookup(preset, &c->preset) != 0) {
-		snprintf(err, errlen, "LB_PRESET=%s: must be one of %s", preset,
-		         lb_preset_names());
-		return LB_ERR_INVAL;
-	}
-	if (slots)
-		c->preset.slots = (uint32_t)slots;
-	if (vnodes)
-		c->preset.vnodes = (uint32_t)vnodes;
-	if (hash[0])
-		lb_hash_parse(hash, &c->preset.hash);
-	if (placement[0])
-		lb_placement_parse(placement, &c->preset.placement);
-	if (lb_preset_check(&c->preset, err, errlen) != 0)
-		return LB_ERR_INVAL; /* err names the field */
-	if ((rv = routing_load(&c->routing, key, factor, trust_forwarded,
-	                       set_cookie, err, errlen)) != 0)
-		return rv;
-	c->routing.slow_start_ms = (uint32_t)slow_start_ms;
-	if ((uint64_t)c->max_replicas > lb_preset_capacity(&c->preset)) {
-		snprintf(
-		    err, errlen,
-		    "LB_MAX_REPLICAS=%lld: the preset's table holds at most "
-		    "%u replicas (slots / virtual servers)",
-		    c->max_replicas, lb_preset_capacity(&c->preset));
-		return LB_ERR_INVAL;
-	}
-	if (c->replicas > c->max_replicas) {
-		snprintf(err, errlen,
-		         "LB_REPLICAS=%lld: more than LB_MAX_REPLICAS=%lld",
-		         c->replicas, c->max_replicas);
-		return LB_ERR_INVAL;
-	}
-	if (c->heartbeat_timeout_ms > c->heartbeat_ms) {
-		snprintf(err, errlen,
-		         "LB_HEARTBEAT_TIMEOUT_MS=%lld: must not exceed "
-		         "LB_HEARTBEAT_MS=%lld",
-		         c->heartbeat_timeout_ms, c->heartbeat_ms);
-		return LB_ERR_INVAL;
-	}
-	if (c->check.path[0] != '/' || strlen(c->check.path) > 1024 ||
-	    strpbrk(c->check.path, " \t\r\n")) {
-		snprintf(err, errlen,
-		         "LB_HEALTH_PATH=%s: must be a path starting with /",
-		         c->check.path);
-		return LB_ERR_INVAL;
-	}
-	if (cp_check_parse_status(status, &c->check) != 0) {
-		snprintf(err, errlen,
-		         "LB_HEALTH_STATUS=%s: must be a status or a range "
-		         "lo-hi within 100..599",
-		         status);
-		return LB_ERR_INVAL;
-	}
-	if (!lb_name_valid(c->instance)) {
-		snprintf(err, errlen, "LB_INSTANCE=%s: must be a valid name",
-		         c->instance);
-		return LB_ERR_INVAL;
-	}
-	return lb_guard_allow_load(&c->admin_from, c->admin_allow,
-	                           c->admin_token, err, errlen);
+	return cp_config_check(c, &t, err, errlen);
 }

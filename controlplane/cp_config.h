@@ -10,6 +10,16 @@
 
 #include <stdbool.h>
 
+/* The drivers (LB_DRIVER), and their names by kind, NULL-terminated: the
+ * one table of them. */
+enum cp_driver_kind {
+	CP_DRIVER_PROCESS,
+	CP_DRIVER_DOCKER,
+	CP_DRIVER_SWARM,
+	CP_DRIVER_STATIC,
+};
+extern const char *const cp_driver_names[];
+
 struct cp_config {
 	const char *ctl_url; /* NNG REP: the control server */
 	const char *pub_url; /* NNG PUB: ring snapshots */
@@ -26,7 +36,8 @@ struct cp_config {
 	long long start_timeout_ms; /* a new replica's first good heartbeat */
 	long long drain_timeout_ms; /* longest drain before a stop */
 	long long republish_ms;
-	const char *driver;        /* "process" or "docker" */
+	const char *driver;              /* one of cp_driver_names */
+	enum cp_driver_kind driver_kind; /* the same, as a kind */
 	const char *instance;      /* tells this balancer's replicas apart */
 	const char *replica_bin;   /* process driver */
 	long long replica_threads; /* THREADS of each replica */

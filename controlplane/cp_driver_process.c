@@ -185,24 +185,125 @@ static int pd_free_port(uint16_t *port)
 	return 0;
 }
 
+/* A replica gets a small, fixed environment, plus the sanitizers'
+ * settings when the control plane runs under them (tests). */
+static const char *const pd_env_pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS",
+                                          "TSAN_OPTIONS", "LSAN_OPTIONS"};
+#define PD_ENV_PASS  (sizeof(pd_env_pass) / sizeof(pd_env_pass[0]))
+#define PD_ENV_FIXED 7 /* the entries pd_env_build() always sets */
+
+struct pd_env {
+	char id[32], port[32], inst[96], name[96];
+	char pass[PD_ENV_PASS][1024];
+	char *envp[PD_ENV_FIXED + PD_ENV_PASS + 1];
+};
+
+static void pd_env_build(struct pd_env *env, const struct pd *d,
+                         const char *name, uint32_t id, uint16_t port)
+{
+	size_t ne = 0;
+
+	snprintf(env->id, sizeof(env->id), "SERVER_ID=%u", id);
+	snprintf(env->port, sizeof(env->port), "PORT=%u", port);
+	snprintf(env->inst, sizeof(env->inst), "LB_INSTANCE=%s", d->instance);
+	snprintf(env->name, sizeof(env->name), "LB_REPLICA_NAME=%s", name);
+	env->envp[ne++] = env->id;
+	env->envp[ne++] = env->port;
+	env->envp[ne++] = "HOST=127.0.0.1";
+	env->envp[ne++] = env->inst;
+	env->envp[ne++] = env->name;
+	env->envp[ne++] = "LOG_LEVEL=warn";
+	env->envp[ne++] = (char *)d->env_threads;
+	for (size_t i = 0; i < PD_ENV_PASS; i++) {
+		const char *v = getenv(pd_env_pass[i]);
+		if (v && (size_t)snprintf(env->pass[i], sizeof(env->pass[i]),
+		                          "%s=%s", pd_env_pass[i],
+		                          v) < sizeof(env->pass[i]))
+			env->envp[ne++] = env->pass[i];
+	}
+	env->envp[ne] = NULL;
+}
+
+/* The child between fork and exec: only async-signal-safe calls.  A failed
+ * exec writes its errno to fd. */
+static void __attribute__((noreturn))
+pd_child(const struct pd *d, char *const envp[], int fd)
+{
+	char *const argv[] = {(char *)d->bin, NULL}; /* execve's type */
+	sigset_t none;
+	struct sigaction dfl;
+	int e;
+
+	setsid();
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGTERM, &dfl, NULL);
+	sigaction(SIGPIPE, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Sockets of the control plane must not leak into replicas. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	execve(d->bin, argv, envp);
+	e = errno;
+	if (write(fd, &e, sizeof(e)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* Records a child just forked; called with d->mu held, before the reaper
+ * can see it exit. */
+static void pd_register(struct pd *d, const char *name, uint32_t id,
+                        uint32_t weight, pid_t pid, uint16_t port)
+{
+	struct pd_entry *e = pd_push(d);
+
+	if (e) {
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->id = id;
+		e->weight = weight;
+		e->pid = pid;
+		e->port = port;
+		e->child = true;
+		pd_persist(d);
+	}
+	pthread_cond_broadcast(&d->cv);
+}
+
+/* Waits for the exec's verdict on the pipe: EOF when the program runs
+ * (O_CLOEXEC closed it), else the child's errno.  A child that could not
+ * exec is stopped (its exit is then expected) and the start fails. */
+static int pd_exec_result(struct pd *d, const char *name, int fd, char *err,
+                          size_t errlen)
+{
+	int child_errno = 0;
+	ssize_t got;
+	char e2[64];
+
+	do
+		got = read(fd, &child_errno, sizeof(child_errno));
+	while (got < 0 && errno == EINTR);
+	close(fd);
+	if (got <= 0)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	ssize_t i = pd_find(d, name);
+	if (i >= 0)
+		d->v[i].stopping = true;
+	pthread_mutex_unlock(&d->mu);
+	snprintf(err, errlen, "cannot run %s: %s", d->bin,
+	         strerror(child_errno));
+	d->base.ops->stop(&d->base, name, e2, sizeof(e2));
+	return LB_ERR_ENGINE;
+}
+
 static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
                     uint32_t weight, char *host, size_t hostlen, uint16_t *port,
                     char *err, size_t errlen)
 {
 	struct pd *d = (struct pd *)base;
-	char env_id[32], env_port[32], env_inst[96], env_name[96];
-	char *const argv[] = {d->bin, NULL};
-	/* A replica gets a small, fixed environment, plus the sanitizers'
-	 * settings when the control plane runs under them (tests). */
-	static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS",
-	                                   "TSAN_OPTIONS", "LSAN_OPTIONS"};
-	char pass_buf[4][1024];
-	char *envp[7 + 4 + 1] = {env_id,        env_port, "HOST=127.0.0.1",
-	                         env_inst,      env_name, "LOG_LEVEL=warn",
-	                         d->env_threads};
-	size_t ne = 7;
-	int pfd[2], child_errno = 0;
-	ssize_t got;
+	struct pd_env env;
+	int pfd[2], rv;
 	pid_t pid;
 
 	pthread_mutex_lock(&d->mu);
@@ -217,47 +318,15 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 		         strerror(errno));
 		return LB_ERR_SYS;
 	}
-	snprintf(env_id, sizeof(env_id), "SERVER_ID=%u", id);
-	snprintf(env_port, sizeof(env_port), "PORT=%u", *port);
-	snprintf(env_inst, sizeof(env_inst), "LB_INSTANCE=%s", d->instance);
-	snprintf(env_name, sizeof(env_name), "LB_REPLICA_NAME=%s", name);
-	for (size_t i = 0; i < 4; i++) {
-		const char *v = getenv(pass[i]);
-		if (v &&
-		    (size_t)snprintf(pass_buf[i], sizeof(pass_buf[i]), "%s=%s",
-		                     pass[i], v) < sizeof(pass_buf[i]))
-			envp[ne++] = pass_buf[i];
-	}
-	envp[ne] = NULL;
-	/* The child reports a failed exec through this pipe; a successful
-	 * exec closes it (O_CLOEXEC), so EOF means "running". */
+	pd_env_build(&env, d, name, id, *port);
+	/* The child reports a failed exec through this pipe. */
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return LB_ERR_SYS;
 	}
 	pthread_mutex_lock(&d->mu);
-	pid = fork();
-	if (pid == 0) {
-		/* Child: only async-signal-safe calls until exec. */
-		sigset_t none;
-		struct sigaction dfl;
-		int e;
-		setsid();
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGTERM, &dfl, NULL);
-		sigaction(SIGPIPE, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* Sockets of the control plane must not leak into replicas. */
-		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-		execve(d->bin, argv, envp);
-		e = errno;
-		if (write(pfd[1], &e, sizeof(e)) < 0)
-			_exit(126);
-		_exit(127);
-	}
+	if ((pid = fork()) == 0)
+		pd_child(d, env.envp, pfd[1]);
 	if (pid < 0) {
 		pthread_mutex_unlock(&d->mu);
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -265,37 +334,11 @@ static int pd_start(struct cp_driver *base, const char *name, uint32_t id,
 		close(pfd[1]);
 		return LB_ERR_SYS;
 	}
-	/* Registered before the reaper can see it exit. */
-	struct pd_entry *e = pd_push(d);
-	if (e) {
-		snprintf(e->name, sizeof(e->name), "%s", name);
-		e->id = id;
-		e->weight = weight;
-		e->pid = pid;
-		e->port = *port;
-		e->child = true;
-		pd_persist(d);
-	}
-	pthread_cond_broadcast(&d->cv);
+	pd_register(d, name, id, weight, pid, *port);
 	pthread_mutex_unlock(&d->mu);
 	close(pfd[1]);
-	do
-		got = read(pfd[0], &child_errno, sizeof(child_errno));
-	while (got < 0 && errno == EINTR);
-	close(pfd[0]);
-	if (got > 0) {
-		char e2[64];
-		/* The reaper collects the child; make its exit "expected". */
-		pthread_mutex_lock(&d->mu);
-		ssize_t i = pd_find(d, name);
-		if (i >= 0)
-			d->v[i].stopping = true;
-		pthread_mutex_unlock(&d->mu);
-		snprintf(err, errlen, "cannot run %s: %s", d->bin,
-		         strerror(child_errno));
-		base->ops->stop(base, name, e2, sizeof(e2));
-		return LB_ERR_ENGINE;
-	}
+	if ((rv = pd_exec_result(d, name, pfd[0], err, errlen)) != 0)
+		return rv;
 	snprintf(host, hostlen, "127.0.0.1");
 	return 0;
 }

@@ -37,7 +37,8 @@ static void health_round(struct cp *cp)
 		if (cp_state_heartbeat(&cp->state, v[i].name, p[i].ok,
 		                       (int)cp->cfg.fail_threshold,
 		                       (int)cp->cfg.rise))
-			cp_state_mark_dead(&cp->state, v[i].name, "heartbeat");
+			cp_state_mark_dead(&cp->state, v[i].name,
+			                   cp_death_names[CP_DEATH_HEARTBEAT]);
 	}
 	free(p);
 	free(v);

@@ -29,7 +29,7 @@
 static void cp_on_replica_exit(void *arg, const char *name)
 {
 	struct cp *cp = arg;
-	cp_state_mark_dead(&cp->state, name, "exited");
+	cp_state_mark_dead(&cp->state, name, cp_death_names[CP_DEATH_EXITED]);
 }
 
 static int cmp_found(const void *a, const void *b)
@@ -176,15 +176,19 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 
 static int cp_driver_make(struct cp *cp, char *err, size_t errlen)
 {
-	if (strcmp(cp->cfg.driver, "static") == 0)
+	switch (cp->cfg.driver_kind) {
+	case CP_DRIVER_STATIC:
 		return cp_driver_static_create(&cp->cfg, &cp->driver, err,
 		                               errlen);
-	if (strcmp(cp->cfg.driver, "swarm") == 0)
+	case CP_DRIVER_SWARM:
 		return cp_driver_swarm_create(&cp->cfg, cp_on_replica_exit, cp,
 		                              &cp->driver, err, errlen);
-	if (strcmp(cp->cfg.driver, "docker") == 0)
+	case CP_DRIVER_DOCKER:
 		return cp_driver_docker_create(&cp->cfg, cp_on_replica_exit, cp,
 		                               &cp->driver, err, errlen);
+	case CP_DRIVER_PROCESS:
+		break;
+	}
 	return cp_driver_process_create(&cp->cfg, cp_on_replica_exit, cp,
 	                                &cp->driver, err, errlen);
 }

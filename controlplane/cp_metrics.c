@@ -12,7 +12,6 @@
 
 static const char *const admin_ops[CP_ADMIN_OPS] = {
     NULL, "list", "add", "remove", "snapshot", "status", "report"};
-static const char *const death_causes[] = {"exited", "heartbeat", "other"};
 
 /* Replicas that left the ring and wait for the requests in flight to
  * them (cp_drain.h). */
@@ -69,9 +68,9 @@ static void render_counters(struct cp *cp, struct lb_prom *b)
 	lb_prom_family(b, "lb_replica_deaths_total", "counter",
 	               "Replicas found dead, by cause (exited: the driver saw "
 	               "it end; heartbeat: it stopped answering).");
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; cp_death_names[i]; i++) {
 		snprintf(labels, sizeof(labels), "cause=\"%s\"",
-		         death_causes[i]);
+		         cp_death_names[i]);
 		lb_prom_sample(b, "lb_replica_deaths_total", labels,
 		               (double)atomic_load(&s->deaths[i]));
 	}

@@ -106,12 +106,18 @@ static bool name_used_locked(struct cp_state *s, const char *name)
 	return state_find(s, name) >= 0 || taken_find(s, name) >= 0;
 }
 
+const char *const cp_death_names[] = {[CP_DEATH_EXITED] = "exited",
+                                      [CP_DEATH_HEARTBEAT] = "heartbeat",
+                                      [CP_DEATH_OTHER] = "other",
+                                      NULL};
+
 /* The cause counted for a death reported with `why`. */
 static enum cp_death_cause death_cause(const char *why)
 {
-	return strcmp(why, "exited") == 0      ? CP_DEATH_EXITED
-	       : strcmp(why, "heartbeat") == 0 ? CP_DEATH_HEARTBEAT
-	                                       : CP_DEATH_OTHER;
+	for (int i = 0; cp_death_names[i]; i++)
+		if (strcmp(why, cp_death_names[i]) == 0)
+			return (enum cp_death_cause)i;
+	return CP_DEATH_OTHER;
 }
 
 int cp_state_take_names(struct cp_state *s, const struct cp_replica *r,

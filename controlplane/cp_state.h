@@ -22,7 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum cp_death_cause { CP_DEATH_EXITED, CP_DEATH_HEARTBEAT, CP_DEATH_OTHER };
+enum cp_death_cause {
+	CP_DEATH_EXITED,
+	CP_DEATH_HEARTBEAT,
+	CP_DEATH_OTHER,
+	CP_DEATH_CAUSES /* their number */
+};
+/* Their names (the metric's label, and the `why` of a death that counts as
+ * that cause), by cause, NULL-terminated. */
+extern const char *const cp_death_names[];
 
 enum cp_rstate {
 	CP_R_STARTING, /* a replacement or initial replica, not in the ring */
@@ -73,7 +81,7 @@ struct cp_state {
 	bool respawn; /* a dead replica is replaced (false: static backends) */
 	struct cp_events events; /* for the dashboard */
 	/* Counted here, where deaths and promotions happen. */
-	atomic_ullong deaths[3]; /* by enum cp_death_cause */
+	atomic_ullong deaths[CP_DEATH_CAUSES];
 	atomic_ullong replacements;
 	struct lb_histo replacement_time; /* death to serving */
 	uint64_t boot_id;

@@ -109,11 +109,135 @@ static int dp_max_active(const struct dp_config *c)
 	return 8 * cores;
 }
 
+/* What the settings ask for before anything connects: HTTPS (a data plane
+ * asked for it that cannot serve it does not start, and never serves plain
+ * HTTP there), descriptors, the access log, the limits, the router.
+ * Returns 0 or the exit status, having said why. */
+static int dp_open(struct dp *dp, char *err, size_t errlen)
+{
+	lb_http_global_init();
+	if (dp->cfg.tls_cert[0] &&
+	    dp_tls_open(&dp->tls, &dp->cfg, err, errlen) != 0) {
+		lb_log(LB_ERROR, "tls_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 2;
+	}
+	dp_raise_fd_limit(dp->cfg.threads);
+	dp_metrics_init(&dp->stats);
+	if ((dp->access_fd = dp_access_open(dp->cfg.access_log)) == -2) {
+		fprintf(stderr, "lb-dataplane: LB_ACCESS_LOG=%s: %s\n",
+		        dp->cfg.access_log, strerror(errno));
+		return 2;
+	}
+	if (dp_conns_init(&dp->conns, (int)dp->cfg.threads,
+	                  (int)dp->cfg.max_conns_per_ip) != 0) {
+		fprintf(stderr, "lb-dataplane: out of memory\n");
+		return 1;
+	}
+	dp_upstream_set_limits((int)dp->cfg.replica_max_conns,
+	                       (int)dp->cfg.replica_max_queue);
+	dp_gate_init(&dp->admit, dp_max_active(&dp->cfg), (int)dp->cfg.threads);
+	dp_answer_global_init();
+	dp_router_init(&dp->router);
+	return 0;
+}
+
+/* The control plane's sockets, the report thread and the pages; then the
+ * wait for a ring (dp_wait_ready).  Returns 0 or the exit status. */
+static int dp_connect(struct dp *dp, char *err, size_t errlen)
+{
+	if (dp_cpclient_open(&dp->cpclient, dp->cfg.ctl_url,
+	                     dp->cfg.admin_token, err, errlen) != 0 ||
+	    dp_sync_start(&dp->sync, &dp->router, &dp->cpclient,
+	                  dp->cfg.pub_url, err, errlen) != 0) {
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 1;
+	}
+	if (dp_report_start(&dp->report, &dp->router, &dp->cpclient) != 0) {
+		fprintf(stderr, "lb-dataplane: cannot start the report "
+		                "thread\n");
+		return 1;
+	}
+	if (dp_pages_start(dp, err, errlen) != 0) {
+		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 1;
+	}
+	dp_wait_ready(dp);
+	return 0;
+}
+
+/* Opens the client ports: every request enters through dp_front. */
+static int dp_listen(struct dp *dp, char *err, size_t errlen)
+{
+	dp->http_cfg = (struct lb_http_server_cfg){
+	    .host = dp->cfg.host,
+	    .port = dp->cfg.port,
+	    .threads = dp->cfg.threads,
+	    .keepalive_ms = dp->cfg.keepalive_ms,
+	    .request_timeout_ms = dp->cfg.head_timeout_ms,
+	    .listen_backlog = dp->cfg.listen_backlog,
+	    .queue = DP_ACCEPT_QUEUE,
+	    .ssl_ctx = dp->tls ? dp_tls_context(dp->tls) : NULL,
+	    .tls_port = dp->cfg.tls_port,
+	    .tls_only = dp->cfg.tls_only && !dp->cfg.http_redirect,
+	    .begin_request = dp_front_begin_request,
+	    .conn_open = dp_front_conn_open,
+	    .conn_close = dp_front_conn_close,
+	    .user = dp,
+	};
+	if (dp->tls && dp_tls_watch(dp->tls) != 0) {
+		fprintf(stderr, "lb-dataplane: cannot start the certificate "
+		                "watcher\n");
+		return 1;
+	}
+	if (lb_http_start(&dp->http_cfg, &dp->http, err, errlen) != 0) {
+		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
+		fprintf(stderr, "lb-dataplane: %s\n", err);
+		return 1;
+	}
+	lb_log(LB_INFO, "started",
+	       "listen=%s:%lld plain=%s https=%s ctl=%s pub=%s version=%llu "
+	       "threads=%lld head_timeout_ms=%lld max_conns_per_ip=%lld",
+	       dp->cfg.host,
+	       dp->http_cfg.tls_only ? 0LL : (long long)lb_http_port(dp->http),
+	       dp->http_cfg.tls_only   ? "off"
+	       : dp->cfg.http_redirect ? "redirect"
+	                               : "on",
+	       dp->tls ? "on" : "off", dp->cfg.ctl_url, dp->cfg.pub_url,
+	       (unsigned long long)dp_router_version(&dp->router),
+	       dp->cfg.threads, dp->cfg.head_timeout_ms,
+	       dp->cfg.max_conns_per_ip);
+	if (dp->tls)
+		lb_log(LB_INFO, "https", "listen=%s:%lld cert=%s dir=%s",
+		       dp->cfg.host, dp->cfg.tls_port, dp->cfg.tls_cert,
+		       dp->cfg.tls_dir[0] ? dp->cfg.tls_dir : "-");
+	return 0;
+}
+
+/* After a signal: the requests being served finish, then everything
+ * closes, the control plane's sockets first (nothing in them to save). */
+static void dp_stop(struct dp *dp, int sig)
+{
+	lb_log(LB_INFO, "stopping", "signal=%d serving=%d", sig,
+	       atomic_load(&dp->serving));
+	dp_drain(dp);
+	dp_sync_stop(&dp->sync);
+	dp_report_stop(&dp->report);
+	dp_cpclient_close(&dp->cpclient);
+	lb_http_stop_or_exit(dp->http, DP_STOP_GRACE_MS);
+	dp_pages_stop(dp);
+	dp_router_fini(&dp->router);
+	dp_conns_fini(&dp->conns);
+	dp_tls_close(dp->tls);
+	lb_log(LB_INFO, "stopped", "signal=%d", sig);
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp dp; /* the one context */
 	char err[512];
-	int rv, sig;
+	int rv;
 
 	rv = dp_config_load(&dp.cfg, argc, argv, err, sizeof(err));
 	if (rv == 1)
@@ -126,105 +250,10 @@ int main(int argc, char **argv)
 		lb_log(LB_ERROR, "init_failed", "errno=%d", errno);
 		return 1;
 	}
-	lb_http_global_init();
-	/* Before anything listens: a data plane asked for HTTPS that cannot
-	 * serve it does not start (and never serves plain HTTP there). */
-	if (dp.cfg.tls_cert[0] &&
-	    dp_tls_open(&dp.tls, &dp.cfg, err, sizeof(err)) != 0) {
-		lb_log(LB_ERROR, "tls_failed", "reason=\"%s\"", err);
-		fprintf(stderr, "lb-dataplane: %s\n", err);
-		return 2;
-	}
-	dp_raise_fd_limit(dp.cfg.threads);
-	dp_metrics_init(&dp.stats);
-	if ((dp.access_fd = dp_access_open(dp.cfg.access_log)) == -2) {
-		fprintf(stderr, "lb-dataplane: LB_ACCESS_LOG=%s: %s\n",
-		        dp.cfg.access_log, strerror(errno));
-		return 2;
-	}
-	if (dp_conns_init(&dp.conns, (int)dp.cfg.threads,
-	                  (int)dp.cfg.max_conns_per_ip) != 0) {
-		fprintf(stderr, "lb-dataplane: out of memory\n");
-		return 1;
-	}
-	dp_upstream_set_limits((int)dp.cfg.replica_max_conns,
-	                       (int)dp.cfg.replica_max_queue);
-	dp_gate_init(&dp.admit, dp_max_active(&dp.cfg), (int)dp.cfg.threads);
-	dp_answer_global_init();
-	dp_router_init(&dp.router);
-	if (dp_cpclient_open(&dp.cpclient, dp.cfg.ctl_url, dp.cfg.admin_token,
-	                     err, sizeof(err)) != 0 ||
-	    dp_sync_start(&dp.sync, &dp.router, &dp.cpclient, dp.cfg.pub_url,
-	                  err, sizeof(err)) != 0) {
-		fprintf(stderr, "lb-dataplane: %s\n", err);
-		return 1;
-	}
-	if (dp_report_start(&dp.report, &dp.router, &dp.cpclient) != 0) {
-		fprintf(stderr, "lb-dataplane: cannot start the report "
-		                "thread\n");
-		return 1;
-	}
-	if (dp_pages_start(&dp, err, sizeof(err)) != 0) {
-		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
-		fprintf(stderr, "lb-dataplane: %s\n", err);
-		return 1;
-	}
-	dp_wait_ready(&dp);
-	dp.http_cfg = (struct lb_http_server_cfg){
-	    .host = dp.cfg.host,
-	    .port = dp.cfg.port,
-	    .threads = dp.cfg.threads,
-	    .keepalive_ms = dp.cfg.keepalive_ms,
-	    .request_timeout_ms = dp.cfg.head_timeout_ms,
-	    .listen_backlog = dp.cfg.listen_backlog,
-	    .queue = DP_ACCEPT_QUEUE,
-	    .ssl_ctx = dp.tls ? dp_tls_context(dp.tls) : NULL,
-	    .tls_port = dp.cfg.tls_port,
-	    .tls_only = dp.cfg.tls_only && !dp.cfg.http_redirect,
-	    .begin_request = dp_front_begin_request,
-	    .conn_open = dp_front_conn_open,
-	    .conn_close = dp_front_conn_close,
-	    .user = &dp,
-	};
-	if (dp.tls && dp_tls_watch(dp.tls) != 0) {
-		fprintf(stderr, "lb-dataplane: cannot start the certificate "
-		                "watcher\n");
-		return 1;
-	}
-	if (lb_http_start(&dp.http_cfg, &dp.http, err, sizeof(err)) != 0) {
-		lb_log(LB_ERROR, "listen_failed", "reason=\"%s\"", err);
-		fprintf(stderr, "lb-dataplane: %s\n", err);
-		return 1;
-	}
-	lb_log(LB_INFO, "started",
-	       "listen=%s:%lld plain=%s https=%s admin=%s pub=%s version=%llu "
-	       "threads=%lld head_timeout_ms=%lld max_conns_per_ip=%lld",
-	       dp.cfg.host,
-	       dp.http_cfg.tls_only ? 0LL : (long long)lb_http_port(dp.http),
-	       dp.http_cfg.tls_only   ? "off"
-	       : dp.cfg.http_redirect ? "redirect"
-	                              : "on",
-	       dp.tls ? "on" : "off", dp.cfg.ctl_url, dp.cfg.pub_url,
-	       (unsigned long long)dp_router_version(&dp.router),
-	       dp.cfg.threads, dp.cfg.head_timeout_ms, dp.cfg.max_conns_per_ip);
-	if (dp.tls)
-		lb_log(LB_INFO, "https", "listen=%s:%lld cert=%s dir=%s",
-		       dp.cfg.host, dp.cfg.tls_port, dp.cfg.tls_cert,
-		       dp.cfg.tls_dir[0] ? dp.cfg.tls_dir : "-");
-
-	sig = lb_signal_wait(-1);
-	lb_log(LB_INFO, "stopping", "signal=%d serving=%d", sig,
-	       atomic_load(&dp.serving));
-	dp_drain(&dp);
-	/* Sockets to the control plane first: nothing in them to save. */
-	dp_sync_stop(&dp.sync);
-	dp_report_stop(&dp.report);
-	dp_cpclient_close(&dp.cpclient);
-	lb_http_stop_or_exit(dp.http, DP_STOP_GRACE_MS);
-	dp_pages_stop(&dp);
-	dp_router_fini(&dp.router);
-	dp_conns_fini(&dp.conns);
-	dp_tls_close(dp.tls);
-	lb_log(LB_INFO, "stopped", "signal=%d", sig);
+	if ((rv = dp_open(&dp, err, sizeof(err))) != 0 ||
+	    (rv = dp_connect(&dp, err, sizeof(err))) != 0 ||
+	    (rv = dp_listen(&dp, err, sizeof(err))) != 0)
+		return rv;
+	dp_stop(&dp, lb_signal_wait(-1));
 	return 0;
 }
