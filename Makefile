@@ -8,7 +8,7 @@ TESTS      ?= tests
 
 .PHONY: all deps deps-docker deps-test build build-asan build-fuzz build-tsan fuzz run test \
         test-unit test-tsan \
-        test-integration test-e2e up down logs swarm-up swarm-down images analysis bench soak format format-check clean
+        test-integration test-e2e up down logs swarm-up swarm-down images analysis bench docs soak format format-check clean
 
 all: build
 
@@ -139,7 +139,7 @@ swarm-up: images
 swarm-down:
 	@tools/swarm.sh down
 
-# Task 4 (A-1..A-4): charts and tables into docs/analysis/ and README.md.
+# Task 4 (A-1..A-5): charts and tables into docs/analysis/ and docs/analysis.md.
 # Against the Docker stack; `make analysis STACK=local` uses local processes.
 STACK ?= docker
 analysis: build
@@ -148,10 +148,15 @@ analysis: build
 	$(PYTHON) tools/analysis.py --stack $(STACK) --build $(BUILD)
 
 # Our data plane against HAProxy and nginx on the same replicas, plus the
-# micro benchmarks.  Timing lives here, never in the tests.
+# micro benchmarks, into docs/bench/ and docs/performance.md.  Timing lives
+# here, never in the tests.
 bench: build
 	@tools/setup.sh --bench
 	$(PYTHON) tools/bench.py --build $(BUILD)
+
+# The settings tables of docs/operations.md, from the programs' --help.
+docs: build
+	$(PYTHON) tools/settings_doc.py --build $(BUILD)
 
 # 1,000 concurrent keep-alive clients for 30 s: no error, memory flat.
 soak: build

@@ -5,8 +5,8 @@ regenerated with one command (make analysis).
 Runs the load balancer (the Docker stack by default, or local processes
 with --stack local), drives it with lb-load, and writes PNG charts, a JSON
 file of every number, and markdown tables into docs/analysis/; the tables
-are also written into README.md between the analysis markers, so the README
-always shows the figures of the last run.
+are also written into docs/analysis.md between the analysis markers, so that
+page always shows the figures of the last run.
 
 Every load loop is bounded in count (10,000 requests a run) and time.
 """
@@ -669,13 +669,14 @@ def tables(res):
     return "\n".join(md)
 
 
-def readme_update(md, stack):
-    path = os.path.join(ROOT, "README.md")
+def doc_update(md, stack):
+    path = os.path.join(ROOT, "docs", "analysis.md")
     begin, end = "<!-- analysis:begin -->", "<!-- analysis:end -->"
     with open(path) as f:
         text = f.read()
     if begin not in text or end not in text:
-        print("analysis: README.md has no analysis markers; not updated")
+        print("analysis: docs/analysis.md has no analysis markers; "
+              "not updated")
         return
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
@@ -737,7 +738,7 @@ def main():
     md = tables(res)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md + "\n")
-    readme_update(md, args.stack)
+    doc_update(md, args.stack)
     print(md)
     print(f"\nanalysis: done in {time.monotonic() - t0:.0f} s; "
           f"charts and tables in {os.path.relpath(args.out, ROOT)}/")

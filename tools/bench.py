@@ -22,7 +22,8 @@ previous commit's), all following the same replicas.  Then:
 - lb-microbench and lb-upstream-bench (the costs of the parts);
 
 and writes docs/bench/results.{json,md}, the sweep chart
-(docs/bench/sweep.png) and the README's performance tables.
+(docs/bench/sweep.png) and the tables of docs/performance.md (between its
+bench markers; --no-docs leaves that file alone).
 
 Bounded: every wrk run lasts --duration seconds; every held-client case is
 bounded in count and time.
@@ -434,7 +435,8 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--connections", default="1,8,32,256,1024")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "bench"))
-    ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--no-docs", action="store_true",
+                    help="leave docs/performance.md as it is")
     args = ap.parse_args()
     conns = [int(c) for c in args.connections.split(",")]
     build = os.path.abspath(args.build)
@@ -483,16 +485,19 @@ def main():
                    "held": held_res,
                    "micro": micro, "upstream": upstream,
                    "idle_rss_kb": idle_rss}, f, indent=1)
-    if not args.no_readme:
-        readme = os.path.join(ROOT, "README.md")
-        with open(readme) as f:
+    if not args.no_docs:
+        doc = os.path.join(ROOT, "docs", "performance.md")
+        with open(doc) as f:
             r = f.read()
         b, e = "<!-- bench:begin -->", "<!-- bench:end -->"
         if b in r and e in r:
             head, rest = r.split(b, 1)
-            with open(readme, "w") as f:
+            with open(doc, "w") as f:
                 f.write(head + b + "\n" + text + "\n" + e +
                         rest.split(e, 1)[1])
+        else:
+            print("bench: docs/performance.md has no bench markers; "
+                  "not updated")
     print("\n" + text)
 
 
