@@ -47,13 +47,13 @@ class LocalStack:
         self.port = free_port()
         self.site_port = free_port()  # the data plane's pages (events)
         self.tmp = tempfile.mkdtemp(prefix="lb-analysis-")
-        admin = f"tcp://127.0.0.1:{free_port()}"
+        ctl = f"tcp://127.0.0.1:{free_port()}"
         pub = f"tcp://127.0.0.1:{free_port()}"
-        env = dict(os.environ, LB_ADMIN_URL=admin, LB_PUB_URL=pub,
+        env = dict(os.environ, LB_CTL_URL=ctl, LB_PUB_URL=pub,
                    LB_PRESET=preset, LB_REPLICAS=str(replicas),
                    LB_STATE_DIR=self.tmp, LB_LOG_LEVEL="warn",
                    LB_PORT=str(self.port), LB_HOST="127.0.0.1",
-                   LB_ADMIN_LISTEN=f"127.0.0.1:{self.site_port}",
+                   LB_PAGES_LISTEN=f"127.0.0.1:{self.site_port}",
                    LB_METRICS_LISTEN="",
                    **(extra or {}))
         log = open(os.path.join(self.tmp, "stack.log"), "ab")
@@ -566,18 +566,37 @@ def chart_a1(results, path):
     plt.close(fig)
 
 
+def percentile(values, q):
+    """The q-th percentile (0..100) of values, interpolated between the
+    two nearest ranks: always within min..max."""
+    v = sorted(values)
+    pos = (len(v) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
 def chart_a2(results, path):
+    """Each server's load at each N (dots), the min..max band, the
+    25th..75th percentile band and the median: the spread without a value
+    that no server had (a mean +- standard deviation dipped below 0)."""
     fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.6),
                              sharey=True, squeeze=False)
     axes = axes[0]
     for ax, (preset, rows) in zip(axes, results.items()):
         ns = [r["n"] for r in rows]
-        ax.plot(ns, [r["mean"] for r in rows], "o-", label="mean per server")
         ax.fill_between(ns, [r["min"] for r in rows], [r["max"] for r in rows],
-                        alpha=0.25, label="min..max")
-        ax.errorbar(ns, [r["mean"] for r in rows],
-                    yerr=[r["std"] for r in rows], fmt="none", capsize=4,
-                    color="black", label="± std dev")
+                        alpha=0.15, color="tab:blue", label="min..max")
+        ax.fill_between(ns, [percentile(r["loads"], 25) for r in rows],
+                        [percentile(r["loads"], 75) for r in rows],
+                        alpha=0.35, color="tab:blue", label="p25..p75")
+        ax.plot(ns, [percentile(r["loads"], 50) for r in rows], "-",
+                color="tab:blue", label="median")
+        ax.plot(ns, [r["mean"] for r in rows], "--", color="gray",
+                label="fair share (10,000 / N)")
+        for r in rows:
+            ax.plot([r["n"]] * len(r["loads"]), r["loads"], ".",
+                    color="black", ms=4)
         ax.set_title(preset)
         ax.set_xlabel("N (replicas)")
         ax.set_xticks(ns)
@@ -686,17 +705,31 @@ def doc_update(md, stack):
         f.write(head + begin + "\n" + note + md + "\n" + end + tail)
 
 
+def draw_charts(res, out):
+    chart_a5(res["a5"], os.path.join(out, "a5-keys-moved.png"))
+    chart_a1(res["a1"], os.path.join(out, "a1-requests-per-server.png"))
+    chart_a2(res["a2"], os.path.join(out, "a2-load-vs-n.png"))
+    chart_a4(res["a2"], os.path.join(out, "a4-imbalance.png"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--stack", choices=["docker", "local"], default="docker")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "analysis"))
-    ap.add_argument("--only", choices=["a3-timeline", "slow-start"],
-                    help="run one part alone (its chart and JSON only)")
+    ap.add_argument("--only", choices=["a3-timeline", "slow-start", "charts"],
+                    help="run one part alone (its chart and JSON only); "
+                    "charts: draw the A-1, A-2, A-4, A-5 charts again from "
+                    "OUT/results.json, running nothing")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     os.makedirs(args.out, exist_ok=True)
     stack_cls = DockerStack if args.stack == "docker" else LocalStack
+    if args.only == "charts":
+        with open(os.path.join(args.out, "results.json")) as f:
+            res = json.load(f)
+        draw_charts(res, args.out)
+        return 0
     if args.only == "slow-start":
         res = slow_start(stack_cls, build)
         chart_slow_start(res, os.path.join(args.out, "slow-start.png"))
@@ -729,10 +762,7 @@ def main():
         res["a5"][p] = {"moves": a5_moves(stack_cls, build, p),
                         "hot_plain": a5_hot(stack_cls, build, p, 0),
                         "hot_bounded": a5_hot(stack_cls, build, p, 1.25)}
-    chart_a5(res["a5"], os.path.join(args.out, "a5-keys-moved.png"))
-    chart_a1(res["a1"], os.path.join(args.out, "a1-requests-per-server.png"))
-    chart_a2(res["a2"], os.path.join(args.out, "a2-load-vs-n.png"))
-    chart_a4(res["a2"], os.path.join(args.out, "a4-imbalance.png"))
+    draw_charts(res, args.out)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     md = tables(res)

@@ -101,10 +101,12 @@ class Rig:
 
     def start(self, build, baselines):
         tmp = self.tmp
-        admin = f"tcp://127.0.0.1:{free_port()}"
+        ctl = f"tcp://127.0.0.1:{free_port()}"
         pub = f"tcp://127.0.0.1:{free_port()}"
-        common = {"LB_ADMIN_URL": admin, "LB_PUB_URL": pub,
-                  "LB_LOG_LEVEL": "warn", "LB_ADMIN_LISTEN": "",
+        # The former names too, for a baseline built before the rename.
+        common = {"LB_CTL_URL": ctl, "LB_PUB_URL": pub,
+                  "LB_ADMIN_URL": ctl, "LB_ADMIN_LISTEN": "",
+                  "LB_LOG_LEVEL": "warn", "LB_PAGES_LISTEN": "",
                   "LB_METRICS_LISTEN": ""}
         # Replicas with threads to spare (each civetweb worker holds one
         # connection, and the proxies open up to one per request in
