@@ -6,6 +6,7 @@
 #include "cp_config.h"
 #include "cp_drain.h"
 #include "cp_driver.h"
+#include "cp_reply_cache.h"
 #include "cp_reports.h"
 #include "cp_state.h"
 #include "lb_http.h"
@@ -18,21 +19,6 @@
 #define CP_ADMIN_WORKERS 8
 #define CP_ADMIN_OPS     7 /* Lb__AdminRequest__Op values, 1..6 */
 #define CP_ADMIN_CODES   600
-#define CP_REPLY_CACHE   64
-
-/* Replies to recent add/remove requests by request id: NNG's REQ resends a
- * request when its pipe reconnects, and a resent /add must not add twice.
- * An entry is claimed when its request starts (buf NULL: in flight) and
- * filled when it ends; a resend of a request in flight waits for it. */
-struct cp_reply_cache {
-	uint64_t id[CP_REPLY_CACHE];
-	void *buf[CP_REPLY_CACHE];
-	size_t len[CP_REPLY_CACHE];
-	bool used[CP_REPLY_CACHE];
-	uint64_t age[CP_REPLY_CACHE]; /* when filled: the oldest goes first */
-	uint64_t clock;
-	pthread_cond_t filled; /* with cp->orch */
-};
 
 /* Counters of the control plane (its /metrics); those of deaths and
  * replacements live in cp_state, where they happen. */
@@ -54,7 +40,7 @@ struct cp {
 	 * Held only for that: never across a wait (a replica starting, the
 	 * drain, a stop).  Never taken while holding state.mu. */
 	pthread_mutex_t orch;
-	struct cp_reply_cache cache; /* under orch */
+	struct cp_reply_cache cache; /* replies to resent add/rm requests */
 	struct cp_stats stats;
 	struct mg_context *http; /* the metrics listener, or NULL */
 	struct lb_http_server_cfg http_cfg;

@@ -8,7 +8,6 @@
 #include "lb_wire.h"
 
 #include <nng/protocol/reqrep0/rep.h>
-#include <sys/types.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,83 +48,10 @@ static int ctl_snapshot(struct cp *cp, void **buf, size_t *len)
 	return rv;
 }
 
-/* A claim always finds an entry that is not in flight. */
+/* Every worker's request holds one entry while it runs: with fewer workers
+ * than entries, a new request always finds one to claim, so every add and
+ * remove reply is kept for its resends. */
 _Static_assert(CP_ADMIN_WORKERS < CP_REPLY_CACHE, "reply cache too small");
-
-static ssize_t cache_find(struct cp_reply_cache *c, uint64_t id)
-{
-	for (size_t i = 0; i < CP_REPLY_CACHE; i++)
-		if (c->used[i] && c->id[i] == id)
-			return (ssize_t)i;
-	return -1;
-}
-
-/* Claims an entry for a request that starts now: a free one, or the oldest
- * filled one (an entry in flight is never taken: at most CP_ADMIN_WORKERS
- * are).  Called with orch held. */
-static void cache_claim(struct cp_reply_cache *c, uint64_t id)
-{
-	size_t pick = CP_REPLY_CACHE;
-	for (size_t i = 0; i < CP_REPLY_CACHE; i++) {
-		if (!c->used[i]) {
-			pick = i;
-			break;
-		}
-		if (c->buf[i] &&
-		    (pick == CP_REPLY_CACHE || c->age[i] < c->age[pick]))
-			pick = i;
-	}
-	free(c->buf[pick]);
-	c->used[pick] = true;
-	c->id[pick] = id;
-	c->buf[pick] = NULL;
-}
-
-/* Stores the reply of a request that claimed its entry, or drops the
- * entry when there is no reply (buf NULL); wakes resends that wait.
- * Called with orch held. */
-static void cache_fill(struct cp_reply_cache *c, uint64_t id, const void *buf,
-                       size_t len)
-{
-	ssize_t i = cache_find(c, id);
-	void *copy = buf ? malloc(len ? len : 1) : NULL;
-
-	if (i >= 0) {
-		if (copy) {
-			memcpy(copy, buf, len);
-			c->buf[i] = copy;
-			c->len[i] = len;
-			c->age[i] = ++c->clock;
-		} else {
-			c->used[i] =
-			    false; /* nothing to answer a resend with */
-		}
-	} else {
-		free(copy);
-	}
-	pthread_cond_broadcast(&c->filled);
-}
-
-/* For an add or remove: the cached reply of a resent request (true, *out
- * owned), after waiting for it if the first copy is still in flight; or
- * false, with an entry claimed for this request.  Called with orch held. */
-static bool cache_lookup(struct cp *cp, uint64_t id, void **out, size_t *len)
-{
-	struct cp_reply_cache *c = &cp->cache;
-	ssize_t i;
-
-	while ((i = cache_find(c, id)) >= 0 && !c->buf[i])
-		pthread_cond_wait(&c->filled, &cp->orch);
-	if (i < 0) {
-		cache_claim(c, id);
-		return false;
-	}
-	if (!(*out = malloc(c->len[i] ? c->len[i] : 1)))
-		return false; /* out of memory: handled as a new request */
-	memcpy(*out, c->buf[i], c->len[i]);
-	*len = c->len[i];
-	return true;
-}
 
 /* A data plane's outlier ejections go to the event list (the dashboard's),
  * by name only when it is one of ours. */
@@ -189,11 +115,8 @@ static int ctl_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	mutating = req->op == LB__ADMIN_REQUEST__OP__ADD ||
 	           req->op == LB__ADMIN_REQUEST__OP__REMOVE;
 	if (mutating) {
-		bool resent;
-		pthread_mutex_lock(&cp->orch);
-		resent = cache_lookup(cp, req->request_id, out, outlen);
-		pthread_mutex_unlock(&cp->orch);
-		if (resent) {
+		if (cp_reply_cache_lookup(&cp->cache, req->request_id, out,
+		                          outlen)) {
 			lb_log(LB_INFO, "admin_resend", "request_id=%016llx",
 			       (unsigned long long)req->request_id);
 			lb__admin_request__free_unpacked(req, NULL);
@@ -206,10 +129,9 @@ static int ctl_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 	    reply.status < CP_ADMIN_CODES)
 		atomic_fetch_add(&cp->stats.admin[req->op][reply.status], 1);
 	if (mutating) {
-		pthread_mutex_lock(&cp->orch);
-		cache_fill(&cp->cache, req->request_id, rv == 0 ? *out : NULL,
-		           rv == 0 ? *outlen : 0);
-		pthread_mutex_unlock(&cp->orch);
+		cp_reply_cache_fill(&cp->cache, req->request_id,
+		                    rv == 0 ? *out : NULL,
+		                    rv == 0 ? *outlen : 0);
 		lb_log(LB_INFO, "admin", "op=%s n=%llu status=%u%s%s",
 		       req->op == LB__ADMIN_REQUEST__OP__ADD ? "add" : "rm",
 		       (unsigned long long)req->n, reply.status,
@@ -273,7 +195,7 @@ int cp_ctl_listen(struct cp *cp, char *err, size_t errlen)
 {
 	int rv;
 
-	pthread_cond_init(&cp->cache.filled, NULL);
+	cp_reply_cache_init(&cp->cache);
 	if ((rv = nng_rep0_open(&cp->rep)) != 0) {
 		snprintf(err, errlen, "REP socket: %s", nng_strerror(rv));
 		return LB_ERR_SYS;
@@ -303,7 +225,5 @@ void cp_ctl_stop(struct cp *cp)
 	nng_close(cp->rep);
 	for (size_t i = 0; i < cp->nadmin; i++)
 		pthread_join(cp->admin_tid[i], NULL);
-	for (size_t i = 0; i < CP_REPLY_CACHE; i++)
-		free(cp->cache.buf[i]);
-	pthread_cond_destroy(&cp->cache.filled);
+	cp_reply_cache_fini(&cp->cache);
 }

@@ -271,12 +271,15 @@ static bool name_listed(const struct cp_replica *r, size_t n, const char *name)
 	                    name) >= 0;
 }
 
-/* A name is taken while its replica is managed, being added, or draining
- * (until it has stopped). */
+/* A name is taken while its replica is managed, being added, or draining,
+ * and until it has stopped: one whose stop failed waits in a grave for the
+ * repair thread, still holding its name in the engine (a new start of that
+ * name would fail there, or make two of one name). */
 static bool name_used(struct cp *cp, const char *name)
 {
 	return cp_state_name_used(&cp->state, name) ||
-	       cp_drain_has(&cp->drain, name);
+	       cp_drain_has(&cp->drain, name) ||
+	       cp_state_grave_pending(&cp->state, name);
 }
 
 /* Reads the names /add was given into r: the hostnames as they are, or,
