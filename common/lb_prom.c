@@ -60,6 +60,13 @@ void lb_prom_family(struct lb_prom *b, const char *name, const char *type,
 	               type);
 }
 
+void lb_prom_single(struct lb_prom *b, const char *name, const char *type,
+                    const char *help, double value)
+{
+	lb_prom_family(b, name, type, help);
+	lb_prom_sample(b, name, "", value);
+}
+
 void lb_prom_sample(struct lb_prom *b, const char *name, const char *labels,
                     double value)
 {

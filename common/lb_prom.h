@@ -41,6 +41,10 @@ void lb_prom_family(struct lb_prom *b, const char *name, const char *type,
 void lb_prom_sample(struct lb_prom *b, const char *name, const char *labels,
                     double value);
 
+/* A family of one sample without labels: a plain counter or gauge. */
+void lb_prom_single(struct lb_prom *b, const char *name, const char *type,
+                    const char *help, double value);
+
 /* Writes a label value with the format's escapes (\\, \", \n) into out. */
 void lb_prom_escape(const char *s, char *out, size_t len);
 

@@ -22,10 +22,10 @@ static void render_drain(struct cp *cp, struct lb_prom *b)
 
 	if (cp_drain_copy(&cp->drain, &v, &n) == 0)
 		free(v);
-	lb_prom_family(b, "lb_replicas_draining", "gauge",
+	lb_prom_single(b, "lb_replicas_draining", "gauge",
 	               "Replicas out of the ring, waiting for the requests in "
-	               "flight to them before they stop.");
-	lb_prom_sample(b, "lb_replicas_draining", "", (double)n);
+	               "flight to them before they stop.",
+	               (double)n);
 	lb_prom_family(
 	    b, "lb_drains_total", "counter",
 	    "Drains ended, by outcome (drained: nothing was in "
@@ -34,10 +34,9 @@ static void render_drain(struct cp *cp, struct lb_prom *b)
 	               (double)atomic_load(&cp->drain.drained));
 	lb_prom_sample(b, "lb_drains_total", "outcome=\"timeout\"",
 	               (double)atomic_load(&cp->drain.timed_out));
-	lb_prom_family(b, "lb_drain_cut_requests_total", "counter",
+	lb_prom_single(b, "lb_drain_cut_requests_total", "counter",
 	               "Requests still in flight when a drain timed out (cut "
-	               "by the stop).");
-	lb_prom_sample(b, "lb_drain_cut_requests_total", "",
+	               "by the stop).",
 	               (double)atomic_load(&cp->drain.cut));
 }
 
@@ -45,12 +44,12 @@ static void render_state(struct cp *cp, struct lb_prom *b)
 {
 	size_t n, ready = cp_state_count_up(&cp->state, &n);
 
-	lb_prom_family(b, "lb_replicas_desired", "gauge",
-	               "N: the replicas the control plane keeps running.");
-	lb_prom_sample(b, "lb_replicas_desired", "", (double)n);
-	lb_prom_family(b, "lb_replicas_ready", "gauge",
-	               "Replicas in the ring, answering heartbeats.");
-	lb_prom_sample(b, "lb_replicas_ready", "", (double)ready);
+	lb_prom_single(b, "lb_replicas_desired", "gauge",
+	               "N: the replicas the control plane keeps running.",
+	               (double)n);
+	lb_prom_single(b, "lb_replicas_ready", "gauge",
+	               "Replicas in the ring, answering heartbeats.",
+	               (double)ready);
 	render_drain(cp, b);
 }
 
@@ -74,9 +73,8 @@ static void render_counters(struct cp *cp, struct lb_prom *b)
 		lb_prom_sample(b, "lb_replica_deaths_total", labels,
 		               (double)atomic_load(&s->deaths[i]));
 	}
-	lb_prom_family(b, "lb_replacements_total", "counter",
-	               "Replacements made for dead replicas.");
-	lb_prom_sample(b, "lb_replacements_total", "",
+	lb_prom_single(b, "lb_replacements_total", "counter",
+	               "Replacements made for dead replicas.",
 	               (double)atomic_load(&s->replacements));
 	lb_prom_family(b, "lb_replacement_seconds", "histogram",
 	               "From a replica's death to its replacement serving.");
@@ -94,15 +92,13 @@ static void render_counters(struct cp *cp, struct lb_prom *b)
 			lb_prom_sample(b, "lb_admin_requests_total", labels,
 			               (double)k);
 		}
-	lb_prom_family(b, "lb_snapshots_published_total", "counter",
+	lb_prom_single(b, "lb_snapshots_published_total", "counter",
 	               "Snapshots sent on the PUB socket (changes and "
-	               "republishes).");
-	lb_prom_sample(b, "lb_snapshots_published_total", "",
+	               "republishes).",
 	               (double)atomic_load(&cp->stats.snapshots_published));
-	lb_prom_family(b, "lb_engine_errors_total", "counter",
+	lb_prom_single(b, "lb_engine_errors_total", "counter",
 	               "Replica starts or stops that the driver's engine "
-	               "refused.");
-	lb_prom_sample(b, "lb_engine_errors_total", "",
+	               "refused.",
 	               (double)atomic_load(&cp->stats.engine_errors));
 }
 
@@ -110,9 +106,8 @@ void cp_metrics_render(struct cp *cp, struct lb_prom *b)
 {
 	render_state(cp, b);
 	render_counters(cp, b);
-	lb_prom_family(b, "lb_snapshot_version", "gauge",
-	               "Version of the current routing state.");
-	lb_prom_sample(b, "lb_snapshot_version", "",
+	lb_prom_single(b, "lb_snapshot_version", "gauge",
+	               "Version of the current routing state.",
 	               (double)cp_state_version(&cp->state));
 }
 

@@ -27,9 +27,9 @@ def markdown_files():
         os.path.join(docs, f) for f in os.listdir(docs) if f.endswith(".md"))
 
 
-def outside_code(text):
-    """The lines of a markdown text that are not in fenced code blocks,
-    with their numbers; inline code spans are blanked."""
+def outside_fences(text):
+    """(number, line) of each line of a markdown text that is not in a
+    fenced code block."""
     fence = None
     for n, line in enumerate(text.splitlines(), 1):
         m = re.match(r"^\s*(```+|~~~+)", line)
@@ -40,7 +40,14 @@ def outside_code(text):
                 fence = None
             continue
         if fence is None:
-            yield n, re.sub(r"`[^`]*`", "``", line)
+            yield n, line
+
+
+def outside_code(text):
+    """The lines outside fenced code, with their numbers; inline code
+    spans are blanked."""
+    for n, line in outside_fences(text):
+        yield n, re.sub(r"`[^`]*`", "``", line)
 
 
 def heading_slugs(path):
@@ -48,17 +55,9 @@ def heading_slugs(path):
     slugs, seen = set(), {}
     with open(path) as f:
         text = f.read()
-    fence = None
-    for line in text.splitlines():
-        m = re.match(r"^\s*(```+|~~~+)", line)
-        if m:
-            if fence is None:
-                fence = m.group(1)[0] * 3
-            elif m.group(1).startswith(fence):
-                fence = None
-            continue
+    for _, line in outside_fences(text):
         h = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if fence is None and h:
+        if h:
             slug = re.sub(r"[^\w\- ]", "", h.group(1).strip().lower())
             slug = slug.replace(" ", "-")
             k = seen.get(slug, 0)

@@ -730,23 +730,21 @@ def main():
             res = json.load(f)
         draw_charts(res, args.out)
         return 0
-    if args.only == "slow-start":
-        res = slow_start(stack_cls, build)
-        chart_slow_start(res, os.path.join(args.out, "slow-start.png"))
-        with open(os.path.join(args.out, "slow-start.json"), "w") as f:
+    # One part alone: (run, chart, what of its result to print).
+    parts = {"slow-start": (slow_start, chart_slow_start, lambda r: r),
+             "a3-timeline": (a3_timeline, chart_a3, lambda r: r["marks"])}
+    if args.only in parts:
+        run, chart, shown = parts[args.only]
+        res = run(stack_cls, build)
+        chart(res, os.path.join(args.out, f"{args.only}.png"))
+        with open(os.path.join(args.out, f"{args.only}.json"), "w") as f:
             json.dump(res, f, indent=1)
-        print(json.dumps(res, indent=1))
-        return 0
-    if args.only == "a3-timeline":
-        tl = a3_timeline(stack_cls, build)
-        chart_a3(tl, os.path.join(args.out, "a3-timeline.png"))
-        with open(os.path.join(args.out, "a3-timeline.json"), "w") as f:
-            json.dump(tl, f, indent=1)
-        print(json.dumps(tl["marks"], indent=1))
+        print(json.dumps(shown(res), indent=1))
         return 0
     res = {"stack": args.stack, "a1": {}, "a2": {}}
     t0 = time.monotonic()
-    for p in os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split():
+    presets = os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split()
+    for p in presets:
         print(f"A-1 {p} ...", flush=True)
         res["a1"][p] = a1(stack_cls, build, p)
         print(f"A-2 {p} ...", flush=True)
@@ -757,7 +755,7 @@ def main():
     res["a3_timeline"] = a3_timeline(stack_cls, build)
     chart_a3(res["a3_timeline"], os.path.join(args.out, "a3-timeline.png"))
     res["a5"] = {}
-    for p in os.environ.get("LB_ANALYSIS_PRESETS", " ".join(PRESETS)).split():
+    for p in presets:
         print(f"A-5 {p} ...", flush=True)
         res["a5"][p] = {"moves": a5_moves(stack_cls, build, p),
                         "hot_plain": a5_hot(stack_cls, build, p, 0),
