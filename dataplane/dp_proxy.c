@@ -4,9 +4,9 @@
 #include "dp_access.h"
 #include "dp_key.h"
 #include "dp_outlier.h"
-#include "dp_ramp.h"
 #include "dp_reply.h"
 #include "dp_upstream.h"
+#include "dp_walk.h"
 #include "lb_buf.h"
 #include "lb_err.h"
 #include "lb_http.h"
@@ -16,7 +16,6 @@
 #include "lb_http_token.h"
 #include "lb_http_send.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,8 +23,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* A failover walk never tries more replicas than this. */
-#define PROXY_MAX_TRIES 16
 /* civetweb refuses request heads over max_request_size (16 KiB). */
 #define PROXY_HEAD_MAX (17 * 1024)
 /* The body is read in pieces so that its rate is checked between them:
@@ -472,128 +469,8 @@ static int proxy_on_flush(void *arg)
 
 /* ---- the failover walk -------------------------------------------------- */
 
-/* The replicas to try for a key, in order: distinct ones clockwise from
- * its slot; with bounded loads, those over their share of the requests in
- * flight come after those under it (Mirrokni, Thorup and Zadimoghaddam,
- * "Consistent Hashing with Bounded Loads", 2016); those ejected a moment
- * ago (they refused a connection) come last.  A replica in slow start
- * (dp_ramp.h) that does not take this key yet comes after those that do.
- * Walked lazily: the first one nearly always serves. */
-enum walk_later { WALK_RAMPING, WALK_FULL, WALK_EJECTED, WALK_LATER };
-
-struct walk {
-	const struct dp_table *t;
-	uint64_t key;
-	int64_t now;
-	uint64_t wall_ms; /* for slow start; 0: off */
-	int cap;    /* in-flight requests a replica may have; 0: no bound */
-	size_t max; /* distinct replicas to visit at most */
-	uint32_t tried[PROXY_MAX_TRIES], pos;
-	size_t ntried;
-	struct dp_backend *later[WALK_LATER][PROXY_MAX_TRIES];
-	size_t nlater[WALK_LATER], next_later[WALK_LATER];
-	bool ring_done;
-};
-
-static void walk_init(struct walk *w, const struct dp_table *t, uint64_t key)
-{
-	size_t members = lb_ring_count(t->ring);
-	double f = t->routing.balance_factor;
-
-	memset(w, 0, sizeof(*w));
-	w->t = t;
-	w->key = key;
-	w->now = lb_now_ms();
-	w->wall_ms = t->routing.slow_start_ms ? lb_wall_us() / 1000 : 0;
-	w->max = members < PROXY_MAX_TRIES ? members : PROXY_MAX_TRIES;
-	/* ceil(factor x (requests in flight + this one) / N); summed here,
-	 * only when bounded loads are on, rather than kept in one counter
-	 * that every exchange would write. */
-	if (f > 0 && members > 0) {
-		int inflight = 0;
-		for (size_t i = 0; i < t->n; i++)
-			inflight += dp_upstream_inflight(t->b[i].up);
-		w->cap = (int)ceil(f * (inflight + 1) / (double)members);
-	}
-}
-
-static struct dp_backend *walk_next(struct walk *w)
-{
-	while (!w->ring_done) {
-		uint32_t id = 0;
-		struct dp_backend *b;
-		int defer;
-		if (w->ntried == 0)
-			id = lb_ring_lookup(w->t->ring, w->key, &w->pos);
-		else if (w->ntried < w->max)
-			id = lb_ring_next_distinct(w->t->ring, &w->pos,
-			                           w->tried, w->ntried);
-		if (id == 0) {
-			w->ring_done = true;
-			break;
-		}
-		w->tried[w->ntried++] = id;
-		if (!(b = dp_table_backend(w->t, id)))
-			continue;
-		if (atomic_load(&b->ejected_until) > w->now)
-			defer = WALK_EJECTED;
-		else if (w->cap && dp_upstream_inflight(b->up) + 1 > w->cap)
-			defer = WALK_FULL;
-		else if (w->wall_ms &&
-		         dp_ramp_passes(
-		             w->key,
-		             dp_ramp_share(b->up_since_ms, w->wall_ms,
-		                           w->t->routing.slow_start_ms)))
-			defer = WALK_RAMPING;
-		else
-			return b;
-		w->later[defer][w->nlater[defer]++] = b;
-	}
-	for (int k = 0; k < WALK_LATER; k++)
-		if (w->next_later[k] < w->nlater[k])
-			return w->later[k][w->next_later[k]++];
-	return NULL;
-}
-
-/* Whether a failed try may go to the next replica: only while the first
- * cannot have processed the request, and the request can be sent whole. */
-static bool proxy_may_retry(const struct proxy *px, enum dp_upstream_result r,
-                            const struct dp_upstream_info *info)
-{
-	if (px->reply.committed)
-		return false;
-	switch (r) {
-	case DP_UP_CONNECT:
-	case DP_UP_BUSY:
-		return true; /* never sent */
-	case DP_UP_BROKEN:
-		/* No byte came back.  Safe again only when the body is still
-		 * in hand and the replica cannot have acted on the request
-		 * (no byte of it went out), or acting twice is harmless (an
-		 * idempotent method). */
-		return !info->consumed && (px->idempotent || !info->sent);
-	default:
-		return false;
-	}
-}
-
-/* Feeds ejection (dp_outlier.h) with what the replica did: a refused
- * connection, a 5xx answer or no answer is a failure; all connections
- * busy, or the client gone, says nothing about the replica. */
-static void proxy_outlier(const struct proxy *px, const struct dp_table *t,
-                          struct dp_backend *b, enum dp_upstream_result r)
-{
-	enum dp_outlier_outcome o = DP_OUTLIER_OK;
-
-	if (r == DP_UP_BUSY || r == DP_UP_QUEUED || r == DP_UP_STOPPED)
-		return;
-	if (r == DP_UP_CONNECT)
-		o = DP_OUTLIER_REFUSED;
-	else if (r != DP_UP_OK || px->status >= 500)
-		o = DP_OUTLIER_FAILED;
-	dp_outlier_record(t, b, o, px->cfg, lb_now_ms());
-}
-
+/* The order of the replicas, the retry rule and what feeds ejection are
+ * dp_walk.h's; this drives the tries. */
 static enum dp_upstream_result proxy_walk(struct proxy *px,
                                           const struct dp_table *t,
                                           struct dp_upstream_req *req,
@@ -607,10 +484,11 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 	enum dp_upstream_result r = DP_UP_CONNECT;
 	struct dp_upstream_info info;
 	struct dp_backend *b;
-	struct walk w;
+	enum dp_outlier_outcome o;
+	struct dp_walk w;
 
-	walk_init(&w, t, px->key.value);
-	while ((b = walk_next(&w))) {
+	dp_walk_init(&w, t, px->key.value);
+	while ((b = dp_walk_next(&w))) {
 		req->backend = b->up;
 		px->last = b;
 		px->head_us = 0; /* this try's */
@@ -619,7 +497,8 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 		px->queue_us += (int64_t)info.queue_us;
 		px->connect_us += (int64_t)info.connect_us;
 		px->send_us = info.send_us;
-		proxy_outlier(px, t, b, r);
+		if (dp_walk_outcome(r, px->status, &o))
+			dp_outlier_record(t, b, o, px->cfg, lb_now_ms());
 		if (r == DP_UP_OK && px->swallowed_5xx) {
 			snprintf(err, errlen, "the replica answered %d",
 			         px->status);
@@ -633,7 +512,8 @@ static enum dp_upstream_result proxy_walk(struct proxy *px,
 		lb_log(LB_WARN, "upstream_failed",
 		       "replica=%s result=%d reason=\"%s\" request_id=%llu",
 		       b->name, (int)r, err, px->request_id);
-		if (!proxy_may_retry(px, r, &info))
+		if (!dp_walk_may_retry(px->reply.committed, px->idempotent, r,
+		                       &info))
 			return r;
 		px->retries++;
 		atomic_fetch_add(
