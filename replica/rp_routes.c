@@ -27,10 +27,12 @@ static int rp_heartbeat(struct mg_connection *c, void *data)
 	return 200;
 }
 
+/* A 404 whose message starts with "<Error> ", as every error of the
+ * project does (docs/contract.md, "Replica"); the load balancer turns it
+ * into the assignment's 400 without reading it. */
 static int rp_not_found(struct mg_connection *c, void *data)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
-	char msg[320];
 
 	(void)data;
 	/* Drain a request body so the connection can be kept alive. */
@@ -39,9 +41,8 @@ static int rp_not_found(struct mg_connection *c, void *data)
 		while (mg_read(c, sink, sizeof(sink)) > 0)
 			;
 	}
-	snprintf(msg, sizeof(msg), "'%.256s' endpoint does not exist",
-	         ri->local_uri_raw ? ri->local_uri_raw : "?");
-	lb_http_send_json(c, 404, cJSON_CreateString(msg), false, NULL);
+	lb_http_send_error(c, 404, NULL, "'%.256s' endpoint does not exist",
+	                   ri->local_uri_raw ? ri->local_uri_raw : "?");
 	return 404;
 }
 

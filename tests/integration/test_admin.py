@@ -1,33 +1,11 @@
-"""/rep, /add and /rm through the data plane (contract.md)."""
+"""/rep, /add and /rm through the data plane, beyond docs/contract.md's
+lines: each of those (its status and exact message, for the doc's example
+requests) is checked by test_contract_doc.py, which reads the doc.  Here:
+more inputs of each kind, and what the doc says in words."""
 import pytest
 import requests
 
 from lbtest import wait_for
-
-ADD_TOO_MANY = "<Error> Length of hostname list is more than newly added instances"
-RM_TOO_MANY = "<Error> Length of hostname list is more than removable instances"
-
-
-def test_rep_at_start(shared_stack):
-    r = shared_stack.get("/rep")
-    assert r.status_code == 200
-    assert r.headers["Content-Type"] == "application/json"
-    assert r.json() == {"message": {"N": 3, "replicas":
-                                    ["server1", "server2", "server3"]},
-                        "status": "successful"}
-
-
-def test_add_assignment_example(stack):
-    r = stack.add({"n": 4, "hostnames": ["S5", "S4", "S10", "S11"]})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["status"] == "successful"
-    assert body["message"]["replicas"] == ["server1", "server2", "server3",
-                                           "S5", "S4", "S10", "S11"]
-    assert body["message"]["N"] == 7
-    # Answered only once they serve: all seven are in the ring already.
-    assert sorted(stack.routable()) == sorted(body["message"]["replicas"])
-    assert stack.rep() == body
 
 
 def test_add_generates_missing_names(stack):
@@ -47,37 +25,14 @@ def test_add_without_hostnames(stack):
     assert r.json()["message"]["N"] == 4
 
 
-def test_add_hostnames_longer_than_n(stack):
-    r = stack.add({"n": 2, "hostnames": ["S5", "S4", "S10"]})
-    assert r.status_code == 400
-    assert r.json() == {"message": ADD_TOO_MANY, "status": "failure"}
-    assert stack.rep()["message"]["N"] == 3
-
-
+# Inputs past the doc's examples (test_contract_doc.py sends those).
 BAD_ADD = [
-    ("not json", "must be a JSON object"),
-    ("[1, 2]", "must be a JSON object"),
-    ('"n"', "must be a JSON object"),
-    ("{}", "'n' is missing"),
-    ('{"n": "2"}', "'n' must be an integer"),
-    ('{"n": 1.5}', "'n' must be an integer"),
-    ('{"n": true}', "'n' must be an integer"),
-    ('{"n": null}', "'n' must be an integer"),
-    ('{"n": 0}', "at least 1"),
-    ('{"n": -3}', "at least 1"),
     ('{"n": 1e300}', "too large"),
-    ('{"n": 1, "hostnames": "S5"}', "array of strings"),
-    ('{"n": 2, "hostnames": ["S5", 7]}', "array of strings"),
-    ('{"n": 2, "hostnames": ["S5", "S5"]}', "listed twice"),
-    ('{"n": 1, "hostnames": ["server2"]}', "already exists"),
     ('{"n": 1, "hostnames": ["-bad"]}', "not a valid replica name"),
-    ('{"n": 1, "hostnames": ["a b"]}', "not a valid replica name"),
     ('{"n": 1, "hostnames": [""]}', "not a valid replica name"),
     ('{"n": 1, "hostnames": ["' + "x" * 64 + '"]}', "not a valid replica name"),
-    ('{"n": 1, "hostnames": ["sérver"]}', "not a valid replica name"),
     ('{"n": 48}', "maximum of 50"),
     ('{"n": 2000000}', "maximum of 50"),
-    ('{"n": 1', "must be a JSON object"),
 ]
 
 
@@ -93,17 +48,6 @@ def test_bad_add_changes_nothing(shared_stack, body, needle):
                                                   "server3"]
 
 
-def test_rm_assignment_example(stack):
-    assert stack.add({"n": 4, "hostnames": ["S5", "S4", "S10", "S11"]}
-                     ).status_code == 200
-    r = stack.rm({"n": 3, "hostnames": ["S5", "S4"]})
-    assert r.status_code == 200, r.text
-    reps = r.json()["message"]["replicas"]
-    assert r.json()["message"]["N"] == 4 == len(reps)
-    assert "S5" not in reps and "S4" not in reps
-    assert sorted(stack.routable()) == sorted(reps)
-
-
 def test_rm_then_processes_are_gone(stack):
     before = len(stack.replica_pids())
     assert stack.rm({"n": 2}).status_code == 200
@@ -114,14 +58,11 @@ def test_rm_then_processes_are_gone(stack):
 
 
 BAD_RM = [
-    ('{"n": 1, "hostnames": ["server1", "server2"]}', RM_TOO_MANY),
     ('{"n": 4}', "only 3 exist"),
     ('{"n": 0}', "at least 1"),
     ("{}", "'n' is missing"),
-    ('{"n": 1, "hostnames": ["nope"]}', "does not exist"),
-    ('{"n": 2, "hostnames": ["server1", "server1"]}', "listed twice"),
+    ('{"n": 2, "hostnames": ["server1", "server9"]}', "does not exist"),
     ('{"n": 1, "hostnames": [1]}', "array of strings"),
-    ("nope", "must be a JSON object"),
 ]
 
 
@@ -131,8 +72,6 @@ def test_bad_rm_changes_nothing(shared_stack, body, needle):
     assert r.status_code == 400, r.text
     assert r.json()["status"] == "failure"
     assert needle in r.json()["message"]
-    if needle == RM_TOO_MANY:
-        assert r.json()["message"] == RM_TOO_MANY
     assert shared_stack.rep()["message"]["N"] == 3
 
 
@@ -148,13 +87,6 @@ def test_wrong_method_is_405_with_allow(shared_stack, method, path, allow):
     assert r.json()["status"] == "failure"
 
 
-def test_oversized_admin_body_is_413(shared_stack):
-    r = requests.post(shared_stack.url("/add"), data=b"{" + b" " * 70000 + b"}",
-                      timeout=10)
-    assert r.status_code == 413
-    assert shared_stack.rep()["message"]["N"] == 3
-
-
 def test_admin_token(stack_factory):
     s = stack_factory(dp_env={"LB_ADMIN_TOKEN": "s3cret"}).start()
     assert s.add({"n": 1}).status_code == 401
@@ -166,18 +98,3 @@ def test_admin_token(stack_factory):
     r = s.add({"n": 1}, headers={"Authorization": "Bearer s3cret"})
     assert r.status_code == 200
     assert r.json()["message"]["N"] == 4
-
-
-def test_add_that_cannot_start_leaves_nothing(stack_factory, tmp_path):
-    """A replica that never answers /heartbeat: 5xx, and no process, no
-    state and no N change is left behind."""
-    never = tmp_path / "never_healthy.sh"
-    never.write_text("#!/bin/sh\nexec sleep 30\n")
-    never.chmod(0o755)
-    s = stack_factory(replicas=0, replica_bin=str(never),
-                      cp_env={"LB_START_TIMEOUT_MS": "700"}).start()
-    r = s.add({"n": 2, "hostnames": ["X1"]})
-    assert r.status_code == 504, r.text
-    assert "did not answer /heartbeat" in r.json()["message"]
-    assert s.rep()["message"] == {"N": 0, "replicas": []}
-    assert s.replica_pids() == []

@@ -1,5 +1,6 @@
 """The replica server over real HTTP (contract.md, "Replica")."""
 import http.client
+import json
 import signal
 import subprocess
 import time
@@ -53,7 +54,12 @@ def test_other_paths_are_json_404(replica, path):
     r = c.getresponse()
     body = r.read()
     assert r.status == 404
-    assert b'"status":"failure"' in body
+    # contract.md, "Replica": an error's message starts with "<Error> ",
+    # as every other error of the project does.
+    assert json.loads(body) == {
+        "message": f"<Error> '{path}' endpoint does not exist",
+        "status": "failure"}
+    assert r.getheader("Content-Type") == "application/json"
     assert int(r.getheader("Content-Length")) == len(body)
 
 
