@@ -5,57 +5,16 @@
 #include "lb_err.h"
 #include "lb_wire.h"
 #include "lbt.h"
+#include "table_snapshot.h"
 
 #include <stdlib.h>
 
-/* A checked snapshot of n replicas (ids 1..n, port 6000 + id) at version
- * v; free with lb__snapshot__free_unpacked(). */
-static uint64_t snapshot_boot = 1; /* the boot id snapshot() gives */
-
-static Lb__Snapshot *snapshot(uint32_t n, uint64_t v, const char *host3)
-{
-	struct lb_preset p;
-	struct lb_ring *r;
-	Lb__Snapshot s = LB__SNAPSHOT__INIT, *out;
-	Lb__Preset wp = LB__PRESET__INIT;
-	Lb__Replica reps[8], *rp[8];
-	char names[8][16], err[128];
-	size_t len;
-	void *buf;
-
-	LBT_EQ(lb_preset_lookup("mix", &p), 0);
-	LBT_EQ(lb_ring_create(&p, &r), 0);
-	/* Listed in reverse: the table sorts them by id. */
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t id = n - k;
-		LBT_EQ(lb_ring_add(r, id, 1), 0);
-		lb__replica__init(&reps[k]);
-		snprintf(names[k], sizeof(names[k]), "r%u", id);
-		reps[k].name = names[k];
-		reps[k].server_id = id;
-		reps[k].host = id == 3 && host3 ? (char *)host3 : "127.0.0.1";
-		reps[k].port = 6000 + id;
-		rp[k] = &reps[k];
-	}
-	lb_wire_preset_set(&wp, &p);
-	s.boot_id = snapshot_boot;
-	s.version = v;
-	s.preset = &wp;
-	s.n_replicas = n;
-	s.replicas = rp;
-	s.n_owner = p.slots;
-	s.owner = (uint32_t *)lb_ring_table(r);
-	LBT_EQ(lb_wire_pack(&s.base, &buf, &len), 0);
-	LBT_EQ(lb_wire_snapshot_unpack(buf, len, &out, err, sizeof(err)), 0);
-	free(buf);
-	lb_ring_destroy(r);
-	return out;
-}
+static uint64_t snapshot_boot = 1; /* the boot id table() gives */
 
 static struct dp_table *table(uint32_t n, uint64_t v, const char *host3,
                               const struct dp_table *prev)
 {
-	Lb__Snapshot *s = snapshot(n, v, host3);
+	Lb__Snapshot *s = table_snapshot(n, v, snapshot_boot, host3);
 	struct dp_table *t;
 	LBT_EQ(dp_table_build(s, prev, &t), 0);
 	lb__snapshot__free_unpacked(s, NULL);

@@ -8,58 +8,13 @@
 #include "lb_time.h"
 #include "lb_wire.h"
 #include "lbt.h"
+#include "table_snapshot.h"
 
 #include <stdlib.h>
 
-/* More than DP_WALK_MAX_TRIES, so that the bound shows. */
-#define WALK_REPLICAS_MAX 24
-
-/* A checked snapshot of n replicas (ids 1..n, port 6000 + id) at version
- * v; free with lb__snapshot__free_unpacked().  (test_table.c's, with room
- * for more replicas.) */
-static Lb__Snapshot *snapshot(uint32_t n, uint64_t v)
-{
-	struct lb_preset p;
-	struct lb_ring *r;
-	Lb__Snapshot s = LB__SNAPSHOT__INIT, *out;
-	Lb__Preset wp = LB__PRESET__INIT;
-	Lb__Replica reps[WALK_REPLICAS_MAX], *rp[WALK_REPLICAS_MAX];
-	char names[WALK_REPLICAS_MAX][16], err[128];
-	size_t len;
-	void *buf;
-
-	LBT_CHECK(n <= WALK_REPLICAS_MAX);
-	LBT_EQ(lb_preset_lookup("mix", &p), 0);
-	LBT_EQ(lb_ring_create(&p, &r), 0);
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t id = n - k;
-		LBT_EQ(lb_ring_add(r, id, 1), 0);
-		lb__replica__init(&reps[k]);
-		snprintf(names[k], sizeof(names[k]), "r%u", id);
-		reps[k].name = names[k];
-		reps[k].server_id = id;
-		reps[k].host = "127.0.0.1";
-		reps[k].port = 6000 + id;
-		rp[k] = &reps[k];
-	}
-	lb_wire_preset_set(&wp, &p);
-	s.boot_id = 1;
-	s.version = v;
-	s.preset = &wp;
-	s.n_replicas = n;
-	s.replicas = rp;
-	s.n_owner = p.slots;
-	s.owner = (uint32_t *)lb_ring_table(r);
-	LBT_EQ(lb_wire_pack(&s.base, &buf, &len), 0);
-	LBT_EQ(lb_wire_snapshot_unpack(buf, len, &out, err, sizeof(err)), 0);
-	free(buf);
-	lb_ring_destroy(r);
-	return out;
-}
-
 static struct dp_table *table(uint32_t n)
 {
-	Lb__Snapshot *s = snapshot(n, 1);
+	Lb__Snapshot *s = table_snapshot(n, 1, 1, NULL);
 	struct dp_table *t;
 	LBT_EQ(dp_table_build(s, NULL, &t), 0);
 	lb__snapshot__free_unpacked(s, NULL);
@@ -139,14 +94,14 @@ static void walk_follows_the_ring_clockwise_then_ends(void)
 {
 	struct dp_table *t = table(5);
 	unsigned long long seed = 1;
-	uint32_t got[WALK_REPLICAS_MAX + 1], want[WALK_REPLICAS_MAX],
-	    slots[WALK_REPLICAS_MAX];
+	uint32_t got[TABLE_SNAPSHOT_MAX + 1], want[TABLE_SNAPSHOT_MAX],
+	    slots[TABLE_SNAPSHOT_MAX];
 
 	for (int i = 0; i < 500; i++) {
 		uint64_t key = lbt_rand(&seed);
-		size_t n = walk_ids(t, key, got, WALK_REPLICAS_MAX);
-		LBT_EQ(ring_order(t->ring, key, want, WALK_REPLICAS_MAX), 5);
-		LBT_EQ(slot_order(t->ring, key, slots, WALK_REPLICAS_MAX), 5);
+		size_t n = walk_ids(t, key, got, TABLE_SNAPSHOT_MAX);
+		LBT_EQ(ring_order(t->ring, key, want, TABLE_SNAPSHOT_MAX), 5);
+		LBT_EQ(slot_order(t->ring, key, slots, TABLE_SNAPSHOT_MAX), 5);
 		check_order(want, 5, slots, 5);
 		check_order(got, n, want, 5);
 		check_distinct(got, n);
@@ -158,27 +113,28 @@ static void walk_visits_at_most_max_tries(void)
 {
 	struct dp_table *small = table(3), *big = table(20);
 	unsigned long long seed = 2;
-	uint32_t got[WALK_REPLICAS_MAX + 1], want[WALK_REPLICAS_MAX];
+	uint32_t got[TABLE_SNAPSHOT_MAX + 1], want[TABLE_SNAPSHOT_MAX];
 
 	LBT_CHECK(20 > DP_WALK_MAX_TRIES);
 	for (int i = 0; i < 200; i++) {
 		uint64_t key = lbt_rand(&seed);
 		size_t n;
 
-		LBT_EQ(walk_ids(small, key, got, WALK_REPLICAS_MAX), 3);
+		LBT_EQ(walk_ids(small, key, got, TABLE_SNAPSHOT_MAX), 3);
 		check_distinct(got, 3);
 
-		n = walk_ids(big, key, got, WALK_REPLICAS_MAX);
+		n = walk_ids(big, key, got, TABLE_SNAPSHOT_MAX);
 		LBT_EQ(n, DP_WALK_MAX_TRIES);
 		check_distinct(got, n);
-		LBT_EQ(ring_order(big->ring, key, want, WALK_REPLICAS_MAX), 20);
+		LBT_EQ(ring_order(big->ring, key, want, TABLE_SNAPSHOT_MAX),
+		       20);
 		check_order(got, n, want, DP_WALK_MAX_TRIES);
 
 		/* A replica put last still counts within the bound: the one
 		 * past it is never reached. */
 		atomic_store(&dp_table_backend(big, want[0])->ejected_until,
 		             lb_now_ms() + 60000);
-		n = walk_ids(big, key, got, WALK_REPLICAS_MAX);
+		n = walk_ids(big, key, got, TABLE_SNAPSHOT_MAX);
 		LBT_EQ(n, DP_WALK_MAX_TRIES);
 		check_order(got, n - 1, want + 1, DP_WALK_MAX_TRIES - 1);
 		LBT_EQ(got[n - 1], want[0]);
@@ -192,7 +148,7 @@ static void walk_puts_ejected_replicas_last(void)
 {
 	struct dp_table *t = table(5);
 	unsigned long long seed = 3;
-	uint32_t got[WALK_REPLICAS_MAX + 1], o[5];
+	uint32_t got[TABLE_SNAPSHOT_MAX + 1], o[5];
 
 	for (int i = 0; i < 200; i++) {
 		uint64_t key = lbt_rand(&seed);
@@ -233,7 +189,7 @@ static void walk_puts_ramping_replicas_before_ejected_ones(void)
 {
 	struct dp_table *t = table(5);
 	unsigned long long seed = 4;
-	uint32_t got[WALK_REPLICAS_MAX + 1], o[5];
+	uint32_t got[TABLE_SNAPSHOT_MAX + 1], o[5];
 
 	t->routing.slow_start_ms = 60000;
 	for (int i = 0; i < 100; i++) {
@@ -294,7 +250,7 @@ static void walk_with_bounded_loads_and_nothing_in_flight_defers_nobody(void)
 {
 	struct dp_table *t = table(5);
 	unsigned long long seed = 5;
-	uint32_t got[WALK_REPLICAS_MAX + 1], o[5];
+	uint32_t got[TABLE_SNAPSHOT_MAX + 1], o[5];
 
 	t->routing.balance_factor = 1.25;
 	t->routing.slow_start_ms = 60000;
