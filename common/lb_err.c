@@ -9,7 +9,7 @@ void lb_error_vtext(char *buf, size_t len, const char *fmt, va_list ap)
 		vsnprintf(buf + off, len - (size_t)off, fmt, ap);
 }
 
-const char *lb_strerror(int err)
+const char *lb_err_str(int err)
 {
 	switch ((enum lb_err)err) {
 	case LB_OK:

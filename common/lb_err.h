@@ -34,6 +34,6 @@ enum lb_err {
 void lb_error_vtext(char *buf, size_t len, const char *fmt, va_list ap);
 
 /* Returns a static, human-readable text for err. */
-const char *lb_strerror(int err);
+const char *lb_err_str(int err);
 
 #endif

@@ -86,7 +86,7 @@ void lb_key_format(const struct lb_key *k, char *buf, size_t len)
 	snprintf(buf, len, "?");
 }
 
-int lb_routing_check(const struct lb_routing *r, char *err, size_t errlen)
+int lb_key_routing_check(const struct lb_routing *r, char *err, size_t errlen)
 {
 	double f = r->balance_factor;
 

@@ -55,7 +55,7 @@ struct lb_routing {
 /* Checks a routing's fields together (a factor of 0 or 1..100; a sticky
  * cookie only with a cookie key).  Returns 0 or LB_ERR_INVAL with the
  * reason in err. */
-int lb_routing_check(const struct lb_routing *r, char *err, size_t errlen);
+int lb_key_routing_check(const struct lb_routing *r, char *err, size_t errlen);
 
 /* Parses an LB_KEY value.  Returns 0, or LB_ERR_INVAL with the reason in
  * err ("must be request-id, ip, path, header:<Name>, ..."). */

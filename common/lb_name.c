@@ -52,7 +52,7 @@ ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
 	return -1;
 }
 
-bool lb_host_valid(const char *s)
+bool lb_name_host_valid(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > LB_HOST_MAX || s[0] == '-' || s[0] == '.')
@@ -86,8 +86,9 @@ static int backend_weight(const char *spec, const char *at, uint32_t *weight,
 	return 0;
 }
 
-int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
-                     uint32_t *weight, char *err, size_t errlen)
+int lb_name_backend_parse(const char *spec, char *name, char *host,
+                          unsigned *port, uint32_t *weight, char *err,
+                          size_t errlen)
 {
 	const char *eq = strchr(spec, '='), *colon = strrchr(spec, ':');
 	const char *at = weight ? strrchr(spec, '@') : NULL;
@@ -112,7 +113,7 @@ int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
 		         name);
 		return LB_ERR_INVAL;
 	}
-	if (!lb_host_valid(host)) {
+	if (!lb_name_host_valid(host)) {
 		snprintf(err, errlen, "'%.80s': '%s' is not a host", spec,
 		         host);
 		return LB_ERR_INVAL;

@@ -28,7 +28,7 @@ ssize_t lb_name_find(const void *v, size_t n, size_t size, size_t off,
 
 /* True when s is a host a replica can be reached at: an IPv4 address or a
  * DNS name (letters, digits, '-' and '.', at most LB_HOST_MAX). */
-bool lb_host_valid(const char *s);
+bool lb_name_host_valid(const char *s);
 
 /* Parses a static backend, "name=host:port" (LB_BACKENDS, and the
  * hostnames of /add under the static driver), with "@weight" (1..100)
@@ -36,8 +36,9 @@ bool lb_host_valid(const char *s);
  * LB_NAME_MAX + 1 bytes, host LB_HOST_MAX + 1.  Returns 0, or LB_ERR_INVAL
  * with the reason in err. */
 #define LB_BACKEND_WEIGHT_MAX 100 /* = LB_WEIGHT_MAX (lb_ring.h) */
-int lb_backend_parse(const char *spec, char *name, char *host, unsigned *port,
-                     uint32_t *weight, char *err, size_t errlen);
+int lb_name_backend_parse(const char *spec, char *name, char *host,
+                          unsigned *port, uint32_t *weight, char *err,
+                          size_t errlen);
 
 /* Writes a random valid name ("srv-" and 6 lower-case letters and digits)
  * to buf, which must hold LB_NAME_MAX + 1 bytes.  Uniqueness is the

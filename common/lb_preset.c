@@ -75,19 +75,20 @@ uint32_t lb_preset_capacity(const struct lb_preset *p)
 	return p->vnodes ? p->slots / p->vnodes : 0;
 }
 
-const char *const lb_placement_names[] = {
+const char *const lb_preset_placement_names[] = {
     [LB_PLACE_LINEAR] = "linear", [LB_PLACE_MAGLEV] = "maglev", NULL};
 
-const char *lb_placement_name(enum lb_placement pl)
+const char *lb_preset_placement_name(enum lb_placement pl)
 {
-	return lb_placement_names[pl == LB_PLACE_MAGLEV ? LB_PLACE_MAGLEV
-	                                                : LB_PLACE_LINEAR];
+	return lb_preset_placement_names[pl == LB_PLACE_MAGLEV
+	                                     ? LB_PLACE_MAGLEV
+	                                     : LB_PLACE_LINEAR];
 }
 
-int lb_placement_parse(const char *name, enum lb_placement *out)
+int lb_preset_placement_parse(const char *name, enum lb_placement *out)
 {
-	for (int i = 0; lb_placement_names[i]; i++)
-		if (strcmp(name, lb_placement_names[i]) == 0) {
+	for (int i = 0; lb_preset_placement_names[i]; i++)
+		if (strcmp(name, lb_preset_placement_names[i]) == 0) {
 			*out = (enum lb_placement)i;
 			return 0;
 		}

@@ -48,9 +48,9 @@ uint32_t lb_preset_capacity(const struct lb_preset *p);
 
 /* Names by placement ("linear", "maglev"), NULL-terminated: the one table
  * of them (LB_PLACEMENT's choices). */
-extern const char *const lb_placement_names[];
-const char *lb_placement_name(enum lb_placement pl);
+extern const char *const lb_preset_placement_names[];
+const char *lb_preset_placement_name(enum lb_placement pl);
 /* Returns 0 or LB_ERR_INVAL. */
-int lb_placement_parse(const char *name, enum lb_placement *out);
+int lb_preset_placement_parse(const char *name, enum lb_placement *out);
 
 #endif

@@ -2,9 +2,8 @@
  * the counters behind it.
  *
  * Counters and gauges are plain atomics that live with what they count;
- * at scrape time each plane writes them out through an lb_prom buffer.  A
- * histogram is a fixed set of buckets of atomic counts, so observing costs
- * a few relaxed atomic adds and no lock.
+ * at scrape time each plane writes them out through an lb_prom buffer
+ * (histograms: lb_histo.h).
  *
  *   lb_prom_family(b, "lb_requests_total", "counter", "Requests proxied");
  *   lb_prom_sample(b, "lb_requests_total", "replica=\"server1\",code=\"200\"",
@@ -13,7 +12,8 @@
 #ifndef LB_PROM_H
 #define LB_PROM_H
 
-#include <stdatomic.h>
+#include "lb_histo.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,25 +47,6 @@ void lb_prom_single(struct lb_prom *b, const char *name, const char *type,
 
 /* Writes a label value with the format's escapes (\\, \", \n) into out. */
 void lb_prom_escape(const char *s, char *out, size_t len);
-
-#define LB_HISTO_MAX_BUCKETS 16
-
-/* A histogram of durations in seconds. */
-struct lb_histo {
-	const double *bounds; /* upper bounds, increasing; +Inf is implied */
-	size_t nbounds;
-	atomic_ullong counts[LB_HISTO_MAX_BUCKETS + 1];
-	atomic_ullong sum_us; /* microseconds */
-};
-
-/* Default bounds for request and replacement durations (seconds). */
-extern const double lb_histo_latency_bounds[];
-extern const size_t lb_histo_latency_nbounds;
-
-void lb_histo_init(struct lb_histo *h, const double *bounds, size_t n);
-
-/* Records one observation of us microseconds. */
-void lb_histo_observe(struct lb_histo *h, uint64_t us);
 
 /* Writes the histogram's _bucket, _sum and _count samples. */
 void lb_prom_histo(struct lb_prom *b, const char *name, const char *labels,

@@ -35,7 +35,7 @@ void lb_time_deadline(struct timespec *ts, clockid_t clock, int64_t ms)
 	}
 }
 
-void lb_sleep_us(int64_t us)
+void lb_time_sleep_us(int64_t us)
 {
 	struct timespec ts = {.tv_sec = us / 1000000,
 	                      .tv_nsec = (long)(us % 1000000) * 1000L};
@@ -43,12 +43,12 @@ void lb_sleep_us(int64_t us)
 		;
 }
 
-void lb_sleep_ms(int64_t ms)
+void lb_time_sleep_ms(int64_t ms)
 {
-	lb_sleep_us(ms * 1000);
+	lb_time_sleep_us(ms * 1000);
 }
 
-bool lb_sleep_unless(const atomic_bool *stop, int64_t ms)
+bool lb_time_sleep_unless(const atomic_bool *stop, int64_t ms)
 {
 	int64_t end = lb_now_ms() + ms;
 
@@ -58,7 +58,7 @@ bool lb_sleep_unless(const atomic_bool *stop, int64_t ms)
 			return false;
 		if (left <= 0)
 			return true;
-		lb_sleep_ms(left < 50 ? left : 50);
+		lb_time_sleep_ms(left < 50 ? left : 50);
 	}
 }
 

@@ -26,12 +26,12 @@ void lb_time_deadline(struct timespec *ts, clockid_t clock, int64_t ms);
 void lb_time_cond_init(pthread_cond_t *cv);
 
 /* Sleeps ms milliseconds (restarts after signals). */
-void lb_sleep_ms(int64_t ms);
-void lb_sleep_us(int64_t us);
+void lb_time_sleep_ms(int64_t ms);
+void lb_time_sleep_us(int64_t us);
 
 /* Sleeps up to ms milliseconds, in steps of at most 50 ms, and returns
  * early once *stop is set: the wait of every thread that must notice a
  * shutdown promptly.  Returns false when it was cut short by *stop. */
-bool lb_sleep_unless(const atomic_bool *stop, int64_t ms);
+bool lb_time_sleep_unless(const atomic_bool *stop, int64_t ms);
 
 #endif

@@ -31,7 +31,7 @@ void lb_wire_preset_set(Lb__Preset *w, const struct lb_preset *p)
 	w->slots = p->slots;
 	w->vnodes = p->vnodes;
 	w->hash = (char *)lb_hash_name(p->hash);
-	w->placement = (char *)lb_placement_name(p->placement);
+	w->placement = (char *)lb_preset_placement_name(p->placement);
 }
 
 int lb_wire_preset_get(const Lb__Preset *w, struct lb_preset *out)
@@ -42,7 +42,7 @@ int lb_wire_preset_get(const Lb__Preset *w, struct lb_preset *out)
 	memset(&p, 0, sizeof(p));
 	if (strlen(w->name) >= sizeof(p.name) ||
 	    lb_hash_parse(w->hash, &p.hash) != 0 ||
-	    lb_placement_parse(w->placement, &p.placement) != 0)
+	    lb_preset_placement_parse(w->placement, &p.placement) != 0)
 		return LB_ERR_DECODE;
 	strcpy(p.name, w->name);
 	p.slots = w->slots;
@@ -79,7 +79,7 @@ int lb_wire_routing_get(const Lb__Snapshot *s, struct lb_routing *out,
 	out->trust_forwarded = s->routing->trust_forwarded;
 	out->set_cookie = s->routing->set_cookie;
 	out->slow_start_ms = s->routing->slow_start_ms;
-	return lb_routing_check(out, err, errlen) ? LB_ERR_DECODE : 0;
+	return lb_key_routing_check(out, err, errlen) ? LB_ERR_DECODE : 0;
 }
 
 static int snapshot_check(const Lb__Snapshot *s, char *err, size_t errlen)

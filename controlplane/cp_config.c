@@ -54,7 +54,7 @@ static int routing_load(struct lb_routing *r, const char *key,
 	}
 	r->trust_forwarded = trust != 0;
 	r->set_cookie = cookie != 0;
-	return lb_routing_check(r, err, errlen);
+	return lb_key_routing_check(r, err, errlen);
 }
 
 const char *const cp_driver_names[] = {[CP_DRIVER_PROCESS] = "process",
@@ -85,7 +85,7 @@ static int cp_config_preset(struct cp_config *c, const struct cp_config_text *t,
 	if (t->hash[0])
 		lb_hash_parse(t->hash, &c->preset.hash);
 	if (t->placement[0])
-		lb_placement_parse(t->placement, &c->preset.placement);
+		lb_preset_placement_parse(t->placement, &c->preset.placement);
 	if (lb_preset_check(&c->preset, err, errlen) != 0)
 		return LB_ERR_INVAL; /* err names the field */
 	return 0;
@@ -135,7 +135,7 @@ static int cp_config_check(struct cp_config *c, const struct cp_config_text *t,
 		         c->check.path);
 		return LB_ERR_INVAL;
 	}
-	if (cp_check_parse_status(t->status, &c->check) != 0) {
+	if (cp_probe_parse_status(t->status, &c->check) != 0) {
 		snprintf(err, errlen,
 		         "LB_HEALTH_STATUS=%s: must be a status or a range "
 		         "lo-hi within 100..599",
@@ -177,7 +177,7 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	    {"hash", "LB_HASH", LB_OPT_STR, "", 0, 0, lb_hash_names,
 	     "hash pair: quadratic or mix (empty: the preset's)", &t.hash},
 	    {"placement", "LB_PLACEMENT", LB_OPT_STR, "", 0, 0,
-	     lb_placement_names,
+	     lb_preset_placement_names,
 	     "linear (probing) or maglev (empty: the preset's)", &t.placement},
 	    {"key", "LB_KEY", LB_OPT_STR, "request-id", 0, 0, NULL,
 	     "what requests are hashed by: request-id, ip, path, "

@@ -33,9 +33,9 @@ static size_t docker_write(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-int cp_docker_call(const struct cp_docker_api *api, const char *method,
-                   const char *path, const cJSON *body, long *status,
-                   cJSON **out, char *err, size_t errlen)
+int cp_docker_api_call(const struct cp_docker_api *api, const char *method,
+                       const char *path, const cJSON *body, long *status,
+                       cJSON **out, char *err, size_t errlen)
 {
 	struct answer a = {0};
 	struct curl_slist *hdr = NULL;
@@ -95,13 +95,13 @@ out:
 	return rv;
 }
 
-const char *cp_docker_message(const cJSON *answer, const char *fallback)
+const char *cp_docker_api_message(const cJSON *answer, const char *fallback)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(answer, "message");
 	return cJSON_IsString(m) ? m->valuestring : fallback;
 }
 
-char *cp_docker_urlencode(const char *s, char *buf, size_t len)
+char *cp_docker_api_urlencode(const char *s, char *buf, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;

@@ -19,16 +19,16 @@ struct cp_docker_api {
  * cJSON_Delete()).  Returns 0 when the engine answered at all, whatever the
  * status; LB_ERR_UNAVAIL (socket missing, engine down) or LB_ERR_TIMEOUT
  * with the reason in err otherwise. */
-int cp_docker_call(const struct cp_docker_api *api, const char *method,
-                   const char *path, const cJSON *body, long *status,
-                   cJSON **out, char *err, size_t errlen);
+int cp_docker_api_call(const struct cp_docker_api *api, const char *method,
+                       const char *path, const cJSON *body, long *status,
+                       cJSON **out, char *err, size_t errlen);
 
 /* The engine's own error text from an answer ({"message": "..."}), or
  * fallback. */
-const char *cp_docker_message(const cJSON *answer, const char *fallback);
+const char *cp_docker_api_message(const cJSON *answer, const char *fallback);
 
 /* Percent-encodes s for a query string into buf.  Returns buf, or NULL
  * when it would not fit. */
-char *cp_docker_urlencode(const char *s, char *buf, size_t len);
+char *cp_docker_api_urlencode(const char *s, char *buf, size_t len);
 
 #endif

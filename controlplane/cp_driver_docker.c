@@ -72,7 +72,7 @@ static int cp_engine_create(struct cp_engine *d, const char *name, uint32_t id,
 	if (rv == LB_ERR_ENGINE && status == 404)
 		snprintf(err, errlen,
 		         "image %s not found (build it with 'make images'): %s",
-		         d->image, cp_docker_message(ans, ""));
+		         d->image, cp_docker_api_message(ans, ""));
 	cJSON_Delete(body);
 	cJSON_Delete(ans);
 	return rv;
@@ -89,11 +89,11 @@ static int cp_engine_run(struct cp_engine *d, const char *cid, const char *name,
 	int rv;
 
 	snprintf(path, sizeof(path), "/containers/%s/start", cid);
-	rv = cp_docker_call(&d->api, "POST", path, NULL, &status, &ans, err,
-	                    errlen);
+	rv = cp_docker_api_call(&d->api, "POST", path, NULL, &status, &ans, err,
+	                        errlen);
 	if (rv == 0 && status != 204 && status != 304) {
 		snprintf(err, errlen, "cannot start container %s: %s", name,
-		         cp_docker_message(ans, "engine refused"));
+		         cp_docker_api_message(ans, "engine refused"));
 		rv = LB_ERR_ENGINE;
 	}
 	cJSON_Delete(ans);
@@ -101,8 +101,8 @@ static int cp_engine_run(struct cp_engine *d, const char *cid, const char *name,
 	if (rv != 0)
 		return rv;
 	snprintf(path, sizeof(path), "/containers/%s/json", cid);
-	rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
-	                    errlen);
+	rv = cp_docker_api_call(&d->api, "GET", path, NULL, &status, &ans, err,
+	                        errlen);
 	if (rv == 0 &&
 	    (status != 200 || !(ip = cp_engine_ip(ans, d->network)))) {
 		snprintf(err, errlen,
@@ -155,8 +155,8 @@ static int cp_engine_stop(struct cp_driver *base, const char *name, char *err,
 	/* SIGTERM first, so answers in flight finish; then delete. */
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", cid,
 	         REPLICA_STOP_GRACE_S);
-	rv = cp_docker_call(&d->api, "POST", path, NULL, &status, &ans, err,
-	                    errlen);
+	rv = cp_docker_api_call(&d->api, "POST", path, NULL, &status, &ans, err,
+	                        errlen);
 	cJSON_Delete(ans);
 	if (rv == 0)
 		rv = cp_engine_delete_id(d, &CONTAINER, cid, name, err, errlen);
@@ -183,7 +183,8 @@ static int cp_engine_adopt_one(struct cp_engine *d, const cJSON *c,
 	(void)errlen;
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(jid) ||
-	    strlen(jid->valuestring) >= 72 || !cp_engine_label_id(labels, &id))
+	    strlen(jid->valuestring) >= 72 ||
+	    !cp_engine_json_label_id(labels, &id))
 		return 0;
 	name =
 	    nm->valuestring[0] == '/' ? nm->valuestring + 1 : nm->valuestring;
@@ -198,7 +199,7 @@ static int cp_engine_adopt_one(struct cp_engine *d, const cJSON *c,
 		return 0;
 	}
 	cp_engine_adopt_take(d, f, adopted, name, id,
-	                     cp_engine_label_weight(labels), ip,
+	                     cp_engine_json_label_weight(labels), ip,
 	                     jid->valuestring, NULL);
 	return 0;
 }

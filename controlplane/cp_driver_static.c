@@ -85,8 +85,8 @@ static int sd_add(struct sd *d, const char *spec, char *err, size_t errlen)
 	unsigned port;
 
 	memset(&f, 0, sizeof(f));
-	if (lb_backend_parse(spec, f.name, f.host, &port, &f.weight, why,
-	                     sizeof(why))) {
+	if (lb_name_backend_parse(spec, f.name, f.host, &port, &f.weight, why,
+	                          sizeof(why))) {
 		snprintf(err, errlen, "LB_BACKENDS: %s", why);
 		return LB_ERR_INVAL;
 	}

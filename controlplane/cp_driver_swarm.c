@@ -90,15 +90,15 @@ static int sw_task(struct cp_engine *d, const char *svc, const char *name,
 		snprintf(err, errlen, "service id too long");
 		return LB_ERR_INVAL;
 	}
-	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
-	                         errlen)) != 0)
+	if ((rv = cp_docker_api_call(&d->api, "GET", path, NULL, &status, &ans,
+	                             err, errlen)) != 0)
 		return rv;
 	if (status != 200) {
 		snprintf(err, errlen, "cannot list the tasks of service %s: %s",
-		         name, cp_docker_message(ans, "engine refused"));
+		         name, cp_docker_api_message(ans, "engine refused"));
 		rv = LB_ERR_ENGINE;
 	} else {
-		cp_swarm_task_parse(ans, d->network, out);
+		cp_engine_json_task(ans, d->network, out);
 	}
 	cJSON_Delete(ans);
 	return rv;
@@ -115,7 +115,7 @@ static int sw_wait_task(struct cp_engine *d, const char *svc, const char *name,
 
 	while ((rv = sw_task(d, svc, name, t, err, errlen)) == 0 &&
 	       sw_phase_of(t) == SW_ON_ITS_WAY && lb_now_ms() < deadline &&
-	       lb_sleep_unless(&d->closing, 100))
+	       lb_time_sleep_unless(&d->closing, 100))
 		;
 	return rv;
 }
@@ -207,7 +207,7 @@ static int sw_adopt_one(struct cp_engine *d, const cJSON *s, struct cp_found *f,
 
 	if (!cJSON_IsString(nm) || !cJSON_IsString(sid) ||
 	    strlen(sid->valuestring) >= 72 || !lb_name_valid(nm->valuestring) ||
-	    !cp_engine_label_id(labels, &id))
+	    !cp_engine_json_label_id(labels, &id))
 		return 0;
 	if ((rv = sw_wait_task(d, sid->valuestring, nm->valuestring, &t, err,
 	                       errlen)) != 0)
@@ -219,8 +219,8 @@ static int sw_adopt_one(struct cp_engine *d, const cJSON *s, struct cp_found *f,
 		return 0;
 	}
 	cp_engine_adopt_take(d, f, adopted, nm->valuestring, id,
-	                     cp_engine_label_weight(labels), t.ip, t.container,
-	                     sid->valuestring);
+	                     cp_engine_json_label_weight(labels), t.ip,
+	                     t.container, sid->valuestring);
 	return 0;
 }
 

@@ -61,8 +61,8 @@ int cp_engine_network(struct cp_engine *d, char *err, size_t errlen)
 	if (atomic_load(&d->network_ok))
 		return 0;
 	snprintf(path, sizeof(path), "/networks/%s", d->network);
-	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, NULL, err,
-	                         errlen)) != 0)
+	if ((rv = cp_docker_api_call(&d->api, "GET", path, NULL, &status, NULL,
+	                             err, errlen)) != 0)
 		return rv;
 	if (status == 200) {
 		atomic_store(&d->network_ok, true);
@@ -75,12 +75,13 @@ int cp_engine_network(struct cp_engine *d, char *err, size_t errlen)
 	                        d->overlay ? "overlay" : "bridge");
 	if (d->overlay)
 		cJSON_AddBoolToObject(body, "Attachable", 1);
-	rv = cp_docker_call(&d->api, "POST", "/networks/create", body, &status,
-	                    &ans, err, errlen);
+	rv = cp_docker_api_call(&d->api, "POST", "/networks/create", body,
+	                        &status, &ans, err, errlen);
 	cJSON_Delete(body);
 	if (rv == 0 && status != 201 && status != 409) {
 		snprintf(err, errlen, "cannot create network %s: %s",
-		         d->network, cp_docker_message(ans, "engine refused"));
+		         d->network,
+		         cp_docker_api_message(ans, "engine refused"));
 		rv = LB_ERR_ENGINE;
 	}
 	cJSON_Delete(ans);
@@ -110,7 +111,7 @@ bool cp_engine_path_of(char *out, size_t len, const char *endpoint,
 	char enc[1024];
 	int n;
 
-	if (!cp_docker_urlencode(filter, enc, sizeof(enc)))
+	if (!cp_docker_api_urlencode(filter, enc, sizeof(enc)))
 		return false;
 	n = snprintf(out, len, "%s?filters=%s%s", endpoint, enc, more);
 	return n > 0 && (size_t)n < len;
@@ -135,11 +136,11 @@ int cp_engine_delete_id(struct cp_engine *d, const struct cp_engine_kind *k,
 	int rv;
 
 	snprintf(path, sizeof(path), k->delete_fmt, id);
-	rv = cp_docker_call(&d->api, "DELETE", path, NULL, &status, &ans, err,
-	                    errlen);
+	rv = cp_docker_api_call(&d->api, "DELETE", path, NULL, &status, &ans,
+	                        err, errlen);
 	if (rv == 0 && status != 200 && status != 204 && status != 404) {
 		snprintf(err, errlen, "cannot delete %s %s: %s", k->noun, name,
-		         cp_docker_message(ans, "engine refused"));
+		         cp_docker_api_message(ans, "engine refused"));
 		rv = LB_ERR_ENGINE;
 	}
 	cJSON_Delete(ans);
@@ -168,14 +169,14 @@ int cp_engine_create_object(struct cp_engine *d, const struct cp_engine_kind *k,
 
 	*status = 0;
 	*ans = NULL;
-	rv = cp_docker_call(&d->api, "POST", path, body, status, ans, err,
-	                    errlen);
+	rv = cp_docker_api_call(&d->api, "POST", path, body, status, ans, err,
+	                        errlen);
 	if (rv == 0 && *status == 409 &&
 	    cp_engine_clear_name(d, k, name, "") > 0) {
 		cJSON_Delete(*ans);
 		*ans = NULL;
-		rv = cp_docker_call(&d->api, "POST", path, body, status, ans,
-		                    err, errlen);
+		rv = cp_docker_api_call(&d->api, "POST", path, body, status,
+		                        ans, err, errlen);
 	}
 	if (rv != 0) { /* the engine may have made it all the same */
 		cp_engine_clear_name(d, k, name, "");
@@ -194,7 +195,7 @@ int cp_engine_create_object(struct cp_engine *d, const struct cp_engine_kind *k,
 		         name);
 	else
 		snprintf(err, errlen, "cannot create %s %s: %s", k->noun, name,
-		         cp_docker_message(*ans, "engine refused"));
+		         cp_docker_api_message(*ans, "engine refused"));
 	return LB_ERR_ENGINE;
 }
 
@@ -244,8 +245,8 @@ int cp_engine_clear_name(struct cp_engine *d, const struct cp_engine_kind *k,
 	cp_engine_name_filter(d, name, filter, sizeof(filter));
 	if (!cp_engine_path_of(path, sizeof(path), k->list, filter,
 	                       k->list_more) ||
-	    cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
-	                   sizeof(err)) != 0)
+	    cp_docker_api_call(&d->api, "GET", path, NULL, &status, &ans, err,
+	                       sizeof(err)) != 0)
 		return -1;
 	if (status != 200 || !cJSON_IsArray(ans)) {
 		cJSON_Delete(ans);
@@ -325,7 +326,7 @@ static void cp_engine_event(struct cp_engine *d, const char *line, size_t len)
 	struct cp_engine_event ev;
 	bool report;
 
-	if (!cp_engine_event_parse(line, len, &ev))
+	if (!cp_engine_json_event(line, len, &ev))
 		return;
 	pthread_mutex_lock(&d->mu);
 	report = cp_engine_event_ours(d, cp_engine_find(d, ev.name), ev.service,
@@ -420,7 +421,7 @@ static void *cp_engine_events_thread(void *arg)
 			break;
 		lb_log(LB_WARN, "event_stream_lost", "reason=\"%s\"",
 		       curl_easy_strerror(cc));
-		lb_sleep_unless(&d->closing, 1000);
+		lb_time_sleep_unless(&d->closing, 1000);
 	}
 	free(s);
 	return NULL;
@@ -466,8 +467,8 @@ static int cp_engine_open_engine(struct cp_engine *d,
 	d->api.timeout_ms = ENGINE_TIMEOUT_MS;
 	pthread_mutex_init(&d->mu, NULL);
 	/* Say at start, and clearly, when the engine is not there. */
-	rv = cp_docker_call(&d->api, "GET", "/_ping", NULL, &status, NULL, err,
-	                    errlen);
+	rv = cp_docker_api_call(&d->api, "GET", "/_ping", NULL, &status, NULL,
+	                        err, errlen);
 	if (rv != 0) {
 		cp_engine_destroy(&d->base);
 		return rv;
@@ -516,13 +517,13 @@ int cp_engine_adopt_all(struct cp_engine *d, const struct cp_engine_kind *k,
 		snprintf(err, errlen, "LB_INSTANCE is too long for a filter");
 		return LB_ERR_INVAL;
 	}
-	if ((rv = cp_docker_call(&d->api, "GET", path, NULL, &status, &ans, err,
-	                         errlen)) != 0)
+	if ((rv = cp_docker_api_call(&d->api, "GET", path, NULL, &status, &ans,
+	                             err, errlen)) != 0)
 		return rv;
 	if (status != 200 || !cJSON_IsArray(ans)) {
 		snprintf(err, errlen, "cannot list %ss%s: %s", k->noun,
 		         d->overlay ? " (is this node a swarm manager?)" : "",
-		         cp_docker_message(ans, "engine refused"));
+		         cp_docker_api_message(ans, "engine refused"));
 		cJSON_Delete(ans);
 		return LB_ERR_ENGINE;
 	}

@@ -28,8 +28,8 @@ static void copy_or_empty(char *dst, size_t cap, const cJSON *s)
 		dst[0] = '\0';
 }
 
-bool cp_engine_event_parse(const char *line, size_t len,
-                           struct cp_engine_event *out)
+bool cp_engine_json_event(const char *line, size_t len,
+                          struct cp_engine_event *out)
 {
 	cJSON *ev = cJSON_ParseWithLength(line, len);
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "Type");
@@ -93,7 +93,7 @@ static double task_version(const cJSON *t)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-bool cp_swarm_task_parse(const cJSON *tasks, const char *network,
+bool cp_engine_json_task(const cJSON *tasks, const char *network,
                          struct cp_swarm_task *out)
 {
 	const cJSON *t, *newest = NULL, *st;
@@ -148,12 +148,12 @@ static bool label_number(const cJSON *labels, const char *key, uint32_t max,
 	return true;
 }
 
-bool cp_engine_label_id(const cJSON *labels, uint32_t *id)
+bool cp_engine_json_label_id(const cJSON *labels, uint32_t *id)
 {
 	return label_number(labels, LABEL_SERVER_ID, UINT32_MAX, id);
 }
 
-uint32_t cp_engine_label_weight(const cJSON *labels)
+uint32_t cp_engine_json_label_weight(const cJSON *labels)
 {
 	uint32_t w;
 	return label_number(labels, LABEL_WEIGHT, LB_WEIGHT_MAX, &w) ? w : 1;

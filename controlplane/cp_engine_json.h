@@ -20,11 +20,11 @@
 #define LABEL_NAME      "lb.name"
 
 /* The server id in an object's labels: a whole decimal 1..UINT32_MAX. */
-bool cp_engine_label_id(const cJSON *labels, uint32_t *id);
+bool cp_engine_json_label_id(const cJSON *labels, uint32_t *id);
 
 /* The weight in an object's labels: 1..LB_WEIGHT_MAX; 1 when absent or
  * not one (a replica made before weights). */
-uint32_t cp_engine_label_weight(const cJSON *labels);
+uint32_t cp_engine_json_label_weight(const cJSON *labels);
 
 /* A container's "die" or a service's "remove": whose, and its id. */
 struct cp_engine_event {
@@ -38,8 +38,8 @@ struct cp_engine_event {
  * label (a Swarm task's container is not named after its replica), else the
  * actor's "name".  Returns false for anything else: not JSON, no actor,
  * a name or id that is missing or too long. */
-bool cp_engine_event_parse(const char *line, size_t len,
-                           struct cp_engine_event *out);
+bool cp_engine_json_event(const char *line, size_t len,
+                          struct cp_engine_event *out);
 
 /* The newest task of a service: its state ("running", "failed", ...),
  * container, service, address on `network`, and Swarm's error text.
@@ -54,7 +54,7 @@ struct cp_swarm_task {
 
 /* Picks the newest task (highest Version.Index) of a /tasks answer and
  * reads it into out.  Returns false when the answer holds no task. */
-bool cp_swarm_task_parse(const cJSON *tasks, const char *network,
+bool cp_engine_json_task(const cJSON *tasks, const char *network,
                          struct cp_swarm_task *out);
 
 #endif

@@ -51,7 +51,7 @@ static void *health_thread(void *arg)
 	while (!atomic_load(&cp->stopping)) {
 		int64_t next = lb_now_ms() + cp->cfg.heartbeat_ms;
 		health_round(cp);
-		lb_sleep_unless(&cp->stopping, next - lb_now_ms());
+		lb_time_sleep_unless(&cp->stopping, next - lb_now_ms());
 	}
 	return NULL;
 }

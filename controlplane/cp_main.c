@@ -167,7 +167,7 @@ static int cp_bootstrap(struct cp *cp, char *err, size_t errlen)
 		rv = cp_start_initial(cp, (size_t)cp->cfg.replicas);
 	if (rv != 0)
 		snprintf(err, errlen, "cannot record replicas: %s",
-		         lb_strerror(rv));
+		         lb_err_str(rv));
 	free(f);
 	free(r);
 	free(ok);
@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 	cp_drain_init(&cp.drain);
 	if ((rv = cp_state_init(&cp.state, &cp.cfg.preset, &cp.cfg.routing)) !=
 	    0) {
-		fprintf(stderr, "lb-controlplane: %s\n", lb_strerror(rv));
+		fprintf(stderr, "lb-controlplane: %s\n", lb_err_str(rv));
 		return 1;
 	}
 	/* Sockets first: a bad or busy address fails the start before any
@@ -266,9 +266,9 @@ int main(int argc, char **argv)
 	    (rv = cp_repair_start(&cp)) != 0 ||
 	    (rv = cp_drain_start(&cp)) != 0) {
 		lb_log(LB_ERROR, "start_failed", "reason=\"%s\"",
-		       err[0] ? err : lb_strerror(rv));
+		       err[0] ? err : lb_err_str(rv));
 		fprintf(stderr, "lb-controlplane: cannot start: %s\n",
-		        err[0] ? err : lb_strerror(rv));
+		        err[0] ? err : lb_err_str(rv));
 		/* What was started is stopped: no half-made control plane. */
 		cp_stop_all(&cp);
 		return 1;
@@ -280,7 +280,7 @@ int main(int argc, char **argv)
 	       cp.cfg.ctl_url, cp.cfg.pub_url, cp.cfg.driver,
 	       cp.cfg.preset.name, cp.cfg.preset.slots, cp.cfg.preset.vnodes,
 	       lb_hash_name(cp.cfg.preset.hash),
-	       lb_placement_name(cp.cfg.preset.placement), key,
+	       lb_preset_placement_name(cp.cfg.preset.placement), key,
 	       cp.cfg.routing.balance_factor, cp_state_count(&cp.state));
 
 	sig = lb_signal_wait(-1);

@@ -213,7 +213,7 @@ int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
 		if (healthy == n)
 			break;
 		if (lb_now_ms() >= deadline ||
-		    !lb_sleep_unless(&cp->stopping, 50)) {
+		    !lb_time_sleep_unless(&cp->stopping, 50)) {
 			snprintf(err, errlen,
 			         "%zu of %zu new replicas did not answer "
 			         "%s within %lld ms",
@@ -295,8 +295,9 @@ static bool add_given(struct cp *cp, const Lb__AdminRequest *req,
 		const char *h = req->hostnames[i];
 		char why[192];
 		unsigned port;
-		if (given && lb_backend_parse(h, r[i].name, r[i].host, &port,
-		                              NULL, why, sizeof(why)) != 0) {
+		if (given &&
+		    lb_name_backend_parse(h, r[i].name, r[i].host, &port, NULL,
+		                          why, sizeof(why)) != 0) {
 			reply_error(reply, 400, "%s", why);
 			return false;
 		}
@@ -448,7 +449,7 @@ static void op_add(struct cp *cp, const Lb__AdminRequest *req,
 		r[i].up_since_ms = lb_wall_us() / 1000; /* slow start */
 	if (rv == 0 && (rv = cp_state_add_up(&cp->state, r, n)) != 0) {
 		snprintf(err, sizeof(err), "cannot add to the ring: %s",
-		         lb_strerror(rv));
+		         lb_err_str(rv));
 		for (size_t i = 0; i < n; i++)
 			cp_ops_stop_replica(cp, r[i].name);
 	}

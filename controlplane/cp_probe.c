@@ -14,7 +14,7 @@ static size_t probe_discard(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-int cp_check_parse_status(const char *s, struct cp_check *c)
+int cp_probe_parse_status(const char *s, struct cp_check *c)
 {
 	char *end;
 	long lo = strtol(s, &end, 10), hi = lo;

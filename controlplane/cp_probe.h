@@ -23,7 +23,7 @@ struct cp_check {
 
 /* Parses LB_HEALTH_STATUS ("200-399" or "200") into c.  Returns 0, or
  * LB_ERR_INVAL. */
-int cp_check_parse_status(const char *s, struct cp_check *c);
+int cp_probe_parse_status(const char *s, struct cp_check *c);
 
 /* Probes every target concurrently; fills ok.  Returns 0 or LB_ERR_NOMEM.
  * Call from one thread per call (no handle is shared). */

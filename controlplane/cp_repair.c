@@ -89,7 +89,7 @@ static void *repair_thread(void *arg)
 			backoff = backoff ? backoff * 2 : 250;
 			if (backoff > 5000)
 				backoff = 5000;
-			lb_sleep_unless(&cp->stopping, backoff);
+			lb_time_sleep_unless(&cp->stopping, backoff);
 			continue;
 		}
 		seen = cp_state_wait_change(&cp->state, seen, 500);

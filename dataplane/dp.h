@@ -9,7 +9,7 @@
 #include "dp_metrics.h"
 #include "dp_report.h"
 #include "dp_sync.h"
-#include "dp_table.h"
+#include "dp_router.h"
 #include "dp_tls.h"
 
 #include "lb_http.h"

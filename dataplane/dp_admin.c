@@ -11,6 +11,7 @@
 #include "lb_http_auth.h"
 #include "lb_http_body.h"
 #include "lb_http_send.h"
+#include "dp_router.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,6 +14,7 @@
 #include "lb_log.h"
 #include "lb_signal.h"
 #include "lb_time.h"
+#include "dp_router.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -84,7 +85,7 @@ static void dp_drain(struct dp *dp)
 
 	atomic_store(&dp->stopping, true);
 	while ((left = atomic_load(&dp->serving)) > 0 && lb_now_ms() < deadline)
-		lb_sleep_ms(10);
+		lb_time_sleep_ms(10);
 	if (left > 0)
 		lb_log(LB_WARN, "drain_timeout", "cut=%d drain_ms=%lld", left,
 		       (long long)(lb_now_ms() - t0));

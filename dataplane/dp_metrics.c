@@ -3,6 +3,7 @@
 #include "dp.h"
 #include "dp_upstream.h"
 #include "lb_time.h"
+#include "dp_router.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -7,6 +7,7 @@
 #include "lb_time.h"
 #include "lb_http_send.h"
 #include "lb_http_auth.h"
+#include "dp_router.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -131,7 +132,7 @@ static void pages_routing(cJSON *root, const struct dp_table *t)
 	cJSON_AddNumberToObject(o, "vnodes", p->vnodes);
 	cJSON_AddStringToObject(o, "hash", lb_hash_name(p->hash));
 	cJSON_AddStringToObject(o, "placement",
-	                        lb_placement_name(p->placement));
+	                        lb_preset_placement_name(p->placement));
 	lb_key_format(&t->routing.key, key, sizeof(key));
 	o = cJSON_AddObjectToObject(root, "routing");
 	cJSON_AddStringToObject(o, "key", key);

@@ -15,6 +15,7 @@
 #include "lb_time.h"
 #include "lb_http_token.h"
 #include "lb_http_send.h"
+#include "dp_router.h"
 
 #include <pthread.h>
 #include <stddef.h>

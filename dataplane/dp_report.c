@@ -4,6 +4,7 @@
 #include "dp_upstream.h"
 #include "lb_err.h"
 #include "lb_rand.h"
+#include "dp_router.h"
 
 #include <stdlib.h>
 

@@ -8,7 +8,7 @@
 #define DP_REPORT_H
 
 #include "dp_cpclient.h"
-#include "dp_table.h"
+#include "dp_router.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

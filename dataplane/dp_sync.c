@@ -6,6 +6,7 @@
 #include "lb_rand.h"
 #include "lb_time.h"
 #include "lb_wire.h"
+#include "dp_router.h"
 
 #include <nng/protocol/pubsub0/sub.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static void sync_install(struct dp_router *router, const Lb__Snapshot *s,
 	dp_table_release(prev);
 	if (rv != 0) {
 		lb_log(LB_WARN, "snapshot_rejected", "reason=\"%s\"",
-		       lb_strerror(rv));
+		       lb_err_str(rv));
 		return;
 	}
 	if (dp_router_offer(router, t))

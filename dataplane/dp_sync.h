@@ -5,7 +5,7 @@
 #define DP_SYNC_H
 
 #include "dp_cpclient.h"
-#include "dp_table.h"
+#include "dp_router.h"
 
 #include <nng/nng.h>
 #include <pthread.h>

@@ -220,7 +220,7 @@ static void *tls_watch(void *arg)
 		tls_refresh(t, force);
 		for (int ms = 0;
 		     ms < DP_TLS_WATCH_MS && hups == lb_signal_hups(); ms += 50)
-			if (!lb_sleep_unless(&t->stop, 50))
+			if (!lb_time_sleep_unless(&t->stop, 50))
 				break;
 	}
 	return NULL;

@@ -319,7 +319,7 @@ static void load_run(struct run *r, const struct load *l, struct slot *slots,
 		if (r->done < started || started < total)
 			curl_multi_poll(multi, NULL, 0, (int)wait_ms, NULL);
 		if (nap_us > 0)
-			lb_sleep_us(nap_us);
+			lb_time_sleep_us(nap_us);
 	}
 	free(idle);
 	curl_multi_cleanup(multi);

@@ -220,7 +220,7 @@ static cJSON *bench_propagation(void)
 		return o;
 	}
 	pthread_create(&tid, NULL, prop_subscriber, &p);
-	lb_sleep_ms(200); /* the subscription reaches the publisher */
+	lb_time_sleep_ms(200); /* the subscription reaches the publisher */
 	for (int i = 0; i < N; i++) {
 		void *buf;
 		size_t len;

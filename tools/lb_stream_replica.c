@@ -78,7 +78,7 @@ static int stream_body(struct mg_connection *c)
 		sent += n;
 		ahead = sent * 1000000 / rate - (lb_now_us() - t0);
 		if (ahead > 0)
-			lb_sleep_ms(ahead / 1000);
+			lb_time_sleep_ms(ahead / 1000);
 	}
 	return 200;
 }

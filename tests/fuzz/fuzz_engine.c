@@ -18,16 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (data[0] & 1) {
 		struct cp_engine_event ev;
-		if (cp_engine_event_parse((const char *)data + 1, size - 1,
-		                          &ev) &&
+		if (cp_engine_json_event((const char *)data + 1, size - 1,
+		                         &ev) &&
 		    (!BOUNDED(ev.name) || !BOUNDED(ev.id) || !ev.name[0] ||
 		     !ev.id[0]))
 			abort();
 	} else if (data[0] & 2) {
 		cJSON *j =
 		    cJSON_ParseWithLength((const char *)data + 1, size - 1);
-		uint32_t id = 0, w = cp_engine_label_weight(j);
-		if ((cp_engine_label_id(j, &id) && id == 0) || w < 1 ||
+		uint32_t id = 0, w = cp_engine_json_label_weight(j);
+		if ((cp_engine_json_label_id(j, &id) && id == 0) || w < 1 ||
 		    w > LB_WEIGHT_MAX)
 			abort();
 		cJSON_Delete(j);
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cp_swarm_task t;
 		cJSON *j =
 		    cJSON_ParseWithLength((const char *)data + 1, size - 1);
-		cp_swarm_task_parse(j, "net1", &t);
+		cp_engine_json_task(j, "net1", &t);
 		if (!BOUNDED(t.state) || !BOUNDED(t.container) ||
 		    !BOUNDED(t.service) || !BOUNDED(t.ip) || !BOUNDED(t.error))
 			abort();

@@ -36,12 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char name[LB_NAME_MAX + 1], host[LB_HOST_MAX + 1], err[256];
 		unsigned port = 0;
 		uint32_t weight = 0;
-		if (lb_backend_parse(buf, name, host, &port,
-		                     with_weight ? &weight : NULL, err,
-		                     sizeof(err)) != 0)
+		if (lb_name_backend_parse(buf, name, host, &port,
+		                          with_weight ? &weight : NULL, err,
+		                          sizeof(err)) != 0)
 			continue;
-		if (!lb_name_valid(name) || !lb_host_valid(host) || port < 1 ||
-		    port > 65535 ||
+		if (!lb_name_valid(name) || !lb_name_host_valid(host) ||
+		    port < 1 || port > 65535 ||
 		    (with_weight &&
 		     (weight < 1 || weight > LB_BACKEND_WEIGHT_MAX)))
 			abort();

@@ -7,7 +7,7 @@
 
 static bool event(const char *line, struct cp_engine_event *ev)
 {
-	return cp_engine_event_parse(line, strlen(line), ev);
+	return cp_engine_json_event(line, strlen(line), ev);
 }
 
 static void test_container_die_names_the_replica_by_label(void)
@@ -96,12 +96,12 @@ static void test_newest_task_and_its_address_on_our_network(void)
 	struct cp_swarm_task t;
 	cJSON *j = cJSON_Parse(TASKS);
 
-	LBT_CHECK(cp_swarm_task_parse(j, "net1", &t));
+	LBT_CHECK(cp_engine_json_task(j, "net1", &t));
 	LBT_CHECK(strcmp(t.state, "running") == 0);
 	LBT_CHECK(strcmp(t.container, "new") == 0);
 	LBT_CHECK(strcmp(t.service, "s1") == 0);
 	LBT_CHECK(strcmp(t.ip, "10.0.1.5") == 0);
-	LBT_CHECK(cp_swarm_task_parse(j, "other", &t));
+	LBT_CHECK(cp_engine_json_task(j, "other", &t));
 	LBT_CHECK(t.ip[0] == '\0');
 	cJSON_Delete(j);
 }
@@ -111,12 +111,12 @@ static void test_no_task_yet(void)
 	struct cp_swarm_task t;
 	cJSON *j = cJSON_Parse("[]");
 
-	LBT_CHECK(!cp_swarm_task_parse(j, "net1", &t));
+	LBT_CHECK(!cp_engine_json_task(j, "net1", &t));
 	LBT_CHECK(t.state[0] == '\0');
-	LBT_CHECK(!cp_swarm_task_parse(NULL, "net1", &t));
+	LBT_CHECK(!cp_engine_json_task(NULL, "net1", &t));
 	cJSON_Delete(j);
 	j = cJSON_Parse("{\"message\":\"no\"}");
-	LBT_CHECK(!cp_swarm_task_parse(j, "net1", &t));
+	LBT_CHECK(!cp_engine_json_task(j, "net1", &t));
 	cJSON_Delete(j);
 }
 
@@ -127,7 +127,7 @@ static void test_rejected_task_keeps_swarms_reason(void)
 	    "[{\"Status\":{\"State\":\"rejected\",\"Err\":\"No such image: "
 	    "lb-no-such-image:none\"}}]");
 
-	LBT_CHECK(cp_swarm_task_parse(j, "net1", &t));
+	LBT_CHECK(cp_engine_json_task(j, "net1", &t));
 	LBT_CHECK(strcmp(t.state, "rejected") == 0);
 	LBT_CHECK(strstr(t.error, "No such image") != NULL);
 	LBT_CHECK(t.container[0] == '\0' && t.ip[0] == '\0');

@@ -39,7 +39,7 @@ static void until_queued(struct dp_gate *g, int n)
 		dp_gate_counts(g, &active, &queued);
 		if (queued == n)
 			return;
-		lb_sleep_ms(1);
+		lb_time_sleep_ms(1);
 	}
 	LBT_CHECK(!"the waiters never queued");
 }

@@ -61,17 +61,17 @@ static void routing_fields_are_checked_together(void)
 {
 	struct lb_routing r = {.key = {.kind = LB_KEY_REQUEST_ID}};
 	char err[256];
-	LBT_EQ(lb_routing_check(&r, err, sizeof(err)), 0);
+	LBT_EQ(lb_key_routing_check(&r, err, sizeof(err)), 0);
 	r.balance_factor = 0.5; /* under 1 would refuse every replica */
-	LBT_EQ(lb_routing_check(&r, err, sizeof(err)), LB_ERR_INVAL);
+	LBT_EQ(lb_key_routing_check(&r, err, sizeof(err)), LB_ERR_INVAL);
 	LBT_CHECK(strstr(err, "LB_BALANCE_FACTOR=0.5") != NULL);
 	r.balance_factor = LB_BALANCE_FACTOR_MAX;
-	LBT_EQ(lb_routing_check(&r, err, sizeof(err)), 0);
+	LBT_EQ(lb_key_routing_check(&r, err, sizeof(err)), 0);
 	r.set_cookie = true;
-	LBT_EQ(lb_routing_check(&r, err, sizeof(err)), LB_ERR_INVAL);
+	LBT_EQ(lb_key_routing_check(&r, err, sizeof(err)), LB_ERR_INVAL);
 	LBT_CHECK(strstr(err, "LB_SET_COOKIE=1 needs LB_KEY=cookie") != NULL);
 	r.key.kind = LB_KEY_COOKIE;
-	LBT_EQ(lb_routing_check(&r, err, sizeof(err)), 0);
+	LBT_EQ(lb_key_routing_check(&r, err, sizeof(err)), 0);
 }
 
 static void a_key_hashes_into_the_presets_key_space(void)

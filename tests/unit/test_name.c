@@ -51,7 +51,8 @@ static void random_names_are_valid_and_differ(void)
 static int backend(const char *spec, char *name, char *host, unsigned *port)
 {
 	char err[256];
-	return lb_backend_parse(spec, name, host, port, NULL, err, sizeof(err));
+	return lb_name_backend_parse(spec, name, host, port, NULL, err,
+	                             sizeof(err));
 }
 
 /* LB_BACKENDS' name=host:port@weight. */
@@ -61,37 +62,37 @@ static void backend_weights(void)
 	unsigned port = 0;
 	uint32_t w = 0;
 
-	LBT_EQ(lb_backend_parse("big=10.0.0.1:80@3", name, host, &port, &w, err,
-	                        sizeof(err)),
+	LBT_EQ(lb_name_backend_parse("big=10.0.0.1:80@3", name, host, &port, &w,
+	                             err, sizeof(err)),
 	       0);
 	LBT_CHECK(strcmp(name, "big") == 0 && strcmp(host, "10.0.0.1") == 0);
 	LBT_EQ(port, 80);
 	LBT_EQ(w, 3);
-	LBT_EQ(
-	    lb_backend_parse("a=h:81", name, host, &port, &w, err, sizeof(err)),
-	    0);
+	LBT_EQ(lb_name_backend_parse("a=h:81", name, host, &port, &w, err,
+	                             sizeof(err)),
+	       0);
 	LBT_EQ(w, 1);
 	LBT_EQ(port, 81);
-	LBT_EQ(lb_backend_parse("a=h:81@100", name, host, &port, &w, err,
-	                        sizeof(err)),
+	LBT_EQ(lb_name_backend_parse("a=h:81@100", name, host, &port, &w, err,
+	                             sizeof(err)),
 	       0);
 	LBT_EQ(w, 100);
 	static const char *const bad[] = {"a=h:81@0", "a=h:81@101", "a=h:81@",
 	                                  "a=h:81@x", "a=h:81@3x",  "a=h:81@-2",
 	                                  "a=h:81@ 3"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		LBT_EQ(lb_backend_parse(bad[i], name, host, &port, &w, err,
-		                        sizeof(err)),
+		LBT_EQ(lb_name_backend_parse(bad[i], name, host, &port, &w, err,
+		                             sizeof(err)),
 		       LB_ERR_INVAL);
 		LBT_CHECK(strstr(err, "weight must be 1..100") != NULL);
 	}
 	/* Where no weight is taken, "@" is no part of a port. */
-	LBT_EQ(lb_backend_parse("a=h:81@3", name, host, &port, NULL, err,
-	                        sizeof(err)),
+	LBT_EQ(lb_name_backend_parse("a=h:81@3", name, host, &port, NULL, err,
+	                             sizeof(err)),
 	       LB_ERR_INVAL);
 	LBT_CHECK(strstr(err, "no weight here") != NULL);
-	LBT_EQ(lb_backend_parse("a=h@x:81", name, host, &port, &w, err,
-	                        sizeof(err)),
+	LBT_EQ(lb_name_backend_parse("a=h@x:81", name, host, &port, &w, err,
+	                             sizeof(err)),
 	       LB_ERR_INVAL);
 }
 

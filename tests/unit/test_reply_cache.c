@@ -64,7 +64,7 @@ static void resend_start(struct resend *r, struct cp_reply_cache *c,
 	/* It waits for the first copy (the event), never answered before. */
 	for (int64_t end = lb_now_ms() + 5000;
 	     cp_reply_cache_waiting(c) == 0 && lb_now_ms() < end;)
-		lb_sleep_ms(1);
+		lb_time_sleep_ms(1);
 	LBT_EQ(cp_reply_cache_waiting(c), 1);
 }
 

@@ -6,6 +6,7 @@
 #include "lb_wire.h"
 #include "lbt.h"
 #include "table_snapshot.h"
+#include "dp_router.h"
 
 #include <stdlib.h>
 
