@@ -8,11 +8,13 @@ Runs after test_docker.py, whose compose stack (with a bridge net1) is
 down by then; the fixture makes sure of it."""
 import json
 import os
+import re
 import time
 
 import pytest
 import requests
 
+from lbcontract import Answer, doc_claim, verify
 from lbdocker import build_images, docker, make_down, sh
 from lbtest import ROOT, Load, free_port, wait_for
 
@@ -255,17 +257,19 @@ def test_add_and_rm_create_and_remove_services(swarm):
 def test_a_task_that_cannot_run_is_a_clear_error_and_leaves_nothing(
         swarm, stack_factory):
     """A control plane (on the host, swarm driver) whose image does not
-    exist: Swarm rejects the task; /add answers 500 with Swarm's reason
-    and deletes the service."""
+    exist: Swarm rejects the task; /add answers as docs/contract.md's line
+    says (a 500 with Swarm's reason) and deletes the service.  This is
+    that line's check (test_contract_doc.py's ELSEWHERE)."""
+    line = doc_claim("POST /add", r"the task of service")
+    doc_name = re.search(r"of service (\S+) ", line.message).group(1)
     s = stack_factory(replicas=0, cp_env={
         "LB_DRIVER": "swarm", "LB_IMAGE": "lb-no-such-image:none",
         "LB_INSTANCE": "e2eswarmmissing",
         "LB_NETWORK": "lbtest-swarm-missing"}).start()
     try:
         r = s.add({"n": 1, "hostnames": ["ghost1"]})
-        assert r.status_code == 500, r.text
-        msg = r.json()["message"]
-        assert "the task of service ghost1 is rejected" in msg, msg
+        verify(line, Answer.of(r),
+               subst={f"service {doc_name} ": "service ghost1 "})
         assert s.rep()["message"] == {"N": 0, "replicas": []}
         assert docker("service", "ls", "-q", "--filter",
                       "label=lb.instance=e2eswarmmissing").stdout == ""

@@ -11,24 +11,12 @@ which of the doc's example values stand for something that varies here
 parser cannot read fails the collection; a claim without a check, or a
 check without its claim, fails a test.
 
-How the doc is read:
-- a status is a three-digit HTTP status outside code spans; a message
-  pairs with the status before it in its item (or its parent item's);
-  a status followed by another one before any message is a condition of
-  what follows ("The replica answers 404: the load balancer answers 400");
-  a status with no message is a claim of its own ("413 for a body over
-  64 KiB"), unless its item has sub-items, which it gives its status to;
-- in a message, `<name>` is a placeholder (not `<Error>`), `...` stands for
-  any text;
-- code spans `Name: value` after a status are headers of the answer, and
-  "`Name` header" says the answer has one;
-- code spans after "e.g." are example values of the message's placeholder;
-- "nothing changed" in a status's words (or its parent's) means that /rep is
-  the same after the request.
+How the doc is read, and how an answer is compared with a line: see
+tests/lbcontract.py, which the e2e suites use too.
 """
+import ast
 import contextlib
 import dataclasses
-import http
 import http.client
 import json
 import os
@@ -39,467 +27,20 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import pytest
 import requests
 
+from lbcontract import (ERROR, SPAN, STARTUP, Answer, all_claims, doc_claim,
+                        matches, verify)
 from lbstack import Stack, count_replica_processes
 from lbtest import ROOT, Proc, binary, free_port, wait_for
 
-DOC = os.path.join(ROOT, "docs", "contract.md")
+CLAIMS = all_claims()
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BAD = os.path.join(HERE, "bad_replica.py")
-
-ERROR = "<Error> "
-SPAN = re.compile(r"`([^`]+)`")
-# An HTTP status: three digits standing alone, not a quantity ("256 KiB").
-STATUS = re.compile(r"(?<![\w.])([1-5]\d\d)(?!\w|\.\w)"
-                    r"(?!\s*(?:KiB|MiB|ms|s\b|bytes|slots|levels))")
-HEADER = re.compile(r"([A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*): (\S.*)")
-HEADER_NAME = re.compile(r"[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
-PLACEHOLDER = re.compile(r"<(?!Error>)([A-Za-z][A-Za-z ]*)>")
-STARTUP = re.compile(r"(lb-(?:controlplane|dataplane|replica)): "
-                     r"(LB_[A-Z0-9_]+)=([^:]*): ")
-
-
-class ContractParseError(Exception):
-    """A line of docs/contract.md that this parser cannot read for sure."""
-
-
-@dataclasses.dataclass
-class Block:
-    kind: str          # "item", "para" or "row"
-    line: int          # where it starts (1-based)
-    section: str       # the heading's request, e.g. "POST /add"
-    section_body: str  # the heading's example body, or ""
-    lines: list
-    indent: int = 0
-    parent: "Block" = None
-    request: str = ""  # rows: the request cell
-    has_children: bool = False
-
-    @property
-    def text(self):
-        return " ".join(self.lines)
-
-
-@dataclasses.dataclass
-class Group:
-    """A status and what the doc pairs with it."""
-    status: int
-    text: str = ""
-    messages: list = dataclasses.field(default_factory=list)
-    headers: list = dataclasses.field(default_factory=list)
-    conditions: list = dataclasses.field(default_factory=list)
-    unchanged: bool = False
-
-
-@dataclasses.dataclass
-class Claim:
-    section: str
-    section_body: str
-    line: int
-    kind: str            # "error", "json", "status" or "startup"
-    status: int          # None for "startup"
-    message: str         # None for "status"
-    text: str            # the item's (or row's) words
-    request: str
-    headers: list
-    conditions: list
-    unchanged: bool
-    examples: list = dataclasses.field(default_factory=list)
-    id: str = ""
-
-    def where(self):
-        what = self.message if self.message is not None else self.text
-        return f"docs/contract.md:{self.line} ({self.section}): {what!r}"
-
-
-# ---- reading the doc ------------------------------------------------------
-
-def _heading(text):
-    """("POST /add", '{"n": 4, ...}') from '`POST /add`, body `{...}`'."""
-    spans = SPAN.findall(text)
-    if not spans:
-        return text.strip(), ""
-    body = ""
-    m = re.search(r"body `([^`]+)`", text)
-    if m:
-        body = m.group(1)
-    return spans[0], body
-
-
-def _cells(line, n):
-    s = line.strip()
-    if not (s.startswith("|") and s.endswith("|")):
-        raise ContractParseError(f"line {n}: a table row must start and "
-                                 f"end with '|': {line!r}")
-    return [c.strip() for c in s[1:-1].split("|")]
-
-
-def read_blocks(lines):
-    blocks = []
-    section, section_body = "", ""
-    fence = False
-    para = None
-    items = []
-    i = 0
-    while i < len(lines):
-        raw, n = lines[i], i + 1
-        i += 1
-        if raw.lstrip().startswith("```"):
-            fence = not fence
-            para, items = None, []
-            continue
-        if fence:
-            continue
-        if not raw.strip():
-            para, items = None, []
-            continue
-        m = re.match(r"(#{1,6}) (.*)", raw)
-        if m:
-            section, section_body = _heading(m.group(2))
-            para, items = None, []
-            continue
-        if raw.startswith("|"):
-            table = [(raw, n)]
-            while i < len(lines) and lines[i].startswith("|"):
-                table.append((lines[i], i + 1))
-                i += 1
-            if len(table) < 3:
-                raise ContractParseError(f"line {n}: a table without rows")
-            head = _cells(*table[0])
-            if head != ["request", "answer"]:
-                raise ContractParseError(
-                    f"line {n}: a table whose columns are not "
-                    f"'request | answer': {head}")
-            if not all(re.fullmatch(r":?-+:?", c)
-                       for c in _cells(*table[1])):
-                raise ContractParseError(f"line {n + 1}: not a table's "
-                                         f"separator row")
-            for row, rn in table[2:]:
-                cells = _cells(row, rn)
-                if len(cells) != 2 or not all(cells):
-                    raise ContractParseError(
-                        f"line {rn}: a row without its two cells: {row!r}")
-                req = SPAN.findall(cells[0])
-                blocks.append(Block("row", rn, section, section_body,
-                                    [cells[1]],
-                                    request=req[0] if req else cells[0]))
-            para, items = None, []
-            continue
-        m = re.match(r"( *)- (.*)", raw)
-        if m:
-            indent = len(m.group(1))
-            while items and items[-1].indent >= indent:
-                items.pop()
-            parent = items[-1] if items else None
-            if parent:
-                parent.has_children = True
-            b = Block("item", n, section, section_body, [m.group(2).strip()],
-                      indent=indent, parent=parent)
-            items.append(b)
-            blocks.append(b)
-            para = None
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        if items:
-            while items and indent < items[-1].indent + 2:
-                items.pop()
-            if not items:
-                raise ContractParseError(
-                    f"line {n}: a line right after a list item that is not "
-                    f"indented as its continuation (add a blank line): "
-                    f"{raw!r}")
-            items[-1].lines.append(raw.strip())
-        elif para:
-            para.lines.append(raw.strip())
-        else:
-            para = Block("para", n, section, section_body, [raw.strip()])
-            blocks.append(para)
-    if fence:
-        raise ContractParseError("a code fence that is never closed")
-    return blocks
-
-
-def _events(text, n):
-    """The statuses, messages, headers and examples of a block's text, in
-    order: (kind, value, position)."""
-    out = []
-    pos = 0
-    example_mode = False
-    for m in list(SPAN.finditer(text)) + [None]:
-        end = m.start() if m else len(text)
-        outside = text[pos:end]
-        for s in STATUS.finditer(outside):
-            code = int(s.group(1))
-            try:
-                http.HTTPStatus(code)
-            except ValueError:
-                raise ContractParseError(f"line {n}: {code} looks like a "
-                                         f"status but is none") from None
-            out.append(("S", code, pos + s.start(), pos + s.end()))
-        if "e.g." in outside:
-            example_mode = True
-        if m is None:
-            break
-        span = m.group(1)
-        after = text[m.end():m.end() + 8]
-        if span == ERROR:
-            pass  # the rule "a message starts with `<Error> `"
-        elif span.startswith(ERROR):
-            out.append(("M", ("error", span), m.start(), m.end()))
-        elif span.startswith('{"message"'):
-            out.append(("M", ("json", span), m.start(), m.end()))
-        elif STARTUP.match(span):
-            out.append(("M", ("startup", span), m.start(), m.end()))
-        elif HEADER.fullmatch(span):
-            out.append(("H", HEADER.fullmatch(span).groups(), m.start(),
-                        m.end()))
-        elif HEADER_NAME.fullmatch(span) and after.startswith(" header"):
-            out.append(("H", (span, None), m.start(), m.end()))
-        elif example_mode and span.startswith("("):
-            out.append(("X", span, m.start(), m.end()))
-        pos = m.end()
-    return out
-
-
-def _check_message(kind, span, n):
-    if kind == "json":
-        try:
-            json.loads(PLACEHOLDER.sub("0", span))
-        except ValueError as e:
-            raise ContractParseError(f"line {n}: a JSON answer that is not "
-                                     f"JSON: {span!r} ({e})") from None
-    if kind == "error" and span.count("`"):
-        raise ContractParseError(f"line {n}: a backquote in a message")
-
-
-def claims_of(block, groups_of):
-    """The claims of one block; groups_of[block] is set to its groups so
-    that its sub-items inherit the last one."""
-    text, n = block.text, block.line
-    inherited = None
-    p = block.parent
-    while p is not None and inherited is None:
-        inherited = groups_of[id(p)][-1] if groups_of[id(p)] else None
-        p = p.parent
-    events = _events(text, n)
-    groups = []
-    claims = []
-    cur = None
-    pending = []  # statuses that are conditions of the next one
-
-    for i, (kind, value, at, _) in enumerate(events):
-        if kind == "S":
-            if cur is not None and not cur.messages and not cur.headers:
-                # Two statuses in a row: the first is what leads to the
-                # second ("The replica answers 404: ... answers 400").
-                groups.pop()
-                pending.append(cur.status)
-            nxt = next((e[2] for e in events[i + 1:] if e[0] == "S"),
-                       len(text))
-            # Its words: from the end of what came before it.
-            since = events[i - 1][3] if i else 0
-            cur = Group(value, text=text[since:nxt], conditions=pending)
-            cur.unchanged = "nothing changed" in cur.text
-            pending = []
-            groups.append(cur)
-        elif kind == "M":
-            mkind, span = value
-            _check_message(mkind, span, n)
-            if mkind == "startup":
-                if cur is not None:
-                    raise ContractParseError(f"line {n}: a start-up message "
-                                             f"after a status")
-                claims.append(Claim(block.section, block.section_body, n,
-                                    "startup", None, span, text,
-                                    block.request, [], [], False))
-                continue
-            g = cur or inherited
-            if g is None:
-                raise ContractParseError(f"line {n}: a message with no "
-                                         f"status before it: {span!r}")
-            if pending:
-                raise ContractParseError(f"line {n}: statuses "
-                                         f"{pending} lead nowhere")
-            c = Claim(block.section, block.section_body, n, mkind, g.status,
-                      span, text, block.request, g.headers, g.conditions,
-                      g.unchanged)
-            if g is cur:
-                g.messages.append(c)
-            claims.append(c)
-        elif kind == "H":
-            if cur is not None:
-                cur.headers.append(tuple(value))
-            # before any status: a header of the request, a condition
-        elif kind == "X":
-            last = claims[-1] if claims and claims[-1].message else None
-            if last is None or not PLACEHOLDER.search(last.message):
-                raise ContractParseError(f"line {n}: an example {value!r} "
-                                         f"of no message with a "
-                                         f"placeholder")
-            last.examples.append(value)
-    if pending:
-        raise ContractParseError(f"line {n}: statuses {pending} lead "
-                                 f"nowhere")
-    for j, g in enumerate(groups):
-        last = j == len(groups) - 1
-        if g.messages or (last and block.has_children):
-            continue
-        claims.append(Claim(block.section, block.section_body, n, "status",
-                            g.status, None, g.text.strip(" ;,"),
-                            block.request, g.headers, g.conditions,
-                            g.unchanged))
-    if not events and inherited is not None and not block.has_children:
-        # "- a malformed body, as for `/add`" under "- 400, ...:"
-        claims.append(Claim(block.section, block.section_body, n, "status",
-                            inherited.status, None, text, block.request,
-                            inherited.headers, [], inherited.unchanged))
-    groups_of[id(block)] = groups
-    return claims
-
-
-def parse_contract(path=DOC):
-    with open(path, encoding="utf-8") as f:
-        source = f.read()
-    blocks = read_blocks(source.splitlines())
-    groups_of = {}
-    claims = []
-    for b in blocks:
-        claims.extend(claims_of(b, groups_of))
-    # Nothing skipped: every `<Error> ...` of the doc is a claim.
-    spans = source.count("`" + ERROR) - source.count("`" + ERROR + "`")
-    errors = [c for c in claims if c.kind == "error"]
-    if spans != len(errors):
-        raise ContractParseError(f"{spans} error messages in the doc, "
-                                 f"{len(errors)} read")
-    seen = {}
-    for c in claims:
-        words = c.message if c.message is not None else c.text
-        slug = re.sub(r"[^A-Za-z0-9]+", "-",
-                      words.replace(ERROR, "")).strip("-")[:48]
-        base = f"L{c.line}-{slug}"
-        seen[base] = seen.get(base, 0) + 1
-        c.id = base if seen[base] == 1 else f"{base}-{seen[base]}"
-    return claims
-
-
-CLAIMS = parse_contract()
-
-
-# ---- what an answer must be -----------------------------------------------
-
-@dataclasses.dataclass
-class Answer:
-    status: int
-    headers: dict      # lower-case names
-    content: bytes
-
-    @classmethod
-    def of(cls, r):
-        return cls(r.status_code, {k.lower(): v for k, v in r.headers.items()},
-                   r.content)
-
-    @classmethod
-    def raw(cls, data):
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for h in lines[1:]:
-            k, _, v = h.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        length = int(headers.get("content-length", len(body)))
-        return cls(int(lines[0].split(" ", 2)[1]), headers, body[:length])
-
-    @property
-    def text(self):
-        return self.content.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.content)
-
-
-def fill(claim, text, subst, values):
-    """[(kind, str)]: the doc's text with its example values replaced by
-    this test's (each must be in the doc), placeholders by their values and
-    "..." as "any text"."""
-    parts = [("lit", text)]
-    for lit, actual in (subst or {}).items():
-        if text.count(lit) != 1:
-            pytest.fail(f"{claim.where()}: the check stands {lit!r} for "
-                        f"{actual!r}, but the doc has it "
-                        f"{text.count(lit)} times")
-        parts = _split(parts, re.escape(lit), lambda m, a=actual: ("val", a))
-    names = PLACEHOLDER.findall(text)
-    for name in names:
-        if name not in (values or {}):
-            pytest.fail(f"{claim.where()}: no value for <{name}>")
-    parts = _split(parts, PLACEHOLDER.pattern,
-                   lambda m: ("val", values[m.group(1)]))
-    parts = _split(parts, re.escape("..."), lambda m: ("any", ""))
-    return parts
-
-
-def _split(parts, pattern, make):
-    out = []
-    for kind, s in parts:
-        if kind != "lit":
-            out.append((kind, s))
-            continue
-        pos = 0
-        for m in re.finditer(pattern, s):
-            out.append(("lit", s[pos:m.start()]))
-            out.append(make(m))
-            pos = m.end()
-        out.append(("lit", s[pos:]))
-    return out
-
-
-def message_pattern(claim, subst=None, values=None, message=None):
-    parts = fill(claim, message or claim.message, subst, values)
-    return re.compile("".join(".+" if k == "any" else re.escape(s)
-                              for k, s in parts), re.S)
-
-
-def verify(claim, ans, subst=None, values=None, message=None):
-    """The answer is what the claim says: its status, headers and message
-    (the doc's words, with `subst` and placeholder `values` filled in).
-    `message` stands for the claim's own for a status-only claim that
-    refers to another line's messages."""
-    where = claim.where()
-    assert ans.status == claim.status, \
-        f"{where}: {claim.status} promised, {ans.status} answered " \
-        f"({ans.text[:300]!r})"
-    for name, value in claim.headers:
-        got = ans.headers.get(name.lower())
-        assert got is not None, f"{where}: no {name} header ({ans.headers})"
-        if value is not None:
-            want = "".join(s for _, s in fill(claim, value, None, values))
-            assert got == want, f"{where}: {name}: {got!r}, not {want!r}"
-    kind = claim.kind if message is None else "error"
-    if kind == "error":
-        # "Answers of the load balancer itself": application/json with a
-        # Content-Length, {"message": ..., "status": "failure"}.
-        assert ans.headers.get("content-type") == "application/json", \
-            f"{where}: {ans.headers.get('content-type')}"
-        assert ans.headers.get("content-length") == str(len(ans.content))
-        body = ans.json()
-        assert set(body) == {"message", "status"}, body
-        assert body["status"] == "failure", body
-        rx = message_pattern(claim, subst, values, message)
-        assert rx.fullmatch(body["message"]), \
-            f"{where}: the doc says {message or claim.message!r}, the " \
-            f"answer is {body['message']!r}"
-    elif kind == "json":
-        parts = fill(claim, claim.message, subst, values)
-        want = json.loads("".join(s for _, s in parts))
-        assert ans.json() == want, f"{where}: {ans.text!r}"
-    elif kind == "status" and ans.status >= 400 and claim.section != \
-            "Replica":
-        body = ans.json()
-        assert body["status"] == "failure", body
-        assert body["message"].startswith(ERROR), body
 
 
 class Ctx:
@@ -549,10 +90,7 @@ class Check:
     run: object
 
     def matches(self, claim):
-        words = claim.message if claim.message is not None else claim.text
-        return claim.section == self.section and bool(
-            self.key.search(f"{claim.request} {words}")) and bool(
-            self.context.search(claim.text))
+        return matches(claim, self.section, self.key, self.context)
 
 
 CHECKS = []
@@ -849,129 +387,218 @@ def _add_413(ctx):
     assert r.status == 400, r.text
 
 
-class FakeEngine:
-    """A Docker Engine API on a unix socket, as much of it as a control
-    plane needs to start and to try an /add: `answers` maps (method, path
-    regex) to (status, JSON body); /events streams nothing until stop()."""
+# Through the real Docker engine (make test always has one: a check that
+# finds none fails, it is not skipped).
+DOCKER_SOCKET = "/var/run/docker.sock"
 
-    def __init__(self, answers):
-        import socketserver
-        from http.server import BaseHTTPRequestHandler
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("docker", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def engine_call(method, path, query=None):
+    """(status, answer: parsed when JSON, else its text) of the engine's
+    API at DOCKER_SOCKET; query values that are not strings are sent as
+    JSON."""
+    if query:
+        path += "?" + urllib.parse.urlencode(
+            {k: v if isinstance(v, str) else json.dumps(v)
+             for k, v in query.items()})
+    c = _UnixHTTPConnection(DOCKER_SOCKET)
+    try:
+        c.request(method, path)
+        r = c.getresponse()
+        data = r.read()
+        if r.getheader("Content-Type", "").startswith("application/json"):
+            return r.status, json.loads(data)
+        return r.status, data.decode("utf-8", "replace")
+    finally:
+        c.close()
+
+
+def real_engine():
+    """Fails the test when no Docker engine answers at DOCKER_SOCKET."""
+    try:
+        status, _ = engine_call("GET", "/_ping")
+    except OSError as e:
+        pytest.fail(f"no Docker engine at {DOCKER_SOCKET} ({e}): start one "
+                    f"with tools/setup.sh --docker")
+    assert status == 200, f"the engine's /_ping answered {status}"
+
+
+def engine_leftovers(instance, name=None):
+    """The containers the engine has (running or not) with the instance's
+    label, or with the replica's name."""
+    out = []
+    filters = [{"label": [f"lb.instance={instance}"]}]
+    if name:
+        filters.append({"name": [f"^/{name}$"]})
+    for f in filters:
+        status, body = engine_call("GET", "/containers/json",
+                                   {"all": "1", "filters": f})
+        assert status == 200, body
+        out += [c["Names"] for c in body]
+    return out
+
+
+class EngineRelay:
+    """A unix socket in front of the real engine's: each connection to it
+    is passed, byte for byte both ways, to DOCKER_SOCKET, so that every
+    answer read through it is dockerd's.  close() takes it away (its path
+    and every connection through it): an engine gone, while the machine's
+    dockerd runs on."""
+
+    def __init__(self):
         # A short path: a socket's is at most 108 bytes.
         self.dir = tempfile.mkdtemp(prefix="lbeng", dir="/tmp")
         self.path = os.path.join(self.dir, "docker.sock")
-        self.seen = []
-        self.closing = threading.Event()
-        eng = self
+        self.lock = threading.Lock()
+        self.conns = []
+        self.accepted = 0
+        self.closed = False
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(16)
+        self.listener.settimeout(0.1)  # to see close() in time
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _accept(self):
+        while not self.closed:
+            try:
+                down, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            down.settimeout(None)
+            up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                up.connect(DOCKER_SOCKET)
+            except OSError:
+                down.close()
+                up.close()
+                continue
+            with self.lock:
+                if self.closed:
+                    down.close()
+                    up.close()
+                    return
+                self.conns += [down, up]
+                self.accepted += 1
+            for src, dst in ((down, up), (up, down)):
+                threading.Thread(target=self._pump, args=(src, dst),
+                                 daemon=True).start()
 
-            def log_message(self, *args):
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self):
+        """The engine is gone at self.path (idempotent)."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            conns, self.conns = self.conns, []
+        os.unlink(self.path)  # from now on, nothing to connect to
+        self.thread.join()
+        self.listener.close()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
                 pass
-
-            def address_string(self):
-                return "unix"
-
-            def answer(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                if n:
-                    self.rfile.read(n)
-                path = re.sub(r"^/v1\.\d+", "", self.path)
-                eng.seen.append((self.command, path))
-                try:
-                    if path.startswith("/events"):
-                        self.send_response(200)
-                        self.send_header("Content-Type", "application/json")
-                        self.send_header("Transfer-Encoding", "chunked")
-                        self.end_headers()
-                        self.wfile.flush()
-                        eng.closing.wait()
-                        self.close_connection = True
-                        return
-                    for (m, rx), (st, body) in answers.items():
-                        if m == self.command and re.match(rx, path):
-                            break
-                    else:
-                        st, body = 404, {"message": f"fake: no {path}"}
-                    data = b"" if body is None else json.dumps(body).encode()
-                    self.send_response(st)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_GET = do_POST = do_DELETE = do_HEAD = answer
-
-        class Server(socketserver.ThreadingMixIn,
-                     socketserver.UnixStreamServer):
-            daemon_threads = True
-
-        self.server = Server(self.path, Handler)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
-
-    def stop(self):
-        """Stops answering; the socket is gone (idempotent)."""
-        if self.closing.is_set():
-            return
-        self.closing.set()
-        self.server.shutdown()
-        self.server.server_close()
-        os.unlink(self.path)
+            c.close()
         os.rmdir(self.dir)
 
 
-ENGINE_BASE = {("GET", r"/_ping"): (200, None),
-               ("GET", r"/containers/json"): (200, []),
-               ("GET", r"/services"): (200, []),
-               ("GET", r"/networks/"): (200, {}),
-               ("DELETE", r"/"): (204, None)}
-
-
-def engine_stack(ctx, driver, answers, **cp):
-    """A control plane (no replica) on a fake engine."""
-    eng = FakeEngine({**ENGINE_BASE, **answers})
-    sock = eng.path
-    env = {"LB_DRIVER": driver, "LB_DOCKER_SOCKET": sock}
+def engine_stack(ctx, sock, **cp):
+    """A control plane with the docker driver (no replica) on the engine
+    at sock, its instance and network its own."""
+    real_engine()
+    net = "lbtest-contract-" + os.urandom(4).hex()
+    env = {"LB_DRIVER": "docker", "LB_DOCKER_SOCKET": sock,
+           "LB_NETWORK": net}
     env.update(cp)
+    return ctx.stack_factory(replicas=0, cp_env=env).start(), net
+
+
+def engine_cleanup(s, net):
+    """Stops the stack; no container of its is left, and the network the
+    check gave it is removed."""
     try:
-        s = ctx.stack_factory(replicas=0, cp_env=env).start()
-    except BaseException:
-        eng.stop()
-        raise
-    return s, eng, sock
+        s.stop()
+        left = engine_leftovers(s.instance)
+        assert left == [], f"containers left after the stop: {left}"
+    finally:
+        status, body = engine_call("DELETE", f"/networks/{net}")
+        assert status in (204, 404), body
 
 
 @check("POST /add", r"Could not add replicas: image .* not found")
 def _add_no_image(ctx):
-    image = re.search(r"image (\S+) not found", ctx.claim.message).group(1)
-    s, eng, _ = engine_stack(ctx, "docker", {
-        ("POST", r"/containers/create"):
-        (404, {"message": f"No such image: {image}"})}, LB_IMAGE=image)
+    doc_image = re.search(r"image (\S+) not found",
+                          ctx.claim.message).group(1)
+    image = f"lb-no-such-image-{os.urandom(4).hex()}:none"
+    name = "ghost" + os.urandom(3).hex()
+    real_engine()
+    status, _ = engine_call("GET", f"/images/{image}/json")
+    assert status == 404, f"{image} exists"
+    s, net = engine_stack(ctx, DOCKER_SOCKET, LB_IMAGE=image)
     try:
         with ctx.unchanged(s):
-            ctx.expect(post(s, "/add", '{"n": 1, "hostnames": ["S5"]}'))
-        # Nothing half-made: no container was started.
-        assert not [x for x in eng.seen if x[1].endswith("/start")]
+            ctx.expect(post(s, "/add", json.dumps({"n": 1,
+                                                   "hostnames": [name]})),
+                       subst={f"image {doc_image} ": f"image {image} "})
+        # Nothing half-made: the engine has no container of it.
+        assert engine_leftovers(s.instance, name) == []
     finally:
-        s.stop()
-        eng.stop()
+        engine_cleanup(s, net)
 
 
 @check("POST /add", r"Could not add replicas: Docker engine at")
 def _add_no_engine(ctx):
-    s, eng, sock = engine_stack(ctx, "docker", {})
+    doc_sock = re.search(r"Docker engine at (\S+):",
+                         ctx.claim.message).group(1)
+    relay = EngineRelay()
     try:
-        eng.stop()  # the engine goes away after the start
-        with ctx.unchanged(s):
-            ctx.expect(post(s, "/add", '{"n": 1, "hostnames": ["S5"]}'),
-                       subst={"/var/run/docker.sock": sock})
+        # An image that does not matter: the /add fails before any
+        # container is made.
+        s, net = engine_stack(
+            ctx, relay.path,
+            LB_IMAGE=f"lb-no-such-image-{os.urandom(4).hex()}:none")
+        try:
+            # The control plane started on the engine, through the relay.
+            assert relay.accepted >= 1
+            relay.close()  # the engine goes away after the start
+            with ctx.unchanged(s):
+                ctx.expect(post(s, "/add",
+                                '{"n": 1, "hostnames": ["S5"]}'),
+                           subst={doc_sock: relay.path})
+            assert engine_leftovers(s.instance, "S5") == []
+        finally:
+            engine_cleanup(s, net)
     finally:
-        s.stop()
-        eng.stop()
+        relay.close()
 
 
 @check("POST /add", r"Could not add replicas: \d+ of \d+ new replicas did "
@@ -1058,24 +685,58 @@ def _static_timeout(ctx):
         p.stop()
 
 
-@check("POST /add", r"the task of service")
-def _swarm_rejected(ctx):
-    name = re.search(r"service (\S+) is", ctx.claim.message).group(1)
-    s, eng, _ = engine_stack(ctx, "swarm", {
-        ("POST", r"/services/create"): (201, {"ID": "svc1"}),
-        ("GET", r"/tasks"): (200, [{
-            "ID": "t1", "ServiceID": "svc1", "Version": {"Index": 1},
-            "Status": {"State": "rejected",
-                       "Err": "no suitable node (1 node not available)"}}])})
-    try:
-        with ctx.unchanged(s):
-            ctx.expect(post(s, "/add", json.dumps({"n": 1,
-                                                   "hostnames": [name]})))
-        if "service is deleted" in ctx.claim.text:
-            assert ("DELETE", "/services/svc1") in eng.seen, eng.seen
-    finally:
-        s.stop()
-        eng.stop()
+# Lines whose situation another suite makes: (section, key) -> the test
+# there, which takes the line with lbcontract.doc_claim(section, key) and
+# checks its answer with lbcontract.verify.  Here, the line's check is that
+# the test does so.
+ELSEWHERE = {
+    # It needs swarm mode: the e2e suite's swarm.
+    ("POST /add", r"the task of service"):
+    "tests/e2e/test_swarm.py::"
+    "test_a_task_that_cannot_run_is_a_clear_error_and_leaves_nothing",
+}
+
+
+def _called(node):
+    """The name a call calls (f(...) or m.f(...)), or None."""
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else \
+        f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _checked_elsewhere(section, key, where):
+    def run(ctx):
+        path, name = where.split("::")
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        fns = [n for n in tree.body
+               if isinstance(n, ast.FunctionDef) and n.name == name]
+        assert len(fns) == 1 and name.startswith("test_"), \
+            f"{ctx.claim.where()}: checked by {where}, a test {path} " \
+            f"does not have"
+        nodes = list(ast.walk(fns[0]))
+        # line = doc_claim(section, key), then verify(line, ...)
+        takes = {t.id for n in nodes if isinstance(n, ast.Assign) and
+                 isinstance(n.value, ast.Call) and
+                 _called(n.value) == "doc_claim" and not n.value.keywords and
+                 [getattr(a, "value", None) for a in n.value.args] ==
+                 [section, key]
+                 for t in n.targets if isinstance(t, ast.Name)}
+        assert takes, f"{ctx.claim.where()}: {where} does not take this " \
+                      f"line with doc_claim({section!r}, {key!r})"
+        assert any(isinstance(n, ast.Call) and _called(n) == "verify" and
+                   n.args and isinstance(n.args[0], ast.Name) and
+                   n.args[0].id in takes for n in nodes), \
+            f"{ctx.claim.where()}: {where} does not verify its answer " \
+            f"against this line"
+        # What the test takes is this very line.
+        assert doc_claim(section, key) is ctx.claim
+    run.__name__ = f"checked elsewhere: {where}"
+    return run
+
+
+for (_section, _key), _where in ELSEWHERE.items():
+    check(_section, _key)(_checked_elsewhere(_section, _key, _where))
 
 
 # -- DELETE /rm ---------------------------------------------------------------
