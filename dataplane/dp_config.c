@@ -39,6 +39,22 @@ static int dp_config_check_tls(struct dp_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* What no single setting can say: HTTPS's files and ports together, and
+ * the address lists. */
+static int dp_config_check(struct dp_config *c, char *err, size_t errlen)
+{
+	int rv;
+
+	if ((rv = dp_config_check_tls(c, err, errlen)) != 0)
+		return rv;
+	if ((rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,
+	                         "LB_TRUSTED_PROXIES", &lb_cidr_env_default,
+	                         err, errlen)) != 0)
+		return rv;
+	return lb_guard_allow_load(&c->admin_from, c->admin_allow,
+	                           c->admin_token, err, errlen);
+}
+
 int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
                    size_t errlen)
 {
@@ -222,12 +238,5 @@ int dp_config_load(struct dp_config *c, int argc, char **argv, char *err,
 	lb_log_level_parse(level, &c->log_level);
 	lb_log_init("dp", c->log_level);
 	lb_config_warn_former(opts, nopts, former, argc, argv);
-	if ((rv = dp_config_check_tls(c, err, errlen)) != 0)
-		return rv;
-	if ((rv = lb_cidrs_parse(&c->trusted, c->trusted_proxies,
-	                         "LB_TRUSTED_PROXIES", &lb_cidr_env_default,
-	                         err, errlen)) != 0)
-		return rv;
-	return lb_guard_allow_load(&c->admin_from, c->admin_allow,
-	                           c->admin_token, err, errlen);
+	return dp_config_check(c, err, errlen);
 }

@@ -298,12 +298,18 @@ def log_of(stack):
         return f.read()
 
 
+def serving_live_pair(stack_factory, tmp_path, spare):
+    """A stack serving the pair in live/, and a second pair in spare/ to
+    write over it: (stack, live, the live certificate's DER, spare)."""
+    live = make_pair(str(tmp_path / "live"), "server")
+    other = make_pair(str(tmp_path / spare), "server")
+    s = stack_factory(dp_env=tls_env(live)).start()
+    return s, live, der(live[0]), other
+
+
 def test_a_certificate_written_over_the_files_is_taken_without_a_failed_handshake(
         stack_factory, tmp_path):
-    live = make_pair(str(tmp_path / "live"), "server")
-    old = der(live[0])
-    new = make_pair(str(tmp_path / "next"), "server")
-    s = stack_factory(dp_env=tls_env(live)).start()
+    s, live, old, new = serving_live_pair(stack_factory, tmp_path, "next")
     # A keep-alive connection made with the old certificate.
     kept = http.client.HTTPSConnection("127.0.0.1", s.tls_port, timeout=10,
                                        context=client_context(live[0]))
@@ -335,10 +341,7 @@ def test_a_certificate_written_over_the_files_is_taken_without_a_failed_handshak
 
 def test_a_bad_certificate_is_not_taken_and_sighup_rereads_at_once(
         stack_factory, tmp_path):
-    live = make_pair(str(tmp_path / "live"), "server")
-    old = der(live[0])
-    other = make_pair(str(tmp_path / "other"), "server")
-    s = stack_factory(dp_env=tls_env(live)).start()
+    s, live, old, other = serving_live_pair(stack_factory, tmp_path, "other")
     dp = s.dps[0][0]
     # A key that is not the certificate's: refused, the old pair stays.
     overwrite(live[1], other[1])

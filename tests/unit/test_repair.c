@@ -138,6 +138,21 @@ static void test_dead_replica_is_replaced_with_a_new_name_and_id(void)
 	teardown();
 }
 
+/* Kills s2 with its replacement's first start doing `first` and the
+ * second held; returns once the second has begun, with the count of starts
+ * before the kill. */
+static size_t kill_s2_with_first_start(enum cp_fake_act first)
+{
+	size_t base = cp_fake_driver_calls(fd, START, NULL, false);
+
+	cp_fake_driver_rule(fd, START, NULL, 1, first);
+	cp_fake_driver_rule(fd, START, NULL, 2, CP_FAKE_HOLD);
+	cp_fake_driver_kill(fd, "s2");
+	LBT_CHECK(
+	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + 2, WAIT));
+	return base;
+}
+
 static void test_failed_replacement_start_is_retried_cleanly(void)
 {
 	struct cp_fake_call first, second;
@@ -145,13 +160,8 @@ static void test_failed_replacement_start_is_retried_cleanly(void)
 	size_t base;
 
 	setup();
-	base = cp_fake_driver_calls(fd, START, NULL, false);
-	cp_fake_driver_rule(fd, START, NULL, 1, CP_FAKE_FAIL);
-	cp_fake_driver_rule(fd, START, NULL, 2, CP_FAKE_HOLD);
-	cp_fake_driver_kill(fd, "s2");
+	base = kill_s2_with_first_start(CP_FAKE_FAIL);
 	/* The retry has begun (and is held): look at what the failure left. */
-	LBT_CHECK(
-	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + 2, WAIT));
 	first = cp_fake_driver_call(fd, (size_t)cp_fake_driver_call_index(
 	                                    fd, START, NULL, false, base + 1));
 	second = cp_fake_driver_call(fd, (size_t)cp_fake_driver_call_index(
@@ -181,16 +191,10 @@ static void test_failed_replacement_start_is_retried_cleanly(void)
 static void test_replacement_that_never_answers_is_stopped_and_retried(void)
 {
 	struct cp_replica r;
-	size_t base;
 
 	setup();
 	cp.cfg.start_timeout_ms = 100;
-	base = cp_fake_driver_calls(fd, START, NULL, false);
-	cp_fake_driver_rule(fd, START, NULL, 1, CP_FAKE_MUTE);
-	cp_fake_driver_rule(fd, START, NULL, 2, CP_FAKE_HOLD);
-	cp_fake_driver_kill(fd, "s2");
-	LBT_CHECK(
-	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + 2, WAIT));
+	kill_s2_with_first_start(CP_FAKE_MUTE);
 	r = at(2);
 	/* The silent copy was stopped before the retry began. */
 	LBT_EQ(cp_fake_driver_calls(fd, STOP, r.name, true), 1);
