@@ -117,6 +117,62 @@ static const char *opt_getenv(const struct lb_opt *o,
 	return v;
 }
 
+/* How an option was set on the command line. */
+enum opt_given { GIVEN_NOT, GIVEN_FORMER, GIVEN_FLAG };
+
+/* "--name" of a flag as it was typed, without its "=value". */
+static void opt_typed(const char *arg, char *out, size_t len)
+{
+	const char *eq = strchr(arg, '=');
+	int n = eq ? (int)(eq - arg) : (int)strlen(arg);
+
+	snprintf(out, len, "%.*s", n, arg);
+}
+
+/* Reads argv into the options (their own flags winning over former
+ * ones, whatever the order); given[] says which were set.  A value that
+ * is no flag's is refused. */
+static int opt_parse_argv(const struct lb_opt *opts, size_t nopts,
+                          const struct lb_opt_former *former, int argc,
+                          char **argv, enum opt_given *given, bool *help,
+                          char *err, size_t errlen)
+{
+	char typed[96];
+	int rv;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val, *was;
+		const struct lb_opt *o;
+		size_t k;
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			*help = true;
+			return 0;
+		}
+		if (strncmp(arg, "--", 2) != 0 ||
+		    !(o = opt_find(opts, nopts, former, arg, &val, &was))) {
+			snprintf(err, errlen,
+			         "unknown argument '%s' (see --help)", arg);
+			return LB_ERR_INVAL;
+		}
+		opt_typed(arg, typed, sizeof(typed));
+		if (!val) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "%s needs a value",
+				         typed);
+				return LB_ERR_INVAL;
+			}
+			val = argv[++i];
+		}
+		k = (size_t)(o - opts);
+		if (was && given[k] == GIVEN_FLAG)
+			continue; /* the setting's own flag wins */
+		if ((rv = opt_set(o, val, typed, err, errlen)) != 0)
+			return rv;
+		given[k] = was ? GIVEN_FORMER : GIVEN_FLAG;
+	}
+	return 0;
+}
+
 int lb_config_parse(const struct lb_opt *opts, size_t nopts,
                     const struct lb_opt_former *former, int argc, char **argv,
                     bool *help, char *err, size_t errlen)
@@ -125,49 +181,19 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts,
 	int rv;
 	/* Which options a flag set, so that the environment does not
 	 * override them. */
-	bool *given = calloc(nopts ? nopts : 1, sizeof(bool));
+	enum opt_given *given = calloc(nopts ? nopts : 1, sizeof(*given));
 
 	if (!given) {
 		snprintf(err, errlen, "out of memory");
 		return LB_ERR_NOMEM;
 	}
 	*help = false;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *val;
-		const struct lb_opt *o;
-		const char *was;
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			*help = true;
-			free(given);
-			return 0;
-		}
-		if (strncmp(arg, "--", 2) != 0 ||
-		    !(o = opt_find(opts, nopts, former, arg, &val, &was))) {
-			snprintf(err, errlen,
-			         "unknown argument '%s' (see --help)", arg);
-			free(given);
-			return LB_ERR_INVAL;
-		}
-		if (!val) {
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "--%s needs a value",
-				         o->flag);
-				free(given);
-				return LB_ERR_INVAL;
-			}
-			val = argv[++i];
-		}
-		snprintf(from, sizeof(from), "--%s", o->flag);
-		if ((rv = opt_set(o, val, from, err, errlen)) != 0) {
-			free(given);
-			return rv;
-		}
-		given[o - opts] = true;
-	}
-	for (size_t i = 0; i < nopts; i++) {
+	rv = opt_parse_argv(opts, nopts, former, argc, argv, given, help, err,
+	                    errlen);
+	for (size_t i = 0; rv == 0 && !*help && i < nopts; i++) {
 		const struct lb_opt *o = &opts[i];
 		const char *val, *name;
-		if (given[i])
+		if (given[i] != GIVEN_NOT)
 			continue;
 		val = opt_getenv(o, former, &name);
 		if (val) {
@@ -178,16 +204,13 @@ int lb_config_parse(const struct lb_opt *opts, size_t nopts,
 		} else {
 			snprintf(err, errlen, "%s (or --%s) is required",
 			         o->env ? o->env : o->flag, o->flag);
-			free(given);
-			return LB_ERR_INVAL;
+			rv = LB_ERR_INVAL;
+			break;
 		}
-		if ((rv = opt_set(o, val, from, err, errlen)) != 0) {
-			free(given);
-			return rv;
-		}
+		rv = opt_set(o, val, from, err, errlen);
 	}
 	free(given);
-	return 0;
+	return rv;
 }
 
 bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
@@ -210,35 +233,75 @@ bool lb_config_cli(const struct lb_opt *opts, size_t nopts, int argc,
 	return false;
 }
 
+/* The former name of o set in the environment beside its own, if any. */
+static const char *opt_former_env(const struct lb_opt *o,
+                                  const struct lb_opt_former *former)
+{
+	for (; o->env && former && former->was; former++)
+		if (strcmp(former->env, o->env) == 0 && getenv(former->was))
+			return former->was;
+	return NULL;
+}
+
 void lb_config_warn_former(const struct lb_opt *opts, size_t nopts,
                            const struct lb_opt_former *former, int argc,
                            char **argv)
 {
-	for (size_t i = 0; i < nopts; i++) {
-		const char *name;
-		if (opt_getenv(&opts[i], former, &name) && name != opts[i].env)
-			lb_log(
-			    LB_WARN, "setting_renamed",
-			    "old=%s new=%s msg=\"%s is read for now; set %s\"",
-			    name, opts[i].env, name, opts[i].env);
+	/* Per option: set by a flag (flagged), by its own flag (own_flag). */
+	bool *flagged = calloc(2 * (nopts ? nopts : 1), sizeof(bool));
+	bool *own_flag = flagged + (nopts ? nopts : 1);
+	char flag[64];
+
+	if (!flagged)
+		return; /* a warning lost, nothing else */
+	for (int i = 1; i < argc; i++) {
+		const char *val, *was;
+		const struct lb_opt *o;
+		if (strncmp(argv[i], "--", 2) != 0 ||
+		    !(o = opt_find(opts, nopts, former, argv[i], &val, &was)))
+			continue;
+		flagged[o - opts] = true;
+		own_flag[o - opts] |= !was;
+		if (!val)
+			i++; /* its value */
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *val, *was;
 		const struct lb_opt *o;
-		char flag[64];
 		if (strncmp(argv[i], "--", 2) != 0 ||
 		    !(o = opt_find(opts, nopts, former, argv[i], &val, &was)))
 			continue;
-		if (was) {
-			opt_former_flag(was, flag, sizeof(flag));
+		if (!val)
+			i++;
+		if (!was)
+			continue;
+		opt_former_flag(was, flag, sizeof(flag));
+		if (own_flag[o - opts])
+			lb_log(LB_WARN, "setting_renamed",
+			       "old=--%s new=--%s msg=\"--%s is ignored: --%s "
+			       "is given\"",
+			       flag, o->flag, flag, o->flag);
+		else
 			lb_log(LB_WARN, "setting_renamed",
 			       "old=--%s new=--%s msg=\"--%s is read for now; "
 			       "set --%s\"",
 			       flag, o->flag, flag, o->flag);
-		}
-		if (!val)
-			i++; /* its value */
 	}
+	for (size_t i = 0; i < nopts; i++) {
+		const char *old = opt_former_env(&opts[i], former);
+		if (!old || flagged[i])
+			continue;
+		if (getenv(opts[i].env))
+			lb_log(LB_WARN, "setting_renamed",
+			       "old=%s new=%s msg=\"%s is ignored: %s is set\"",
+			       old, opts[i].env, old, opts[i].env);
+		else
+			lb_log(LB_WARN, "setting_renamed",
+			       "old=%s new=%s msg=\"%s is read for now; set "
+			       "%s\"",
+			       old, opts[i].env, old, opts[i].env);
+	}
+	free(flagged);
 }
 
 void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,

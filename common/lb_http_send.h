@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 /* Sends a whole answer.  extra is NULL or "Name: value\r\n" lines.
- * Returns 0 or LB_ERR_IO. */
+ * Returns 0, or LB_ERR_IO, LB_ERR_NOMEM, LB_ERR_TOOBIG. */
 int lb_http_send(struct mg_connection *c, int status, const char *ctype,
                  const void *body, size_t len, const char *extra);
 

@@ -17,7 +17,8 @@
 #include <stddef.h>
 
 /* Where the control plane listens unless told otherwise (LB_CTL_URL,
- * LB_PUB_URL): admin requests (REQ/REP) and ring snapshots (PUB/SUB). */
+ * LB_PUB_URL): requests to the control server (REQ/REP) and ring snapshots
+ * (PUB/SUB). */
 #define LB_DEFAULT_CTL_URL "tcp://127.0.0.1:5101"
 #define LB_DEFAULT_PUB_URL "tcp://127.0.0.1:5102"
 

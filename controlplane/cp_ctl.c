@@ -81,7 +81,7 @@ static int ctl_handle(struct cp *cp, const void *in, size_t inlen, void **out,
 		reply.error = "<Error> malformed admin request";
 		return ctl_pack(&reply, out, outlen);
 	}
-	/* A token set here is required of every request: the admin socket
+	/* A token set here is required of every request: the control server
 	 * changes replicas whoever reaches it. */
 	if (cp->cfg.admin_token[0] &&
 	    !lb_guard_token_equal(cp->cfg.admin_token, req->token)) {

@@ -10,6 +10,7 @@
 #include "lb_ring.h"
 #include "lb_time.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -214,6 +215,7 @@ static void pd_env_build(struct pd_env *env, const struct pd *d,
 	env->envp[ne++] = env->name;
 	env->envp[ne++] = "LOG_LEVEL=warn";
 	env->envp[ne++] = (char *)d->env_threads;
+	assert(ne == PD_ENV_FIXED); /* envp has room for these and the rest */
 	for (size_t i = 0; i < PD_ENV_PASS; i++) {
 		const char *v = getenv(pd_env_pass[i]);
 		if (v && (size_t)snprintf(env->pass[i], sizeof(env->pass[i]),

@@ -1,5 +1,5 @@
-/* lb-controlplane: owns the replica set.  Serves admin requests over NNG
- * REP, publishes ring snapshots over NNG PUB, probes heartbeats, replaces
+/* lb-controlplane: owns the replica set.  Serves the data planes' requests over
+ * NNG REP, publishes ring snapshots over NNG PUB, probes heartbeats, replaces
  * dead replicas, and runs replicas through a driver (process, docker,
  * swarm or static). */
 #include "cp.h"
@@ -38,7 +38,7 @@ static int cmp_found(const void *a, const void *b)
 	return (x->server_id > y->server_id) - (x->server_id < y->server_id);
 }
 
-/* Starts server1..N before the admin socket opens, so that the first /rep
+/* Starts server1..N before the control server opens, so that the first /rep
  * a client sees lists replicas that already serve.  When they cannot start
  * (no image, engine down), they are left to the repair thread, which
  * retries with backoff. */
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	}
 	lb_key_format(&cp.cfg.routing.key, key, sizeof(key));
 	lb_log(LB_INFO, "started",
-	       "admin=%s pub=%s driver=%s preset=%s slots=%u vnodes=%u "
+	       "ctl=%s pub=%s driver=%s preset=%s slots=%u vnodes=%u "
 	       "hash=%s placement=%s key=%s balance_factor=%g replicas=%zu",
 	       cp.cfg.ctl_url, cp.cfg.pub_url, cp.cfg.driver,
 	       cp.cfg.preset.name, cp.cfg.preset.slots, cp.cfg.preset.vnodes,

@@ -144,7 +144,7 @@ void cp_ops_reply_fini(Lb__AdminReply *reply)
 	}
 }
 
-void cp_ops_stop_replica(struct cp *cp, const char *name)
+bool cp_ops_stop_replica(struct cp *cp, const char *name)
 {
 	char err[256];
 	if (cp->driver->ops->stop(cp->driver, name, err, sizeof(err)) != 0) {
@@ -155,9 +155,21 @@ void cp_ops_stop_replica(struct cp *cp, const char *name)
 		       "name=%s reason=\"%s\" action=\"retry later\"", name,
 		       err);
 		cp_state_bury(&cp->state, name);
-	} else {
-		lb_log(LB_INFO, "replica_stopped", "name=%s", name);
+		return false;
 	}
+	lb_log(LB_INFO, "replica_stopped", "name=%s", name);
+	return true;
+}
+
+void cp_ops_bury(struct cp *cp)
+{
+	struct cp_name *g;
+	size_t n = cp_state_copy_graves(&cp->state, &g);
+
+	for (size_t i = 0; i < n; i++)
+		if (cp_ops_stop_replica(cp, g[i].name))
+			cp_state_unbury(&cp->state, g[i].name);
+	free(g);
 }
 
 int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,

@@ -22,8 +22,13 @@ void cp_ops_reply_fini(Lb__AdminReply *reply);
 int cp_ops_start_replicas(struct cp *cp, struct cp_replica *r, size_t n,
                           char *err, size_t errlen);
 
-/* Stops and deletes replica `name` through the driver; when that fails,
- * the repair thread retries it later, so nothing is left behind. */
-void cp_ops_stop_replica(struct cp *cp, const char *name);
+/* Stops and deletes replica `name` through the driver; true when it did.
+ * When that fails, the repair thread retries it later (cp_ops_bury()), so
+ * nothing is left behind. */
+bool cp_ops_stop_replica(struct cp *cp, const char *name);
+
+/* Deletes what died and what a failed stop left (a dead container still
+ * holds its name); each name stays taken until its stop succeeded. */
+void cp_ops_bury(struct cp *cp);
 
 #endif

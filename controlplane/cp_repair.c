@@ -9,16 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Deletes what died (a dead container still holds its name). */
-static void repair_bury(struct cp *cp)
-{
-	struct cp_name *g;
-	size_t n = cp_state_take_graves(&cp->state, &g);
-	for (size_t i = 0; i < n; i++)
-		cp_ops_stop_replica(cp, g[i].name);
-	free(g);
-}
-
 /* Starts one wanted replica; returns false when a start failed.  No lock
  * is held while it starts: an /rm that removes it meanwhile makes the
  * promotion fail, and it is stopped again. */
@@ -77,7 +67,7 @@ static void *repair_thread(void *arg)
 	while (!atomic_load(&cp->stopping)) {
 		/* Deletions that failed are retried at most twice a second. */
 		if (lb_now_ms() >= next_bury) {
-			repair_bury(cp);
+			cp_ops_bury(cp);
 			next_bury = lb_now_ms() + 500;
 		}
 		if (repair_pending(cp)) {

@@ -479,16 +479,29 @@ bool cp_state_grave_pending(struct cp_state *s, const char *name)
 	return pending;
 }
 
-size_t cp_state_take_graves(struct cp_state *s, struct cp_name **out)
+size_t cp_state_copy_graves(struct cp_state *s, struct cp_name **out)
 {
 	size_t n;
 	pthread_mutex_lock(&s->mu);
-	*out = s->graves;
 	n = s->ngraves;
-	s->graves = NULL;
-	s->ngraves = s->gravecap = 0;
+	*out = n ? malloc(n * sizeof(**out)) : NULL;
+	if (*out)
+		memcpy(*out, s->graves, n * sizeof(**out));
+	else
+		n = 0;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+void cp_state_unbury(struct cp_state *s, const char *name)
+{
+	ssize_t i;
+	pthread_mutex_lock(&s->mu);
+	i = lb_name_find(s->graves, s->ngraves, sizeof(*s->graves),
+	                 offsetof(struct cp_name, name), name);
+	if (i >= 0)
+		s->graves[i] = s->graves[--s->ngraves];
+	pthread_mutex_unlock(&s->mu);
 }
 
 int cp_state_pack_snapshot(struct cp_state *s, void **buf, size_t *len,

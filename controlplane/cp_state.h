@@ -180,8 +180,13 @@ void cp_state_bury(struct cp_state *s, const char *name);
  * before that (the old container still holds the name). */
 bool cp_state_grave_pending(struct cp_state *s, const char *name);
 
-/* Takes the names waiting to be deleted.  *out owned (free()). */
-size_t cp_state_take_graves(struct cp_state *s, struct cp_name **out);
+/* Copies the names waiting to be deleted.  They stay until
+ * cp_state_unbury(): a name is taken until its old copy is gone.  *out
+ * owned (free()); 0 with *out NULL when none, or out of memory. */
+size_t cp_state_copy_graves(struct cp_state *s, struct cp_name **out);
+
+/* `name` was deleted: it may be used again. */
+void cp_state_unbury(struct cp_state *s, const char *name);
 
 /* Packs the current snapshot.  *buf owned (free()).  *version receives its
  * version. */

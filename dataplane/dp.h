@@ -34,7 +34,7 @@ struct dp {
 	struct dp_tls *tls; /* NULL: no HTTPS */
 	struct lb_http_server_cfg http_cfg; /* lives as long as the server */
 	struct mg_context *http;
-	struct lb_http_server_cfg site_cfg; /* the admin listener's */
+	struct lb_http_server_cfg site_cfg; /* the pages listener's */
 	struct mg_context *site;
 };
 

@@ -1,4 +1,4 @@
-/* dp_cpclient.h - admin requests to the control plane over NNG REQ.
+/* dp_cpclient.h - requests to the control server over NNG REQ.
  *
  * Many HTTP threads call it at once: each call opens its own REQ context.
  * Connected pipes are counted, so that with no control plane a call fails at

@@ -46,8 +46,8 @@ static int front_request(struct mg_connection *c, struct dp *dp)
 	if (dp_conns_short(&dp->conns))
 		lb_http_close_after(c);
 	/* civetweb hands WebSocket upgrades only to WebSocket handlers, and
-	 * its client side cannot carry the client's headers (see the README):
-	 * refused here, before civetweb's own routing. */
+	 * its client side cannot carry the client's headers (docs/design.md,
+	 * "WebSocket"): refused here, before civetweb's own routing. */
 	if (up && strcasecmp(up, "websocket") == 0) {
 		lb_http_close_after(c);
 		lb_http_send_error(c, 501, NULL,

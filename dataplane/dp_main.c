@@ -51,11 +51,11 @@ static void dp_raise_fd_limit(long long threads)
 		       (unsigned long long)want, threads);
 }
 
-/* Ready means ready: a connected admin pipe and the current ring, fetched
- * over it, so that the first client to find the port open can route and
- * call /rep alike.  The control plane opens its admin socket only once its
- * first replicas serve, so the ring fetched then is a working one.  Past
- * LB_READY_TIMEOUT_MS the port opens anyway: routing with whatever ring
+/* Ready means ready: a connected pipe to the control server and the current
+ * ring, fetched over it, so that the first client to find the port open can
+ * route and call /rep alike.  The control plane opens its control server only
+ * once its first replicas serve, so the ring fetched then is a working one.
+ * Past LB_READY_TIMEOUT_MS the port opens anyway: routing with whatever ring
  * came on the PUB socket, 503 for what needs the control plane. */
 static void dp_wait_ready(struct dp *dp)
 {

@@ -36,6 +36,10 @@
 #define PROXY_PIECE_MAX (16 * 1024)
 /* The rate is judged from this long after the head on. */
 #define PROXY_RATE_GRACE_US 2000000
+/* What is read and dropped of a body refused for its size (see
+ * proxy_body_linger()), at most. */
+#define PROXY_LINGER_BYTES (1024 * 1024)
+#define PROXY_LINGER_MS    1000
 
 /* One proxied request. */
 struct proxy {
@@ -240,25 +244,48 @@ static int proxy_body_start(struct proxy *px)
 	return 0;
 }
 
+/* After a 413: reads and drops what the client still sends of its body,
+ * within bounds, before the connection closes.  Closing a socket with
+ * unread bytes makes the kernel reset the connection, and a client still
+ * sending would see a broken pipe, never its 413 (nginx's lingering close).
+ * Not when the client waits for "100 Continue": it sends nothing. */
+static void proxy_body_linger(struct proxy *px)
+{
+	const char *expect = mg_get_header(px->c, "Expect");
+	int64_t until = lb_now_ms() + PROXY_LINGER_MS;
+	unsigned long long dropped = 0;
+	char sink[4096];
+	int n;
+
+	if (expect && strcasecmp(expect, "100-continue") == 0 &&
+	    px->body_read == 0)
+		return;
+	while (dropped < PROXY_LINGER_BYTES && lb_now_ms() < until &&
+	       (n = mg_read(px->c, sink, sizeof(sink))) > 0)
+		dropped += (unsigned long long)n;
+}
+
 /* Answers a request whose body could not be started. */
 static int proxy_body_refused(struct proxy *px, int status)
 {
 	lb_http_close_after(px->c);
-	if (status == 413)
+	if (status == 413) {
 		lb_http_send_error(px->c, 413, NULL,
 		                   "Request body is over LB_MAX_BODY (%lld "
 		                   "bytes)",
 		                   px->cfg->max_body);
-	else if (status == 408)
+		proxy_body_linger(px);
+	} else if (status == 408) {
 		lb_http_send_error(px->c, 408, NULL,
 		                   "Request body came slower than "
 		                   "LB_MIN_BODY_RATE (%lld bytes/s)",
 		                   px->cfg->min_body_rate);
-	else if (status == 400)
+	} else if (status == 400) {
 		lb_http_send_error(px->c, 400, NULL,
 		                   "Could not read the request body");
-	else
+	} else {
 		lb_http_send_error(px->c, status, NULL, "Out of memory");
+	}
 	return status;
 }
 

@@ -7,9 +7,9 @@
  * loads, those over their share of the requests in flight come after those
  * under it (Mirrokni, Thorup and Zadimoghaddam, "Consistent Hashing with
  * Bounded Loads", 2016); those ejected a moment ago (they refused a
- * connection) come last.  A replica in slow start (dp_ramp.h) that does
- * not take this key yet comes after those that do.  Walked lazily: the
- * first one nearly always serves.
+ * connection, or failed LB_EJECT_CONSECUTIVE times in a row) come last.  A
+ * replica in slow start (dp_ramp.h) that does not take this key yet comes after
+ * those that do.  Walked lazily: the first one nearly always serves.
  */
 #ifndef DP_WALK_H
 #define DP_WALK_H

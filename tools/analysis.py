@@ -91,7 +91,7 @@ class DockerStack:
         down()
         env = dict(os.environ, LB_PRESET=preset, LB_REPLICAS=str(replicas),
                    LB_PUBLISH=f"127.0.0.1:{self.port}",
-                   LB_ADMIN_PUBLISH=f"127.0.0.1:{self.site_port}",
+                   LB_PAGES_PUBLISH=f"127.0.0.1:{self.site_port}",
                    LB_METRICS_PUBLISH=f"127.0.0.1:{free_port()}",
                    **(extra or {}))
         subprocess.run(self.COMPOSE + ["up", "-d"], env=env, check=True,

@@ -27,10 +27,14 @@ def free_port():
     the kernel hands out (bind to 0) may be taken by any outgoing connection
     before the program it is meant for binds it, which failed a test with
     "Address already in use". A port is not handed out twice."""
-    lo, _ = _ephemeral_range()
+    lo, hi = _ephemeral_range()
     first = 10000 if lo > 12000 else 1024
+    # Where the ephemeral range leaves too little below it, above it.
+    span = (first, lo) if lo - first >= 1000 else (hi + 1, 65536)
+    if span[1] - span[0] < 1000:
+        raise RuntimeError(f"no port range outside the ephemeral {lo}..{hi}")
     for _ in range(1000):
-        port = random.randrange(first, lo)
+        port = random.randrange(*span)
         if port in _handed_out:
             continue
         with socket.socket() as s:
@@ -40,7 +44,7 @@ def free_port():
                 continue
         _handed_out.add(port)
         return port
-    raise RuntimeError(f"no free port in {first}..{lo - 1}")
+    raise RuntimeError(f"no free port in {span[0]}..{span[1] - 1}")
 
 
 def wait_for(pred, timeout, what, hint=""):

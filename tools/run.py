@@ -2,7 +2,7 @@
 """make run: the whole system in the foreground, supervised.
 
 Starts the control plane and the data plane from BUILD (default: build)
-with the LB_* settings of the environment (see the README), and keeps them
+with the LB_* settings of the environment (docs/operations.md), and keeps them
 running the way the Docker stack's restart policy does: a plane that dies
 is started again after a short backoff (0.25 s, doubling up to 5 s).  A
 restarted control plane adopts the replicas that still run (the process

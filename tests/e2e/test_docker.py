@@ -36,7 +36,7 @@ class Compose:
         self.metrics_port = free_port()
         self.prom_port = free_port()
         self.env = dict(os.environ, LB_PUBLISH=f"127.0.0.1:{self.port}",
-                        LB_ADMIN_PUBLISH=f"127.0.0.1:{self.site_port}",
+                        LB_PAGES_PUBLISH=f"127.0.0.1:{self.site_port}",
                         LB_METRICS_PUBLISH=f"127.0.0.1:{self.metrics_port}",
                         LB_PROMETHEUS_PUBLISH=f"127.0.0.1:{self.prom_port}")
 

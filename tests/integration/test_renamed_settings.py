@@ -40,3 +40,18 @@ def test_former_names_still_work_and_are_warned(stack_factory):
 def test_new_names_are_not_warned(stack):
     for path in stack.logs:
         assert "setting_renamed" not in log_text(path), path
+
+
+def test_the_new_name_wins_and_the_former_one_is_said_ignored(stack_factory):
+    s = stack_factory()
+    # A former name that points nowhere: were it read, nothing would
+    # answer on the new one.
+    s.cp_env["LB_ADMIN_URL"] = f"tcp://127.0.0.1:{free_port()}"
+    s.dp_env = {"LB_ADMIN_URL": s.cp_env["LB_ADMIN_URL"]}
+    s.start()
+    assert s.rep()["message"]["N"] == 3
+    for path in s.logs:
+        text = log_text(path)
+        assert "old=LB_ADMIN_URL new=LB_CTL_URL" in text, path
+        assert "LB_ADMIN_URL is ignored: LB_CTL_URL is set" in text, path
+        assert "is read for now" not in text, path

@@ -99,6 +99,26 @@ static void former_names_are_read_and_lose_to_new(void)
 	LBT_EQ(port, 6300);
 	/* Without the list, the former flag is unknown. */
 	LBT_EQ(parse(4, argv2, err), LB_ERR_INVAL);
+	/* Its value as the next argument. */
+	char *argv3[] = {"prog", "--t-old-port", "6400", "--count", "1"};
+	LBT_EQ(parse_former(5, argv3, err), 0);
+	LBT_EQ(port, 6400);
+	/* Both flags: the setting's own wins, in either order. */
+	char *argv4[] = {"prog", "--port=6500", "--t-old-port=6600",
+	                 "--count=1"};
+	LBT_EQ(parse_former(4, argv4, err), 0);
+	LBT_EQ(port, 6500);
+	char *argv5[] = {"prog", "--t-old-port=6600", "--port=6500",
+	                 "--count=1"};
+	LBT_EQ(parse_former(4, argv5, err), 0);
+	LBT_EQ(port, 6500);
+	/* An error names the flag as it was typed. */
+	char *argv6[] = {"prog", "--t-old-port=0", "--count=1"};
+	LBT_EQ(parse_former(3, argv6, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "--t-old-port=0") != NULL);
+	char *argv7[] = {"prog", "--count=1", "--t-old-port"};
+	LBT_EQ(parse_former(3, argv7, err), LB_ERR_INVAL);
+	LBT_CHECK(strstr(err, "--t-old-port needs a value") != NULL);
 }
 
 static const struct lbt_case cases[] = {

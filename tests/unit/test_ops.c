@@ -645,12 +645,18 @@ static void test_add_undo_when_a_replica_never_answers(void)
 	teardown();
 }
 
+static void *bury_thread(void *arg)
+{
+	(void)arg;
+	cp_ops_bury(&cp);
+	return NULL;
+}
+
 static void test_add_undo_when_the_stop_fails_too(void)
 {
 	struct view before, after;
-	struct cp_name *g;
 	struct answer a;
-	size_t ng;
+	pthread_t bury;
 
 	setup();
 	add_ok(1, "s1");
@@ -671,12 +677,15 @@ static void test_add_undo_when_the_stop_fails_too(void)
 	/* Its name stays taken until it is deleted: another "a" would meet
 	 * the old container's name in the engine. */
 	refused(ADD, 1, NONE, "a", "Replica 'a' already exists");
-	/* What repair_bury() does: the second stop works. */
-	ng = cp_state_take_graves(&cp.state, &g);
-	LBT_EQ(ng, 1);
-	LBT_CHECK(strcmp(g[0].name, "a") == 0);
-	cp_ops_stop_replica(&cp, g[0].name);
-	free(g);
+	/* The repair thread's deletion: its stop is held, and while the old
+	 * copy still runs the name stays taken. */
+	cp_fake_driver_rule(fd, STOP, "a", 1, CP_FAKE_HOLD);
+	LBT_EQ(pthread_create(&bury, NULL, bury_thread, NULL), 0);
+	LBT_CHECK(cp_fake_driver_wait_calls(fd, STOP, "a", false, 2, 5000));
+	LBT_CHECK(cp_fake_driver_runs(fd, "a"));
+	refused(ADD, 1, NONE, "a", "Replica 'a' already exists");
+	cp_fake_driver_release(fd);
+	LBT_EQ(pthread_join(bury, NULL), 0);
 	LBT_CHECK(!cp_fake_driver_runs(fd, "a"));
 	LBT_CHECK(!cp_state_grave_pending(&cp.state, "a"));
 	add_ok(1, "a");

@@ -100,6 +100,20 @@ static bool wait_up(size_t want)
 	return true;
 }
 
+/* Waits until `name` no longer waits to be deleted (the repair thread
+ * lets it go just after its stop returned). */
+static bool wait_unburied(const char *name)
+{
+	int64_t end = lb_now_ms() + WAIT;
+
+	while (cp_state_grave_pending(&cp.state, name)) {
+		if (lb_now_ms() >= end)
+			return false;
+		lb_time_sleep_ms(5);
+	}
+	return true;
+}
+
 static void test_dead_replica_is_replaced_with_a_new_name_and_id(void)
 {
 	struct cp_replica r;
@@ -254,7 +268,7 @@ static void test_failed_delete_of_the_dead_is_retried(void)
 	LBT_CHECK(wait_up(3));
 	LBT_CHECK(cp_fake_driver_wait_calls(fd, STOP, "s2", true, 1, WAIT));
 	LBT_EQ(cp_fake_driver_calls(fd, STOP, "s2", false), 2);
-	LBT_CHECK(!cp_state_grave_pending(&cp.state, "s2"));
+	LBT_CHECK(wait_unburied("s2"));
 	LBT_EQ(atomic_load(&cp.stats.engine_errors), 1);
 	teardown();
 }
