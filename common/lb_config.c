@@ -243,65 +243,59 @@ static const char *opt_former_env(const struct lb_opt *o,
 	return NULL;
 }
 
+/* One renamed setting's warning: "read for now", or "ignored" because its
+ * new name is there too (`because`: "given" for flags, "set" for
+ * variables).  dash is "--" for flags, "" for variables. */
+static void warn_renamed(const char *dash, const char *old, const char *now,
+                         const char *because)
+{
+	if (because)
+		lb_log(LB_WARN, "setting_renamed",
+		       "old=%s%s new=%s%s msg=\"%s%s is ignored: %s%s is %s\"",
+		       dash, old, dash, now, dash, old, dash, now, because);
+	else
+		lb_log(
+		    LB_WARN, "setting_renamed",
+		    "old=%s%s new=%s%s msg=\"%s%s is read for now; set %s%s\"",
+		    dash, old, dash, now, dash, old, dash, now);
+}
+
 void lb_config_warn_former(const struct lb_opt *opts, size_t nopts,
                            const struct lb_opt_former *former, int argc,
                            char **argv)
 {
-	/* Per option: set by a flag (flagged), by its own flag (own_flag). */
-	bool *flagged = calloc(2 * (nopts ? nopts : 1), sizeof(bool));
-	bool *own_flag = flagged + (nopts ? nopts : 1);
+	/* Per option, from argv: set by its own flag; the former name of a
+	 * former flag that set it. */
+	bool *own_flag = calloc(nopts ? nopts : 1, sizeof(bool));
+	const char **former_flag = calloc(nopts ? nopts : 1, sizeof(char *));
 	char flag[64];
 
-	if (!flagged)
-		return; /* a warning lost, nothing else */
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; own_flag && former_flag && i < argc; i++) {
 		const char *val, *was;
 		const struct lb_opt *o;
 		if (strncmp(argv[i], "--", 2) != 0 ||
 		    !(o = opt_find(opts, nopts, former, argv[i], &val, &was)))
 			continue;
-		flagged[o - opts] = true;
-		own_flag[o - opts] |= !was;
+		if (was)
+			former_flag[o - opts] = was;
+		else
+			own_flag[o - opts] = true;
 		if (!val)
 			i++; /* its value */
 	}
-	for (int i = 1; i < argc; i++) {
-		const char *val, *was;
-		const struct lb_opt *o;
-		if (strncmp(argv[i], "--", 2) != 0 ||
-		    !(o = opt_find(opts, nopts, former, argv[i], &val, &was)))
-			continue;
-		if (!val)
-			i++;
-		if (!was)
-			continue;
-		opt_former_flag(was, flag, sizeof(flag));
-		if (own_flag[o - opts])
-			lb_log(LB_WARN, "setting_renamed",
-			       "old=--%s new=--%s msg=\"--%s is ignored: --%s "
-			       "is given\"",
-			       flag, o->flag, flag, o->flag);
-		else
-			lb_log(LB_WARN, "setting_renamed",
-			       "old=--%s new=--%s msg=\"--%s is read for now; "
-			       "set --%s\"",
-			       flag, o->flag, flag, o->flag);
-	}
-	for (size_t i = 0; i < nopts; i++) {
+	for (size_t i = 0; own_flag && former_flag && i < nopts; i++) {
 		const char *old = opt_former_env(&opts[i], former);
-		if (!old || flagged[i])
-			continue;
-		if (getenv(opts[i].env))
-			lb_log(LB_WARN, "setting_renamed",
-			       "old=%s new=%s msg=\"%s is ignored: %s is set\"",
-			       old, opts[i].env, old, opts[i].env);
-		else
-			lb_log(LB_WARN, "setting_renamed",
-			       "old=%s new=%s msg=\"%s is read for now; set "
-			       "%s\"",
-			       old, opts[i].env, old, opts[i].env);
+		if (former_flag[i]) {
+			opt_former_flag(former_flag[i], flag, sizeof(flag));
+			warn_renamed("--", flag, opts[i].flag,
+			             own_flag[i] ? "given" : NULL);
+		} else if (old && !own_flag[i]) {
+			warn_renamed("", old, opts[i].env,
+			             getenv(opts[i].env) ? "set" : NULL);
+		}
 	}
-	free(flagged);
+	free(own_flag);
+	free(former_flag);
 }
 
 void lb_config_usage(const struct lb_opt *opts, size_t nopts, const char *prog,

@@ -65,7 +65,8 @@ const char *const cp_driver_names[] = {[CP_DRIVER_PROCESS] = "process",
 
 /* The settings read as text or numbers before they become a cp_config. */
 struct cp_config_text {
-	const char *preset, *hash, *placement, *level, *key, *factor, *status;
+	const char *preset, *hash, *placement, *level, *key, *factor, *status,
+	    *driver;
 	long long slots, vnodes, trust_forwarded, set_cookie, slow_start_ms;
 };
 
@@ -100,7 +101,7 @@ static int cp_config_check(struct cp_config *c, const struct cp_config_text *t,
 	if ((rv = cp_config_preset(c, t, err, errlen)) != 0)
 		return rv;
 	for (int i = 0; cp_driver_names[i]; i++)
-		if (strcmp(c->driver, cp_driver_names[i]) == 0)
+		if (strcmp(t->driver, cp_driver_names[i]) == 0)
 			c->driver_kind = (enum cp_driver_kind)i;
 	if ((rv = routing_load(&c->routing, t->key, t->factor,
 	                       t->trust_forwarded, t->set_cookie, err,
@@ -223,7 +224,7 @@ int cp_config_load(struct cp_config *c, int argc, char **argv, char *err,
 	     cp_driver_names,
 	     "how replicas run: process, docker, swarm, or static (servers "
 	     "the balancer did not start)",
-	     &c->driver},
+	     &t.driver},
 	    {"backends", "LB_BACKENDS", LB_OPT_STR, "", 0, 0, NULL,
 	     "static driver: name=host:port,... to balance at start",
 	     &c->backends},

@@ -36,8 +36,7 @@ struct cp_config {
 	long long start_timeout_ms; /* a new replica's first good heartbeat */
 	long long drain_timeout_ms; /* longest drain before a stop */
 	long long republish_ms;
-	const char *driver;              /* one of cp_driver_names */
-	enum cp_driver_kind driver_kind; /* the same, as a kind */
+	enum cp_driver_kind driver_kind; /* LB_DRIVER */
 	const char *instance;      /* tells this balancer's replicas apart */
 	const char *replica_bin;   /* process driver */
 	long long replica_threads; /* THREADS of each replica */

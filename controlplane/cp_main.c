@@ -277,8 +277,9 @@ int main(int argc, char **argv)
 	lb_log(LB_INFO, "started",
 	       "ctl=%s pub=%s driver=%s preset=%s slots=%u vnodes=%u "
 	       "hash=%s placement=%s key=%s balance_factor=%g replicas=%zu",
-	       cp.cfg.ctl_url, cp.cfg.pub_url, cp.cfg.driver,
-	       cp.cfg.preset.name, cp.cfg.preset.slots, cp.cfg.preset.vnodes,
+	       cp.cfg.ctl_url, cp.cfg.pub_url,
+	       cp_driver_names[cp.cfg.driver_kind], cp.cfg.preset.name,
+	       cp.cfg.preset.slots, cp.cfg.preset.vnodes,
 	       lb_hash_name(cp.cfg.preset.hash),
 	       lb_preset_placement_name(cp.cfg.preset.placement), key,
 	       cp.cfg.routing.balance_factor, cp_state_count(&cp.state));

@@ -27,7 +27,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.parse
 
 import pytest
 import requests
@@ -35,6 +34,7 @@ import requests
 from lbcontract import (ERROR, SPAN, STARTUP, Answer, all_claims, doc_claim,
                         matches, verify)
 from lbstack import Stack, count_replica_processes
+from lbdocker import docker, engine_answers
 from lbtest import ROOT, Proc, binary, free_port, wait_for
 
 CLAIMS = all_claims()
@@ -392,59 +392,23 @@ def _add_413(ctx):
 DOCKER_SOCKET = "/var/run/docker.sock"
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("docker", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
-
-
-def engine_call(method, path, query=None):
-    """(status, answer: parsed when JSON, else its text) of the engine's
-    API at DOCKER_SOCKET; query values that are not strings are sent as
-    JSON."""
-    if query:
-        path += "?" + urllib.parse.urlencode(
-            {k: v if isinstance(v, str) else json.dumps(v)
-             for k, v in query.items()})
-    c = _UnixHTTPConnection(DOCKER_SOCKET)
-    try:
-        c.request(method, path)
-        r = c.getresponse()
-        data = r.read()
-        if r.getheader("Content-Type", "").startswith("application/json"):
-            return r.status, json.loads(data)
-        return r.status, data.decode("utf-8", "replace")
-    finally:
-        c.close()
-
-
 def real_engine():
-    """Fails the test when no Docker engine answers at DOCKER_SOCKET."""
-    try:
-        status, _ = engine_call("GET", "/_ping")
-    except OSError as e:
-        pytest.fail(f"no Docker engine at {DOCKER_SOCKET} ({e}): start one "
-                    f"with tools/setup.sh --docker")
-    assert status == 200, f"the engine's /_ping answered {status}"
+    """Fails the test when no Docker engine answers."""
+    if not engine_answers():
+        pytest.fail(f"no Docker engine at {DOCKER_SOCKET}: start one with "
+                    f"tools/setup.sh --docker")
 
 
 def engine_leftovers(instance, name=None):
     """The containers the engine has (running or not) with the instance's
     label, or with the replica's name."""
     out = []
-    filters = [{"label": [f"lb.instance={instance}"]}]
+    filters = [f"label=lb.instance={instance}"]
     if name:
-        filters.append({"name": [f"^/{name}$"]})
+        filters.append(f"name=^/{name}$")
     for f in filters:
-        status, body = engine_call("GET", "/containers/json",
-                                   {"all": "1", "filters": f})
-        assert status == 200, body
-        out += [c["Names"] for c in body]
+        out += docker("ps", "-a", "--filter", f, "--format",
+                      "{{.Names}}").stdout.split()
     return out
 
 
@@ -550,8 +514,8 @@ def engine_cleanup(s, net):
         left = engine_leftovers(s.instance)
         assert left == [], f"containers left after the stop: {left}"
     finally:
-        status, body = engine_call("DELETE", f"/networks/{net}")
-        assert status in (204, 404), body
+        r = docker("network", "rm", net, check=False)
+        assert r.returncode == 0 or "not found" in r.stderr, r.stderr
 
 
 @check("POST /add", r"Could not add replicas: image .* not found")
@@ -561,8 +525,8 @@ def _add_no_image(ctx):
     image = f"lb-no-such-image-{os.urandom(4).hex()}:none"
     name = "ghost" + os.urandom(3).hex()
     real_engine()
-    status, _ = engine_call("GET", f"/images/{image}/json")
-    assert status == 404, f"{image} exists"
+    assert docker("image", "inspect", image, check=False).returncode != 0, \
+        f"{image} exists"
     s, net = engine_stack(ctx, DOCKER_SOCKET, LB_IMAGE=image)
     try:
         with ctx.unchanged(s):

@@ -152,18 +152,18 @@ static void test_dead_replica_is_replaced_with_a_new_name_and_id(void)
 	teardown();
 }
 
-/* Kills s2 with its replacement's first start doing `first` and the
- * second held; returns once the second has begun, with the count of starts
- * before the kill. */
-static size_t kill_s2_with_first_start(enum cp_fake_act first)
+/* Kills s2 with its replacement's starts doing acts[0..n) in turn, the
+ * last of them held (CP_FAKE_HOLD); returns once that one has begun, with
+ * the count of starts before the kill. */
+static size_t kill_s2_with_starts(const enum cp_fake_act *acts, size_t n)
 {
 	size_t base = cp_fake_driver_calls(fd, START, NULL, false);
 
-	cp_fake_driver_rule(fd, START, NULL, 1, first);
-	cp_fake_driver_rule(fd, START, NULL, 2, CP_FAKE_HOLD);
+	for (size_t k = 0; k < n; k++)
+		cp_fake_driver_rule(fd, START, NULL, k + 1, acts[k]);
 	cp_fake_driver_kill(fd, "s2");
 	LBT_CHECK(
-	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + 2, WAIT));
+	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + n, WAIT));
 	return base;
 }
 
@@ -174,7 +174,8 @@ static void test_failed_replacement_start_is_retried_cleanly(void)
 	size_t base;
 
 	setup();
-	base = kill_s2_with_first_start(CP_FAKE_FAIL);
+	base = kill_s2_with_starts(
+	    (const enum cp_fake_act[]){CP_FAKE_FAIL, CP_FAKE_HOLD}, 2);
 	/* The retry has begun (and is held): look at what the failure left. */
 	first = cp_fake_driver_call(fd, (size_t)cp_fake_driver_call_index(
 	                                    fd, START, NULL, false, base + 1));
@@ -208,7 +209,8 @@ static void test_replacement_that_never_answers_is_stopped_and_retried(void)
 
 	setup();
 	cp.cfg.start_timeout_ms = 100;
-	kill_s2_with_first_start(CP_FAKE_MUTE);
+	kill_s2_with_starts(
+	    (const enum cp_fake_act[]){CP_FAKE_MUTE, CP_FAKE_HOLD}, 2);
 	r = at(2);
 	/* The silent copy was stopped before the retry began. */
 	LBT_EQ(cp_fake_driver_calls(fd, STOP, r.name, true), 1);
@@ -228,14 +230,9 @@ static void test_replacement_removed_while_starting_is_stopped(void)
 	Lb__AdminReply reply = LB__ADMIN_REPLY__INIT;
 	struct cp_replica r;
 	char *name;
-	size_t base;
 
 	setup();
-	base = cp_fake_driver_calls(fd, START, NULL, false);
-	cp_fake_driver_rule(fd, START, NULL, 1, CP_FAKE_HOLD);
-	cp_fake_driver_kill(fd, "s2");
-	LBT_CHECK(
-	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + 1, WAIT));
+	kill_s2_with_starts((const enum cp_fake_act[]){CP_FAKE_HOLD}, 1);
 	r = at(2);
 	name = r.name;
 	/* /rm of the replacement while its start is held. */
@@ -276,16 +273,11 @@ static void test_failed_delete_of_the_dead_is_retried(void)
 static void test_replacement_waits_for_its_old_copy_to_be_deleted(void)
 {
 	struct cp_replica r;
-	size_t base;
 	long stop_ok, restart;
 
 	setup();
 	cp.cfg.start_timeout_ms = 100;
-	base = cp_fake_driver_calls(fd, START, NULL, false);
-	cp_fake_driver_rule(fd, START, NULL, 1, CP_FAKE_HOLD);
-	cp_fake_driver_kill(fd, "s2");
-	LBT_CHECK(
-	    cp_fake_driver_wait_calls(fd, START, NULL, false, base + 1, WAIT));
+	kill_s2_with_starts((const enum cp_fake_act[]){CP_FAKE_HOLD}, 1);
 	r = at(2);
 	/* The held start never answers, and its undo's stop fails: the copy
 	 * is left running, in a grave. */
